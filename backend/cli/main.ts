@@ -1,0 +1,475 @@
+// `fuzzforge`: the command line front end. Thin: every step is a backend function the VS Code
+// extension calls too. Exit codes: 0 ok, 1 findings at or above --fail-on, 2 usage/infrastructure.
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { version } from '../../package.json';
+import { describeError, UserError } from '../errors';
+import { stateDir, toolboxDir } from '../paths';
+import { failOnExitCode, findingRows, type FailOn } from '../sarif/log';
+import type { SarifLog } from '../sarif/types';
+import { awaitScan, fetchSarif, findWorkflow, startScan } from '../scan';
+import { ensureServiceBinary, findServiceBinary, SERVICE_BINARIES } from '../services/binaries';
+import { parseBackendMode, resolveBackend } from '../services/backend';
+import type { BackendConnection } from '../services/connection';
+import {
+  checkHealth,
+  defaultEmbeddedOptions,
+  runningEmbedded,
+  runSupervisor,
+  startEmbedded,
+  stopEmbedded,
+} from '../services/embedded';
+import { formatBytes } from '../storage/pack';
+import { isTerminal, RunService } from '../temporal/runs';
+import { discoverWorkflows, formatProblem } from '../toolbox/discovery';
+import { parseParamArgs } from '../toolbox/params';
+import { availableVerticals } from '../toolbox/verticals';
+import { workspaceIdentity } from '../workspace';
+import { findingsTable, formatDuration, table } from './format';
+
+const USAGE = `fuzzforge ${version}: scan and fuzz code on a Temporal + MinIO backend
+
+usage:
+  fuzzforge up [--temporal-port N] [--temporal-ui-port N] [--minio-port N] [--minio-console-port N]
+  fuzzforge down
+  fuzzforge status [--json]
+  fuzzforge setup                       build/locate the Temporal and MinIO binaries
+  fuzzforge workflows [NAME] [--json]
+  fuzzforge scan PATH --workflow NAME [--param KEY=VALUE]... [--exclude GLOB]...
+                 [--no-wait] [--fail-on error|warning|note|none] [--export-sarif FILE] [--json]
+                 [--max-upload-size BYTES]
+  fuzzforge runs [--workspace PATH | --all] [--limit N] [--json]
+  fuzzforge run status RUN_ID [--json]
+  fuzzforge run cancel RUN_ID
+  fuzzforge run findings RUN_ID [--fail-on LEVEL] [--export-sarif FILE] [--json]
+
+global options:
+  --backend auto|embedded|external      (default: FUZZFORGE_BACKEND_MODE or auto)
+  -h, --help, --version
+
+exit codes: 0 success, 1 findings at or above --fail-on, 2 usage or infrastructure error`;
+
+const FAIL_ON = ['error', 'warning', 'note', 'none'] as const;
+
+/** What a command prints to: stdout for results, stderr for progress and notices. */
+interface Io {
+  out: (text: string) => void;
+  err: (text: string) => void;
+}
+
+const defaultIo: Io = {
+  out: (text) => process.stdout.write(`${text}\n`),
+  err: (text) => process.stderr.write(`${text}\n`),
+};
+
+type ParsedValues = Record<string, string | boolean | string[] | undefined>;
+
+function parse(args: string[], options: ParseArgsConfig['options']): { values: ParsedValues; positionals: string[] } {
+  try {
+    const parsed = parseArgs({
+      args,
+      options: { ...options, backend: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+      allowPositionals: true,
+      strict: true,
+    });
+    return { values: parsed.values, positionals: parsed.positionals };
+  } catch (err) {
+    throw new UserError((err as Error).message, 'see `fuzzforge --help`');
+  }
+}
+
+function parseFailOn(value: string | undefined): FailOn {
+  const v = (value ?? 'none') as FailOn;
+  if (!FAIL_ON.includes(v)) {
+    throw new UserError(`--fail-on ${value} is not a level`, `use one of ${FAIL_ON.join(', ')}`);
+  }
+  return v;
+}
+
+function parsePort(flag: string, value: string | undefined, fallback: number): number {
+  if (value === undefined) {
+    return fallback;
+  }
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0 || n > 65535) {
+    throw new UserError(`--${flag} ${value} is not a port`, 'use 0..65535 (0 = any free port)');
+  }
+  return n;
+}
+
+async function withRuns<T>(conn: BackendConnection, fn: (runs: RunService) => Promise<T>): Promise<T> {
+  const runs = await RunService.connect(conn);
+  try {
+    return await fn(runs);
+  } finally {
+    await runs.close();
+  }
+}
+
+function writeSarif(file: string, log: SarifLog, io: Io): void {
+  const abs = path.resolve(file);
+  fs.mkdirSync(path.dirname(abs), { recursive: true });
+  fs.writeFileSync(abs, `${JSON.stringify(log, null, 2)}\n`);
+  io.err(`SARIF written to ${abs}`);
+}
+
+function reportFindings(log: SarifLog, io: Io, json: boolean, extra: Record<string, unknown>): void {
+  const rows = findingRows(log);
+  if (json) {
+    io.out(JSON.stringify({ ...extra, findings: rows }, null, 2));
+    return;
+  }
+  if (rows.length === 0) {
+    io.out('no findings');
+    return;
+  }
+  io.out(findingsTable(rows, process.stdout.columns ? Math.max(100, process.stdout.columns) : 200));
+  const counts = { error: 0, warning: 0, note: 0, none: 0 };
+  for (const r of rows) {
+    counts[r.level]++;
+  }
+  io.out(`\n${rows.length} finding(s): ${counts.error} error, ${counts.warning} warning, ${counts.note} note`);
+}
+
+async function cmdUp(args: string[], io: Io): Promise<number> {
+  const { values } = parse(args, {
+    'temporal-port': { type: 'string' },
+    'temporal-ui-port': { type: 'string' },
+    'minio-port': { type: 'string' },
+    'minio-console-port': { type: 'string' },
+    json: { type: 'boolean' },
+  });
+  const options = defaultEmbeddedOptions(stateDir());
+  options.ports = {
+    temporal: parsePort('temporal-port', values['temporal-port'] as string | undefined, options.ports.temporal),
+    temporalUi: parsePort('temporal-ui-port', values['temporal-ui-port'] as string | undefined, options.ports.temporalUi),
+    minio: parsePort('minio-port', values['minio-port'] as string | undefined, options.ports.minio),
+    minioConsole: parsePort('minio-console-port', values['minio-console-port'] as string | undefined, options.ports.minioConsole),
+  };
+  const started = Date.now();
+  const { state, attached } = await startEmbedded(options, (line) => io.err(line));
+  if (values.json) {
+    io.out(JSON.stringify({ attached, ...state }, null, 2));
+    return 0;
+  }
+  io.out(attached ? 'embedded backend already running' : `embedded backend ready in ${formatDuration(Date.now() - started)}`);
+  io.out(`  Temporal     ${state.temporal.address}   UI ${state.temporal.uiUrl}`);
+  io.out(`  MinIO        ${state.storage.endpoint}   console ${state.storage.consoleUrl}`);
+  io.out(`  workers      ${state.workers.map((w) => w.vertical).join(', ') || '(none)'}`);
+  io.out(`  state        ${state.stateDir} (logs in ${state.logsDir})`);
+  return 0;
+}
+
+async function cmdDown(args: string[], io: Io): Promise<number> {
+  parse(args, {});
+  const stopped = await stopEmbedded(stateDir());
+  io.out(stopped ? 'embedded backend stopped' : 'the embedded backend was not running');
+  return 0;
+}
+
+async function cmdStatus(args: string[], io: Io): Promise<number> {
+  const { values } = parse(args, { json: { type: 'boolean' } });
+  const state = runningEmbedded(stateDir());
+  const verticals = availableVerticals(toolboxDir());
+  const binaries = (Object.keys(SERVICE_BINARIES) as (keyof typeof SERVICE_BINARIES)[]).map((name) => ({
+    name,
+    path: findServiceBinary(name)?.path,
+  }));
+  const health = state ? await checkHealth(state) : undefined;
+  let pollers: Record<string, number> = {};
+  if (state && health?.temporal) {
+    const conn = await resolveBackend({ mode: 'embedded' });
+    pollers = await withRuns(conn, async (runs) =>
+      Object.fromEntries(await Promise.all(verticals.map(async (v) => [v.vertical, await runs.pollers(v.vertical)] as const))),
+    );
+  }
+  if (values.json) {
+    io.out(JSON.stringify({ running: Boolean(state), state, health, verticals: verticals.map((v) => ({ ...v, pollers: pollers[v.vertical] ?? 0 })), binaries }, null, 2));
+    return 0;
+  }
+  if (!state) {
+    io.out('embedded backend: not running (start it with `fuzzforge up`)');
+  } else {
+    io.out(`embedded backend: ${state.status} since ${state.startedAt} (state in ${state.stateDir})`);
+    io.out(
+      table(
+        ['SERVICE', 'HEALTH', 'ADDRESS', 'UI'],
+        [
+          ['temporal', health?.temporal ? 'healthy' : 'DOWN', state.temporal.address, state.temporal.uiUrl],
+          ['minio', health?.storage ? 'healthy' : 'DOWN', state.storage.endpoint, state.storage.consoleUrl],
+        ],
+      ),
+    );
+  }
+  io.out('');
+  io.out(
+    table(
+      ['VERTICAL', 'AVAILABLE', 'WORKERS', 'WORKFLOWS', 'NOTE'],
+      verticals.map((v) => [v.vertical, v.available ? 'yes' : 'no', String(pollers[v.vertical] ?? 0), v.workflows.join(', '), v.reason ?? '']),
+    ),
+  );
+  io.out('');
+  io.out(table(['BINARY', 'PATH'], binaries.map((b) => [b.name, b.path ?? 'missing (run `fuzzforge setup`)'])));
+  return 0;
+}
+
+async function cmdSetup(args: string[], io: Io): Promise<number> {
+  parse(args, {});
+  for (const name of Object.keys(SERVICE_BINARIES) as (keyof typeof SERVICE_BINARIES)[]) {
+    const found = await ensureServiceBinary(name, (line) => io.err(line));
+    io.out(`${name}: ${found.path} (${found.source})`);
+  }
+  return 0;
+}
+
+function cmdWorkflows(args: string[], io: Io): Promise<number> {
+  return Promise.resolve(listWorkflows(args, io));
+}
+
+function listWorkflows(args: string[], io: Io): number {
+  const { values, positionals } = parse(args, { json: { type: 'boolean' } });
+  const scan = discoverWorkflows(toolboxDir());
+  const availability = new Map(availableVerticals(toolboxDir()).map((v) => [v.vertical, v]));
+  const name = positionals[0];
+  if (name) {
+    const wf = findWorkflow(toolboxDir(), name);
+    if (values.json) {
+      io.out(JSON.stringify(wf, null, 2));
+      return 0;
+    }
+    io.out(`${wf.name} ${wf.version} (vertical ${wf.vertical}, outputs ${wf.outputs.join(', ')}, timeout ${formatDuration(wf.defaultTimeoutSeconds * 1000)})`);
+    io.out(wf.description);
+    io.out('\nparameters:');
+    const rows = Object.entries(wf.parameters.properties).map(([key, schema]) => [
+      key,
+      typeof schema.type === 'string' ? schema.type : Array.isArray(schema.enum) ? 'enum' : '',
+      JSON.stringify(schema.default ?? null),
+      typeof schema.description === 'string' ? schema.description : '',
+    ]);
+    io.out(rows.length > 0 ? table(['NAME', 'TYPE', 'DEFAULT', 'DESCRIPTION'], rows) : '  (none)');
+    return 0;
+  }
+  if (values.json) {
+    io.out(JSON.stringify(scan, null, 2));
+    return 0;
+  }
+  io.out(
+    table(
+      ['WORKFLOW', 'VERSION', 'VERTICAL', 'AVAILABLE', 'DESCRIPTION'],
+      scan.workflows.map((w) => {
+        const v = availability.get(w.vertical);
+        return [w.name, w.version, w.vertical, v?.available ? 'yes' : `no: ${v?.reason ?? 'unknown vertical'}`, w.description.split('. ')[0] ?? ''];
+      }),
+    ),
+  );
+  for (const p of scan.problems) {
+    io.err(`skipped: ${formatProblem(p)}`);
+  }
+  return 0;
+}
+
+async function cmdScan(args: string[], io: Io): Promise<number> {
+  const { values, positionals } = parse(args, {
+    workflow: { type: 'string', short: 'w' },
+    param: { type: 'string', short: 'p', multiple: true },
+    exclude: { type: 'string', multiple: true },
+    'no-wait': { type: 'boolean' },
+    'fail-on': { type: 'string' },
+    'export-sarif': { type: 'string' },
+    'max-upload-size': { type: 'string' },
+    json: { type: 'boolean' },
+  });
+  const target = positionals[0];
+  if (!target || positionals.length > 1) {
+    throw new UserError('scan takes exactly one PATH', 'fuzzforge scan PATH --workflow NAME');
+  }
+  if (!values.workflow) {
+    throw new UserError('--workflow is required', 'list workflows with `fuzzforge workflows`');
+  }
+  const failOn = parseFailOn(values['fail-on'] as string | undefined);
+  const maxUpload = values['max-upload-size'] === undefined ? undefined : Number(values['max-upload-size']);
+  if (maxUpload !== undefined && (!Number.isInteger(maxUpload) || maxUpload <= 0)) {
+    throw new UserError(`--max-upload-size ${String(values["max-upload-size"])} is not a positive number of bytes`);
+  }
+  // Parameters are validated before anything starts or uploads.
+  const workflow = findWorkflow(toolboxDir(), values.workflow as string);
+  const params = parseParamArgs(workflow, (values.param as string[] | undefined) ?? []);
+  const mode = parseBackendMode((values.backend as string | undefined) ?? process.env.FUZZFORGE_BACKEND_MODE);
+  const conn = await resolveBackend({ mode, autoStart: true, onProgress: (l) => io.err(l) });
+  return withRuns(conn, async (runs) => {
+    const started = Date.now();
+    let lastPhase = '';
+    const { run, upload } = await startScan(conn, runs, {
+      path: target,
+      workflow,
+      params,
+      excludes: (values.exclude as string[] | undefined) ?? [],
+      maxUploadBytes: maxUpload,
+      onNotice: (line) => io.err(line),
+      onUploadProgress: (p) => {
+        const key = `${p.phase}`;
+        if (p.phase === 'uploading' && p.totalFiles && (p.files === p.totalFiles || p.files % 200 === 0)) {
+          io.err(`  uploading ${p.files}/${p.totalFiles} files (${formatBytes(p.bytes)}/${formatBytes(p.totalBytes ?? 0)})`);
+        } else if (key !== lastPhase && p.phase !== 'done') {
+          io.err(`  ${p.phase}...`);
+        }
+        lastPhase = key;
+      },
+    });
+    io.err(
+      `uploaded ${upload.uploadedObjects} object(s), ${formatBytes(upload.uploadedBytes)} ` +
+        `(workspace: ${upload.totalFiles} files, ${formatBytes(upload.totalBytes)}); run ${run.runId} started`,
+    );
+    for (const s of upload.skipped.slice(0, 5)) {
+      io.err(`  not uploaded: ${s.path} (${s.reason})`);
+    }
+    if (values['no-wait']) {
+      io.out(values.json ? JSON.stringify({ runId: run.runId, status: 'running' }) : run.runId);
+      return 0;
+    }
+    const { summary, sarif } = await awaitScan(conn, runs, run.runId, (p) => io.err(`  ${p.phase}${p.detail ? `: ${p.detail}` : ''}`));
+    io.err(`run ${run.runId} completed in ${formatDuration(Date.now() - started)}`);
+    for (const tool of summary.tools.filter((t) => t.error)) {
+      io.err(`warning: ${tool.name} failed: ${tool.error}`);
+    }
+    if (values['export-sarif']) {
+      writeSarif(values['export-sarif'] as string, sarif, io);
+    }
+    reportFindings(sarif, io, Boolean(values.json), { runId: run.runId, summary, upload: { ...upload, skipped: upload.skipped.length } });
+    return failOnExitCode(sarif, failOn);
+  });
+}
+
+async function cmdRuns(args: string[], io: Io): Promise<number> {
+  const { values } = parse(args, { workspace: { type: 'string' }, all: { type: 'boolean' }, limit: { type: 'string' }, json: { type: 'boolean' } });
+  const conn = await resolveBackend({ mode: parseBackendMode((values.backend as string | undefined) ?? process.env.FUZZFORGE_BACKEND_MODE) });
+  const workspaceId = values.all ? undefined : values.workspace ? workspaceIdentity(values.workspace as string).id : undefined;
+  const list = await withRuns(conn, (runs) => runs.list({ workspaceId, limit: values.limit ? Number(values.limit) : 20 }));
+  if (values.json) {
+    io.out(JSON.stringify(list, null, 2));
+    return 0;
+  }
+  if (list.length === 0) {
+    io.out('no runs');
+    return 0;
+  }
+  io.out(
+    table(
+      ['RUN', 'STATUS', 'WORKFLOW', 'WORKSPACE', 'STARTED', 'DURATION'],
+      list.map((r) => [
+        r.runId,
+        r.status,
+        r.workflow,
+        r.memo?.workspaceName ?? '-',
+        r.startTime?.toISOString().replace('T', ' ').slice(0, 19) ?? '-',
+        r.startTime && r.closeTime ? formatDuration(r.closeTime.getTime() - r.startTime.getTime()) : '-',
+      ]),
+    ),
+  );
+  return 0;
+}
+
+async function cmdRun(args: string[], io: Io): Promise<number> {
+  const { values, positionals } = parse(args, { json: { type: 'boolean' }, 'fail-on': { type: 'string' }, 'export-sarif': { type: 'string' } });
+  const [verb, runId] = positionals;
+  if (!verb || !runId || !['status', 'cancel', 'findings'].includes(verb)) {
+    throw new UserError('usage: fuzzforge run status|cancel|findings RUN_ID');
+  }
+  const failOn = parseFailOn(values['fail-on'] as string | undefined);
+  const conn = await resolveBackend({ mode: parseBackendMode((values.backend as string | undefined) ?? process.env.FUZZFORGE_BACKEND_MODE) });
+  return withRuns(conn, async (runs) => {
+    if (verb === 'cancel') {
+      await runs.cancel(runId);
+      io.out(`cancellation requested for ${runId}`);
+      return 0;
+    }
+    if (verb === 'status') {
+      const info = await runs.describe(runId);
+      const progress = isTerminal(info.status) ? undefined : await runs.progress(runId);
+      if (values.json) {
+        io.out(JSON.stringify({ ...info, progress }, null, 2));
+        return 0;
+      }
+      io.out(`${info.runId}: ${info.status}`);
+      io.out(`  workflow   ${info.workflow} on ${info.taskQueue}`);
+      io.out(`  workspace  ${info.memo?.workspaceRoot ?? '-'}`);
+      io.out(`  started    ${info.startTime?.toISOString() ?? '-'}${info.closeTime ? `, closed ${info.closeTime.toISOString()}` : ''}`);
+      if (progress) {
+        io.out(`  progress   ${progress.phase}${progress.fraction !== undefined ? ` (${Math.round(progress.fraction * 100)}%)` : ''}`);
+      }
+      for (const a of info.pendingActivities) {
+        io.out(`  activity   ${a.type} attempt ${a.attempt}${a.lastFailure ? `, last failure: ${a.lastFailure}` : ''}`);
+      }
+      return 0;
+    }
+    const info = await runs.describe(runId);
+    if (info.status === 'running') {
+      throw new UserError(`run ${runId} is still running`, `wait for it, or watch it with \`fuzzforge run status ${runId}\``);
+    }
+    const summary = await runs.result(runId);
+    const sarif = await fetchSarif(conn, summary);
+    if (values['export-sarif']) {
+      writeSarif(values['export-sarif'] as string, sarif, io);
+    }
+    reportFindings(sarif, io, Boolean(values.json), { runId, summary });
+    return failOnExitCode(sarif, failOn);
+  });
+}
+
+const COMMANDS: Record<string, (args: string[], io: Io) => Promise<number>> = {
+  up: cmdUp,
+  down: cmdDown,
+  status: cmdStatus,
+  setup: cmdSetup,
+  workflows: cmdWorkflows,
+  scan: cmdScan,
+  runs: cmdRuns,
+  run: cmdRun,
+};
+
+/** Run one CLI invocation; returns the exit code. */
+export async function runCli(argv: string[], io: Io = defaultIo): Promise<number> {
+  const [command, ...rest] = argv;
+  if (!command || command === '--help' || command === '-h' || command === 'help') {
+    io.out(USAGE);
+    return command ? 0 : 2;
+  }
+  if (command === '--version') {
+    io.out(version);
+    return 0;
+  }
+  if (command === '__supervise') {
+    await runSupervisor(rest[0] ?? stateDir());
+    return -1;
+  }
+  const handler = COMMANDS[command];
+  if (!handler) {
+    io.err(`fuzzforge: unknown command "${command}"\n\n${USAGE}`);
+    return 2;
+  }
+  if (rest.includes('--help') || rest.includes('-h')) {
+    io.out(USAGE);
+    return 0;
+  }
+  try {
+    return await handler(rest, io);
+  } catch (err) {
+    io.err(`fuzzforge ${command}: ${describeError(err)}`);
+    if (!(err instanceof UserError) && process.env.FUZZFORGE_DEBUG) {
+      io.err((err as Error).stack ?? '');
+    }
+    return 2;
+  }
+}
+
+if (require.main === module) {
+  void runCli(process.argv.slice(2)).then((code) => {
+    // The supervisor keeps running; every other command exits with its code.
+    if (code >= 0) {
+      process.exitCode = code;
+      // gRPC and MinIO keep-alive sockets would otherwise hold the process a little longer.
+      setTimeout(() => process.exit(code), 50).unref();
+    }
+  });
+}

@@ -1,0 +1,94 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { UserError } from './errors';
+import { parseSarif } from './sarif/log';
+import type { SarifLog } from './sarif/types';
+import type { BackendConnection } from './services/connection';
+import { ObjectStore } from './storage/objectStore';
+import { TargetStore, type UploadProgress, type UploadResult } from './storage/targets';
+import type { RunInfo, RunService } from './temporal/runs';
+import { discoverWorkflows, formatProblem, type WorkflowDefinition } from './toolbox/discovery';
+import { validateParams } from './toolbox/params';
+import { workspaceIdentity } from './workspace';
+import type { RunProgress, ScanSummary } from '../toolbox/shared/definitions';
+
+/** Find a workflow of the toolbox by name, with an error that lists the alternatives. */
+export function findWorkflow(toolboxDir: string, name: string): WorkflowDefinition {
+  const scan = discoverWorkflows(toolboxDir);
+  const found = scan.workflows.find((w) => w.name === name);
+  if (found) {
+    return found;
+  }
+  const broken = scan.problems.filter((p) => p.file.includes(`${path.sep}${name}${path.sep}`));
+  if (broken.length > 0) {
+    throw new UserError(`workflow ${name} has invalid metadata:\n  ${broken.map(formatProblem).join('\n  ')}`, 'fix the file named above');
+  }
+  throw new UserError(
+    `no workflow named ${name}`,
+    `available: ${scan.workflows.map((w) => w.name).join(', ') || '(none)'}; see \`fuzzforge workflows\``,
+  );
+}
+
+export interface ScanRequest {
+  /** Folder or .tar/.tar.gz archive to scan. */
+  path: string;
+  workflow: WorkflowDefinition;
+  params: Record<string, unknown>;
+  excludes?: string[];
+  maxUploadBytes?: number;
+  targetsRetentionDays?: number;
+  onUploadProgress?: (p: UploadProgress) => void;
+  onNotice?: (line: string) => void;
+}
+
+export interface StartedScan {
+  run: RunInfo;
+  upload: UploadResult;
+}
+
+/**
+ * Validate, upload and start one scan. Parameters are checked before anything is uploaded, and a
+ * vertical with no worker is reported before the run is queued.
+ */
+export async function startScan(conn: BackendConnection, runs: RunService, request: ScanRequest): Promise<StartedScan> {
+  const params = validateParams(request.workflow, request.params);
+  const stat = await fs.promises.stat(request.path).catch(() => undefined);
+  if (!stat) {
+    throw new UserError(`${request.path} does not exist`, 'pass a folder or a .tar/.tar.gz archive');
+  }
+  const pollers = await runs.pollers(request.workflow.vertical);
+  if (pollers === 0) {
+    request.onNotice?.(
+      `no worker is polling the ${request.workflow.vertical} vertical yet; the run waits in the queue until one starts (see \`fuzzforge status\`)`,
+    );
+  }
+  const targets = new TargetStore(new ObjectStore(conn));
+  const upload = stat.isDirectory()
+    ? await targets.uploadWorkspace(request.path, {
+        excludes: request.excludes,
+        maxTotalBytes: request.maxUploadBytes,
+        targetsRetentionDays: request.targetsRetentionDays,
+        onUploadProgress: request.onUploadProgress,
+      })
+    : await targets.uploadArchive(request.path);
+  const workspace = workspaceIdentity(stat.isDirectory() ? request.path : path.dirname(request.path));
+  const run = await runs.start({ definition: request.workflow, params, target: upload.target, workspace });
+  return { run, upload };
+}
+
+/** Wait for a run and fetch its merged SARIF. */
+export async function awaitScan(
+  conn: BackendConnection,
+  runs: RunService,
+  runId: string,
+  onProgress?: (p: RunProgress) => void,
+): Promise<{ summary: ScanSummary; sarif: SarifLog }> {
+  const summary = await runs.result(runId, onProgress);
+  return { summary, sarif: await fetchSarif(conn, summary) };
+}
+
+export async function fetchSarif(conn: BackendConnection, summary: Pick<ScanSummary, 'resultsBucket' | 'sarifKey'>): Promise<SarifLog> {
+  const store = new ObjectStore(conn);
+  const body = await store.getBuffer(summary.resultsBucket, summary.sarifKey);
+  return parseSarif(body.toString('utf8'), `s3://${summary.resultsBucket}/${summary.sarifKey}`);
+}

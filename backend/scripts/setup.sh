@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# Idempotent set-up of a checkout: npm dependencies (only when the lockfile changed), the build,
+# and the Temporal/MinIO binaries (PATH, else cache, else `go install`, cached under ~/.cache).
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+
+stamp=node_modules/.fuzzforge-install-stamp
+lock_hash=$(sha256sum package-lock.json package.json | sha256sum | cut -c1-16)
+if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$lock_hash" ]; then
+  echo "fuzzforge setup: installing npm dependencies (npm ci)"
+  npm ci --no-audit --no-fund
+  echo "$lock_hash" > "$stamp"
+fi
+
+echo "fuzzforge setup: building"
+node esbuild.js --production >/dev/null
+
+echo "fuzzforge setup: locating service binaries"
+node dist/cli.js setup

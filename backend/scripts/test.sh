@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# Every suite, on a fresh machine or a warm one: set-up, type check, lint, unit and integration
+# tests (real Temporal dev server, real MinIO, real workers on free loopback ports).
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+
+bash backend/scripts/setup.sh
+# The integration tests drive the development build (source maps in stack traces).
+node esbuild.js >/dev/null
+echo "== typecheck"
+npx tsc --noEmit -p tsconfig.json
+echo "== lint"
+npx eslint --max-warnings=0 .
+echo "== unit + integration tests"
+node --import tsx --test --test-concurrency=1 --test-reporter=spec test/unit/*.test.ts test/integration/*.test.ts

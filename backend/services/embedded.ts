@@ -1,0 +1,548 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { Connection } from '@temporalio/client';
+import { sleep } from '../concurrency';
+import { UserError } from '../errors';
+import { distEntry, toolboxDir as defaultToolboxDir } from '../paths';
+import { DEFAULT_RETENTION, ObjectStore, type Retention } from '../storage/objectStore';
+import { availableVerticals } from '../toolbox/verticals';
+import { ensureServiceBinary } from './binaries';
+import { DEFAULT_BUCKETS, type BackendConnection, connectionToEnv } from './connection';
+import { canConnect, pickPort } from './ports';
+import {
+  acquireLock,
+  type BackendState,
+  isPidAlive,
+  loadOrCreateCredentials,
+  readState,
+  releaseLock,
+  removeState,
+  type WorkerState,
+  writePrivateJson,
+  writeState,
+} from './state';
+
+/** Search attributes registered on the embedded Temporal so runs can be listed per workspace. */
+export const SEARCH_ATTRIBUTES = {
+  FuzzforgeWorkspace: 'Keyword',
+  FuzzforgeWorkflow: 'Keyword',
+  FuzzforgeVertical: 'Keyword',
+} as const;
+
+export interface EmbeddedPorts {
+  temporal: number;
+  temporalUi: number;
+  minio: number;
+  minioConsole: number;
+}
+
+export const DEFAULT_PORTS: EmbeddedPorts = { temporal: 7233, temporalUi: 8233, minio: 9000, minioConsole: 9001 };
+
+export interface EmbeddedOptions {
+  stateDir: string;
+  /** Preferred ports; a taken port falls back to a free one, 0 means any. */
+  ports: EmbeddedPorts;
+  retention: Retention;
+  toolboxDir: string;
+  /** Verticals to start workers for; default: every vertical with workflows whose toolchain is present. */
+  verticals?: string[];
+}
+
+export function defaultEmbeddedOptions(stateDir: string, env: NodeJS.ProcessEnv = process.env): EmbeddedOptions {
+  const port = (name: string, fallback: number) => {
+    const raw = env[name];
+    if (raw === undefined || raw === '') {
+      return fallback;
+    }
+    const value = Number(raw);
+    if (!Number.isInteger(value) || value < 0 || value > 65535) {
+      throw new UserError(`${name}=${raw} is not a port number`, `set ${name} to 0..65535 (0 = any free port)`);
+    }
+    return value;
+  };
+  const days = (name: string, fallback: number) => {
+    const raw = env[name];
+    const value = raw ? Number(raw) : fallback;
+    if (!Number.isInteger(value) || value < 0) {
+      throw new UserError(`${name}=${raw} is not a whole number of days`, `set ${name} to 0 (never expire) or more`);
+    }
+    return value;
+  };
+  return {
+    stateDir,
+    ports: {
+      temporal: port('FUZZFORGE_TEMPORAL_PORT', DEFAULT_PORTS.temporal),
+      temporalUi: port('FUZZFORGE_TEMPORAL_UI_PORT', DEFAULT_PORTS.temporalUi),
+      minio: port('FUZZFORGE_MINIO_PORT', DEFAULT_PORTS.minio),
+      minioConsole: port('FUZZFORGE_MINIO_CONSOLE_PORT', DEFAULT_PORTS.minioConsole),
+    },
+    retention: {
+      targetsDays: days('FUZZFORGE_TARGETS_RETENTION_DAYS', DEFAULT_RETENTION.targetsDays),
+      resultsDays: days('FUZZFORGE_RESULTS_RETENTION_DAYS', DEFAULT_RETENTION.resultsDays),
+    },
+    toolboxDir: defaultToolboxDir(env),
+  };
+}
+
+/** The connection described by a state file plus the stored credentials. */
+export function embeddedConnection(state: BackendState): BackendConnection {
+  const credentials = loadOrCreateCredentials(state.stateDir);
+  return {
+    mode: 'embedded',
+    temporal: { address: state.temporal.address, namespace: state.temporal.namespace, uiUrl: state.temporal.uiUrl },
+    storage: {
+      endpoint: state.storage.endpoint,
+      accessKey: credentials.accessKey,
+      secretKey: credentials.secretKey,
+      region: 'us-east-1',
+      consoleUrl: state.storage.consoleUrl,
+    },
+    buckets: { ...DEFAULT_BUCKETS },
+  };
+}
+
+function supervisorConfigPath(stateDir: string): string {
+  return path.join(stateDir, 'supervisor-config.json');
+}
+
+function lockPath(stateDir: string): string {
+  return path.join(stateDir, 'supervisor.lock');
+}
+
+/** A running embedded backend, or undefined when none is (stale state files are ignored). */
+export function runningEmbedded(stateDir: string): BackendState | undefined {
+  const state = readState(stateDir);
+  if (!state || !isPidAlive(state.supervisorPid)) {
+    return undefined;
+  }
+  return state;
+}
+
+export interface StartResult {
+  state: BackendState;
+  attached: boolean;
+}
+
+/**
+ * Start the embedded backend (Temporal dev server, MinIO, one worker per available vertical) under
+ * a detached supervisor, or attach to the one already running for this state folder.
+ */
+export async function startEmbedded(
+  options: EmbeddedOptions,
+  onProgress: (line: string) => void = () => undefined,
+  timeoutMs = 180_000,
+): Promise<StartResult> {
+  const existing = runningEmbedded(options.stateDir);
+  if (existing?.status === 'ready') {
+    return { state: existing, attached: true };
+  }
+  const temporalBin = await ensureServiceBinary('temporal', onProgress);
+  const minioBin = await ensureServiceBinary('minio', onProgress);
+  let supervisorPid = existing?.supervisorPid;
+  if (!existing) {
+    const cli = distEntry('cli');
+    if (!fs.existsSync(cli)) {
+      throw new UserError(`${cli} is missing`, 'run `npm run build` first');
+    }
+    fs.mkdirSync(options.stateDir, { recursive: true, mode: 0o700 });
+    writePrivateJson(supervisorConfigPath(options.stateDir), {
+      ...options,
+      binaries: { temporal: temporalBin.path, minio: minioBin.path },
+    });
+    const logsDir = path.join(options.stateDir, 'logs');
+    fs.mkdirSync(logsDir, { recursive: true });
+    const out = fs.openSync(path.join(logsDir, 'supervisor.log'), 'a');
+    const child = spawn(process.execPath, [cli, '__supervise', options.stateDir], {
+      detached: true,
+      stdio: ['ignore', out, out],
+      env: { ...process.env, FUZZFORGE_STATE_DIR: options.stateDir },
+    });
+    fs.closeSync(out);
+    child.unref();
+    supervisorPid = child.pid;
+    onProgress('starting Temporal, MinIO and workers');
+  } else {
+    onProgress('another process is starting the backend; waiting for it');
+  }
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    const state = readState(options.stateDir);
+    if (state && state.supervisorPid === supervisorPid) {
+      if (state.status === 'ready') {
+        return { state, attached: Boolean(existing) };
+      }
+      if (state.status === 'failed') {
+        throw new UserError(`the embedded backend failed to start: ${state.error ?? 'unknown error'}`, `see ${state.logsDir}`);
+      }
+    }
+    if (!isPidAlive(supervisorPid)) {
+      const log = tailFile(path.join(options.stateDir, 'logs', 'supervisor.log'), 20);
+      throw new UserError(`the embedded backend exited during start-up:\n${log}`, `see ${path.join(options.stateDir, 'logs')}`);
+    }
+    await sleep(200);
+  }
+  throw new UserError(
+    `the embedded backend did not become ready within ${Math.round(timeoutMs / 1000)} s`,
+    `see the logs in ${path.join(options.stateDir, 'logs')} and run \`fuzzforge down\``,
+  );
+}
+
+/** Stop the embedded backend of this state folder; true when something was running. */
+export async function stopEmbedded(stateDir: string, timeoutMs = 30_000): Promise<boolean> {
+  const state = readState(stateDir);
+  if (!state) {
+    return false;
+  }
+  if (isPidAlive(state.supervisorPid)) {
+    process.kill(state.supervisorPid, 'SIGTERM');
+    const deadline = Date.now() + timeoutMs;
+    while (isPidAlive(state.supervisorPid) && Date.now() < deadline) {
+      await sleep(100);
+    }
+    if (isPidAlive(state.supervisorPid)) {
+      process.kill(state.supervisorPid, 'SIGKILL');
+    }
+  }
+  // The supervisor was killed hard or died: end the children it recorded (only those pids).
+  const orphans = [state.temporal.pid, state.storage.pid, ...state.workers.map((w) => w.pid)];
+  for (const pid of orphans) {
+    if (pid && isPidAlive(pid)) {
+      process.kill(pid, 'SIGKILL');
+    }
+  }
+  removeState(stateDir);
+  releaseStaleLock(stateDir);
+  return true;
+}
+
+function releaseStaleLock(stateDir: string): void {
+  try {
+    const holder = Number.parseInt(fs.readFileSync(lockPath(stateDir), 'utf8'), 10);
+    if (!isPidAlive(holder)) {
+      fs.rmSync(lockPath(stateDir), { force: true });
+    }
+  } catch {
+    // No lock.
+  }
+}
+
+export function tailFile(file: string, lines: number): string {
+  try {
+    const text = fs.readFileSync(file, 'utf8');
+    return text.split('\n').slice(-lines - 1).join('\n').trim();
+  } catch {
+    return '(no log)';
+  }
+}
+
+/** Health of the running services, checked live (not just read from the state file). */
+export interface HealthReport {
+  temporal: boolean;
+  storage: boolean;
+  workers: WorkerState[];
+}
+
+export async function checkHealth(state: BackendState): Promise<HealthReport> {
+  const [temporal, storage] = await Promise.all([
+    temporalHealthy(state.temporal.address, state.temporal.namespace, 2000),
+    storageHealthy(state.storage.endpoint, 2000),
+  ]);
+  const workers = state.workers.map((w) => (isPidAlive(w.pid) ? w : { ...w, status: 'stopped' as const }));
+  return { temporal, storage, workers };
+}
+
+export async function temporalHealthy(address: string, namespace: string, timeoutMs: number): Promise<boolean> {
+  const [host, port] = splitHostPort(address);
+  if (!(await canConnect(port, host, timeoutMs))) {
+    return false;
+  }
+  let connection: Connection | undefined;
+  try {
+    connection = await Connection.connect({ address, connectTimeout: timeoutMs });
+    await connection.workflowService.describeNamespace({ namespace });
+    return true;
+  } catch {
+    return false;
+  } finally {
+    await connection?.close();
+  }
+}
+
+export async function storageHealthy(endpoint: string, timeoutMs: number): Promise<boolean> {
+  try {
+    const res = await fetch(new URL('/minio/health/live', endpoint), { signal: AbortSignal.timeout(timeoutMs) });
+    return res.ok;
+  } catch {
+    return false;
+  }
+}
+
+function splitHostPort(address: string): [string, number] {
+  const idx = address.lastIndexOf(':');
+  return [address.slice(0, idx), Number(address.slice(idx + 1))];
+}
+
+// ---------------------------------------------------------------------------------------------
+// The supervisor: a detached process that owns the service children for as long as they run.
+
+interface SupervisorConfig extends EmbeddedOptions {
+  binaries: { temporal: string; minio: string };
+}
+
+interface ManagedChild {
+  name: string;
+  start: () => ChildProcess;
+  child?: ChildProcess;
+  restarts: number;
+  startedAt: number;
+  onPid: (pid: number | undefined) => void;
+}
+
+/** Entry of `fuzzforge __supervise STATE_DIR`: run the embedded stack until SIGTERM. */
+export async function runSupervisor(stateDir: string): Promise<void> {
+  const config = JSON.parse(fs.readFileSync(supervisorConfigPath(stateDir), 'utf8')) as SupervisorConfig;
+  const log = (line: string) => console.log(`${new Date().toISOString()} ${line}`);
+  if (!acquireLock(lockPath(stateDir))) {
+    log('another supervisor holds the lock; exiting');
+    return;
+  }
+  const logsDir = path.join(stateDir, 'logs');
+  fs.mkdirSync(logsDir, { recursive: true });
+  const credentials = loadOrCreateCredentials(stateDir);
+  const taken = new Set<number>();
+  const ports = {
+    temporal: (await pickPort(config.ports.temporal, taken)).port,
+    temporalUi: (await pickPort(config.ports.temporalUi, taken)).port,
+    minio: (await pickPort(config.ports.minio, taken)).port,
+    minioConsole: (await pickPort(config.ports.minioConsole, taken)).port,
+  };
+  const state: BackendState = {
+    version: 1,
+    mode: 'embedded',
+    status: 'starting',
+    supervisorPid: process.pid,
+    startedAt: new Date().toISOString(),
+    stateDir,
+    logsDir,
+    temporal: {
+      address: `127.0.0.1:${ports.temporal}`,
+      namespace: 'default',
+      uiUrl: `http://127.0.0.1:${ports.temporalUi}`,
+    },
+    storage: {
+      endpoint: `http://127.0.0.1:${ports.minio}`,
+      consoleUrl: `http://127.0.0.1:${ports.minioConsole}`,
+    },
+    workers: [],
+    retention: config.retention,
+  };
+  const save = () => writeState(stateDir, state);
+  save();
+
+  const children: ManagedChild[] = [];
+  let stopping = false;
+
+  const openLog = (name: string) => {
+    const file = path.join(logsDir, `${name}.log`);
+    // Keep one previous log so a crash's output survives the restart that follows it.
+    if (fs.existsSync(file)) {
+      fs.renameSync(file, `${file}.1`);
+    }
+    return fs.openSync(file, 'a');
+  };
+
+  const launch = (managed: ManagedChild) => {
+    managed.child = managed.start();
+    managed.startedAt = Date.now();
+    managed.onPid(managed.child.pid);
+    save();
+    managed.child.on('exit', (code, signal) => {
+      managed.onPid(undefined);
+      if (stopping) {
+        return;
+      }
+      log(`${managed.name} exited (code ${code}, signal ${signal}); restarting`);
+      // Back off on crash loops; a child that ran a minute is considered healthy again.
+      if (Date.now() - managed.startedAt > 60_000) {
+        managed.restarts = 0;
+      }
+      const delay = Math.min(30_000, 500 * 2 ** managed.restarts);
+      managed.restarts++;
+      save();
+      setTimeout(() => {
+        if (!stopping) {
+          launch(managed);
+        }
+      }, delay);
+    });
+  };
+
+  const spawnLogged = (name: string, command: string, args: string[], env: NodeJS.ProcessEnv) => {
+    const fd = openLog(name);
+    const child = spawn(command, args, { stdio: ['ignore', fd, fd], env });
+    fs.closeSync(fd);
+    return child;
+  };
+
+  const stopAll = async () => {
+    stopping = true;
+    state.status = 'stopping';
+    save();
+    // Workers first so they finish or fail their activities while Temporal is still up.
+    const order = [...children].sort((a, b) => Number(a.name.startsWith('worker')) - Number(b.name.startsWith('worker'))).reverse();
+    for (const group of [order.filter((c) => c.name.startsWith('worker')), order.filter((c) => !c.name.startsWith('worker'))]) {
+      await Promise.all(group.map((c) => terminate(c.child, 15_000)));
+    }
+    removeState(stateDir);
+    releaseLock(lockPath(stateDir));
+  };
+
+  process.on('SIGTERM', () => {
+    void stopAll().then(() => process.exit(0));
+  });
+  process.on('SIGINT', () => {
+    void stopAll().then(() => process.exit(0));
+  });
+
+  try {
+    const dataDir = path.join(stateDir, 'minio-data');
+    fs.mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+    const temporalArgs = [
+      'server',
+      'start-dev',
+      '--ip',
+      '127.0.0.1',
+      '--port',
+      String(ports.temporal),
+      '--ui-port',
+      String(ports.temporalUi),
+      '--ui-ip',
+      '127.0.0.1',
+      '--db-filename',
+      path.join(stateDir, 'temporal.db'),
+      '--log-level',
+      'warn',
+      ...Object.entries(SEARCH_ATTRIBUTES).flatMap(([k, v]) => ['--search-attribute', `${k}=${v}`]),
+    ];
+    const temporal: ManagedChild = {
+      name: 'temporal',
+      start: () => spawnLogged('temporal', config.binaries.temporal, temporalArgs, process.env),
+      restarts: 0,
+      startedAt: 0,
+      onPid: (pid) => {
+        state.temporal.pid = pid;
+      },
+    };
+    const minioEnv = {
+      ...process.env,
+      MINIO_ROOT_USER: credentials.accessKey,
+      MINIO_ROOT_PASSWORD: credentials.secretKey,
+      MINIO_UPDATE: 'off',
+      MINIO_BROWSER_REDIRECT: 'off',
+    };
+    const minio: ManagedChild = {
+      name: 'minio',
+      start: () =>
+        spawnLogged(
+          'minio',
+          config.binaries.minio,
+          ['server', dataDir, '--address', `127.0.0.1:${ports.minio}`, '--console-address', `127.0.0.1:${ports.minioConsole}`, '--quiet'],
+          minioEnv,
+        ),
+      restarts: 0,
+      startedAt: 0,
+      onPid: (pid) => {
+        state.storage.pid = pid;
+      },
+    };
+    children.push(temporal, minio);
+    launch(temporal);
+    launch(minio);
+    log(`temporal on ${state.temporal.address}, minio on ${state.storage.endpoint}`);
+
+    await waitFor('MinIO', () => storageHealthy(state.storage.endpoint, 1000), 60_000);
+    const connection = embeddedConnection(state);
+    const store = new ObjectStore(connection);
+    await retry(() => store.ensureBuckets(config.retention), 20, 500);
+    await waitFor('Temporal', () => temporalHealthy(state.temporal.address, 'default', 2000), 90_000);
+
+    const verticals = config.verticals ?? availableVerticals(config.toolboxDir).filter((v) => v.available).map((v) => v.vertical);
+    const workerCli = distEntry('worker');
+    for (const vertical of verticals) {
+      const ws: WorkerState = { vertical, restarts: 0, status: 'starting' };
+      state.workers.push(ws);
+      const managed: ManagedChild = {
+        name: `worker-${vertical}`,
+        start: () =>
+          spawnLogged(`worker-${vertical}`, process.execPath, [workerCli, '--vertical', vertical], {
+            ...process.env,
+            ...connectionToEnv(connection),
+            FUZZFORGE_TOOLBOX: config.toolboxDir,
+            FUZZFORGE_SUPERVISED: '1',
+          }),
+        restarts: 0,
+        startedAt: 0,
+        onPid: (pid) => {
+          ws.pid = pid;
+          ws.status = pid ? 'running' : 'restarting';
+          ws.restarts = managed.restarts;
+        },
+      };
+      children.push(managed);
+      launch(managed);
+    }
+    state.status = 'ready';
+    save();
+    log(`ready; workers: ${verticals.join(', ') || 'none'}`);
+  } catch (err) {
+    state.status = 'failed';
+    state.error = (err as Error).message;
+    save();
+    log(`start-up failed: ${(err as Error).stack ?? String(err)}`);
+    stopping = true;
+    await Promise.all(children.map((c) => terminate(c.child, 5000)));
+    releaseLock(lockPath(stateDir));
+    // Leave the failed state for `up` to read; it is replaced by the next start.
+    process.exit(1);
+  }
+}
+
+async function waitFor(what: string, check: () => Promise<boolean>, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (await check()) {
+      return;
+    }
+    await sleep(250);
+  }
+  throw new Error(`${what} did not become healthy within ${timeoutMs / 1000} s`);
+}
+
+async function retry<T>(fn: () => Promise<T>, attempts: number, delayMs: number): Promise<T> {
+  for (let i = 1; ; i++) {
+    try {
+      return await fn();
+    } catch (err) {
+      if (i >= attempts) {
+        throw err;
+      }
+      await sleep(delayMs);
+    }
+  }
+}
+
+/** SIGTERM, then SIGKILL after a grace period; resolves when the child has exited. */
+export function terminate(child: ChildProcess | undefined, graceMs: number): Promise<void> {
+  if (!child || child.exitCode !== null || child.signalCode !== null || !child.pid) {
+    return Promise.resolve();
+  }
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
+    child.once('exit', () => {
+      clearTimeout(timer);
+      resolve();
+    });
+    child.kill('SIGTERM');
+  });
+}

@@ -1,0 +1,133 @@
+import * as fs from 'node:fs';
+import type { Readable } from 'node:stream';
+import * as Minio from 'minio';
+import type { BackendConnection } from '../services/connection';
+import { hasErrorCode } from '../errors';
+
+/** Lifecycle expiry of the two buckets, in days. */
+export interface Retention {
+  targetsDays: number;
+  resultsDays: number;
+}
+
+export const DEFAULT_RETENTION: Retention = { targetsDays: 7, resultsDays: 30 };
+
+export interface ObjectInfo {
+  size: number;
+  lastModified: Date;
+}
+
+/** The S3 operations FuzzForge uses, over one MinIO/S3 client. */
+export class ObjectStore {
+  readonly client: Minio.Client;
+
+  constructor(readonly connection: Pick<BackendConnection, 'storage' | 'buckets'>) {
+    const url = new URL(connection.storage.endpoint);
+    const useSSL = url.protocol === 'https:';
+    this.client = new Minio.Client({
+      endPoint: url.hostname,
+      port: url.port ? Number(url.port) : useSSL ? 443 : 80,
+      useSSL,
+      accessKey: connection.storage.accessKey,
+      secretKey: connection.storage.secretKey,
+      region: connection.storage.region,
+      pathStyle: true,
+    });
+  }
+
+  get buckets(): BackendConnection['buckets'] {
+    return this.connection.buckets;
+  }
+
+  /** Create both buckets (private) and set their lifecycle expiry. Idempotent. */
+  async ensureBuckets(retention: Retention = DEFAULT_RETENTION): Promise<void> {
+    const plan: [string, number][] = [
+      [this.buckets.targets, retention.targetsDays],
+      [this.buckets.results, retention.resultsDays],
+    ];
+    for (const [bucket, days] of plan) {
+      if (!(await this.client.bucketExists(bucket))) {
+        try {
+          await this.client.makeBucket(bucket, this.connection.storage.region);
+        } catch (err) {
+          // Another process created it between our check and our call.
+          if (!hasErrorCode(err, 'BucketAlreadyOwnedByYou')) {
+            throw err;
+          }
+        }
+      }
+      if (days > 0) {
+        await this.client.setBucketLifecycle(bucket, {
+          Rule: [
+            {
+              ID: 'fuzzforge-expiry',
+              Status: 'Enabled',
+              Filter: { Prefix: '' },
+              Expiration: { Days: days },
+            },
+          ],
+        });
+      }
+    }
+  }
+
+  /** Size and age of an object, or undefined when it does not exist. */
+  async stat(bucket: string, key: string): Promise<ObjectInfo | undefined> {
+    try {
+      const info = await this.client.statObject(bucket, key);
+      return { size: info.size, lastModified: info.lastModified };
+    } catch (err) {
+      if (hasErrorCode(err, 'NotFound') || hasErrorCode(err, 'NoSuchKey')) {
+        return undefined;
+      }
+      throw err;
+    }
+  }
+
+  async putFile(bucket: string, key: string, file: string, size: number): Promise<void> {
+    await this.client.putObject(bucket, key, fs.createReadStream(file), size);
+  }
+
+  async putBuffer(bucket: string, key: string, body: Buffer, contentType = 'application/octet-stream'): Promise<void> {
+    await this.client.putObject(bucket, key, body, body.length, { 'Content-Type': contentType });
+  }
+
+  async putJson(bucket: string, key: string, value: unknown): Promise<number> {
+    const body = Buffer.from(JSON.stringify(value));
+    await this.putBuffer(bucket, key, body, 'application/json');
+    return body.length;
+  }
+
+  async getStream(bucket: string, key: string): Promise<Readable> {
+    return this.client.getObject(bucket, key);
+  }
+
+  async getBuffer(bucket: string, key: string, maxBytes = 512 * 1024 * 1024): Promise<Buffer> {
+    const stream = await this.client.getObject(bucket, key);
+    const chunks: Buffer[] = [];
+    let total = 0;
+    for await (const chunk of stream) {
+      const buf = chunk as Buffer;
+      total += buf.length;
+      if (total > maxBytes) {
+        stream.destroy();
+        throw new Error(`s3://${bucket}/${key} is larger than ${maxBytes} bytes`);
+      }
+      chunks.push(buf);
+    }
+    return Buffer.concat(chunks);
+  }
+
+  async getJson<T>(bucket: string, key: string): Promise<T> {
+    const body = await this.getBuffer(bucket, key);
+    try {
+      return JSON.parse(body.toString('utf8')) as T;
+    } catch (err) {
+      throw new Error(`s3://${bucket}/${key} is not valid JSON: ${(err as Error).message}`, { cause: err });
+    }
+  }
+
+  async downloadFile(bucket: string, key: string, file: string): Promise<void> {
+    await this.client.fGetObject(bucket, key, file);
+  }
+}

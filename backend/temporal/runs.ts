@@ -1,0 +1,294 @@
+import * as crypto from 'node:crypto';
+import {
+  Client,
+  Connection,
+  WorkflowFailedError,
+  WorkflowNotFoundError,
+  type WorkflowExecutionDescription,
+  type WorkflowExecutionInfo,
+} from '@temporalio/client';
+import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
+import { UserError } from '../errors';
+import type { BackendConnection } from '../services/connection';
+import type { WorkflowDefinition } from '../toolbox/discovery';
+import type { WorkspaceIdentity } from '../workspace';
+import {
+  progressQuery,
+  taskQueueFor,
+  type RunProgress,
+  type ScanSummary,
+  type TargetRef,
+  type WorkflowInput,
+} from '../../toolbox/shared/definitions';
+
+export const WORKSPACE_KEY = defineSearchAttributeKey('FuzzforgeWorkspace', SearchAttributeType.KEYWORD);
+export const WORKFLOW_KEY = defineSearchAttributeKey('FuzzforgeWorkflow', SearchAttributeType.KEYWORD);
+export const VERTICAL_KEY = defineSearchAttributeKey('FuzzforgeVertical', SearchAttributeType.KEYWORD);
+
+/** Our spelling of run states. Temporal's SDK says CANCELLED, its API says CANCELED: map both. */
+export type RunStatus =
+  | 'running'
+  | 'completed'
+  | 'failed'
+  | 'canceled'
+  | 'terminated'
+  | 'timed_out'
+  | 'continued_as_new'
+  | 'paused'
+  | 'unknown';
+
+export function toRunStatus(name: string | undefined): RunStatus {
+  switch ((name ?? '').toUpperCase().replace(/^WORKFLOW_EXECUTION_STATUS_/, '')) {
+    case 'RUNNING':
+      return 'running';
+    case 'COMPLETED':
+      return 'completed';
+    case 'FAILED':
+      return 'failed';
+    case 'CANCELED':
+    case 'CANCELLED':
+      return 'canceled';
+    case 'TERMINATED':
+      return 'terminated';
+    case 'TIMED_OUT':
+      return 'timed_out';
+    case 'CONTINUED_AS_NEW':
+      return 'continued_as_new';
+    case 'PAUSED':
+      return 'paused';
+    default:
+      return 'unknown';
+  }
+}
+
+/** A run that will not change any more. */
+export function isTerminal(status: RunStatus): boolean {
+  return ['completed', 'failed', 'canceled', 'terminated', 'timed_out', 'continued_as_new'].includes(status);
+}
+
+export interface RunMemo {
+  workflow: string;
+  workspaceName: string;
+  workspaceRoot: string;
+  workspaceId: string;
+  target: Pick<TargetRef, 'name' | 'digest' | 'files' | 'bytes' | 'kind'>;
+  params: Record<string, unknown>;
+}
+
+export interface RunInfo {
+  runId: string;
+  workflow: string;
+  status: RunStatus;
+  startTime?: Date;
+  closeTime?: Date;
+  taskQueue: string;
+  memo?: Partial<RunMemo>;
+}
+
+/** A new run id: workflow name, UTC time, randomness. Readable in the Temporal UI and in a shell. */
+export function newRunId(workflow: string, now = new Date()): string {
+  const stamp = now.toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15);
+  return `${workflow}-${stamp}-${crypto.randomBytes(3).toString('hex')}`;
+}
+
+function toRunInfo(info: Omit<WorkflowExecutionInfo, 'raw'>): RunInfo {
+  const memo = info.memo as Partial<RunMemo> | undefined;
+  return {
+    runId: info.workflowId,
+    workflow: memo?.workflow ?? info.type,
+    status: toRunStatus(info.status.name),
+    startTime: info.startTime,
+    closeTime: info.closeTime,
+    taskQueue: info.taskQueue,
+    memo,
+  };
+}
+
+export class RunFailedError extends UserError {
+  constructor(
+    readonly runId: string,
+    readonly status: RunStatus,
+    readonly reason: string,
+  ) {
+    super(`run ${runId} ${status.replace('_', ' ')}: ${reason}`, `inspect it with \`fuzzforge run status ${runId}\``);
+  }
+}
+
+/** Start, list, describe, cancel and await FuzzForge runs on a Temporal namespace. */
+export class RunService {
+  private constructor(
+    private readonly connection: Connection,
+    readonly client: Client,
+    private readonly namespace: string,
+  ) {}
+
+  static async connect(conn: Pick<BackendConnection, 'temporal'>): Promise<RunService> {
+    let connection: Connection;
+    try {
+      connection = await Connection.connect({ address: conn.temporal.address, connectTimeout: 5000 });
+    } catch (err) {
+      throw new UserError(
+        `cannot reach Temporal at ${conn.temporal.address}: ${(err as Error).message}`,
+        'start the backend with `fuzzforge up`, or check the address setting',
+      );
+    }
+    const client = new Client({ connection, namespace: conn.temporal.namespace });
+    return new RunService(connection, client, conn.temporal.namespace);
+  }
+
+  async close(): Promise<void> {
+    await this.connection.close();
+  }
+
+  /** Number of workers polling a vertical's task queue right now. */
+  async pollers(vertical: string): Promise<number> {
+    const res = await this.connection.workflowService.describeTaskQueue({
+      namespace: this.namespace,
+      taskQueue: { name: taskQueueFor(vertical) },
+      taskQueueType: 1,
+    });
+    return res.pollers?.length ?? 0;
+  }
+
+  async start(request: {
+    definition: WorkflowDefinition;
+    params: Record<string, unknown>;
+    target: TargetRef;
+    workspace: WorkspaceIdentity;
+    runId?: string;
+  }): Promise<RunInfo> {
+    const { definition, params, target, workspace } = request;
+    const runId = request.runId ?? newRunId(definition.name);
+    const input: WorkflowInput = {
+      runId,
+      target,
+      params,
+      workspace: { id: workspace.id, name: workspace.name, rootUri: workspace.rootUri },
+    };
+    const memo: RunMemo = {
+      workflow: definition.name,
+      workspaceName: workspace.name,
+      workspaceRoot: workspace.root,
+      workspaceId: workspace.id,
+      target: { name: target.name, digest: target.digest, files: target.files, bytes: target.bytes, kind: target.kind },
+      params,
+    };
+    const taskQueue = taskQueueFor(definition.vertical);
+    try {
+      await this.client.workflow.start(definition.name, {
+        taskQueue,
+        workflowId: runId,
+        args: [input],
+        workflowExecutionTimeout: `${definition.defaultTimeoutSeconds}s`,
+        memo: memo as unknown as Record<string, unknown>,
+        typedSearchAttributes: [
+          { key: WORKSPACE_KEY, value: workspace.id },
+          { key: WORKFLOW_KEY, value: definition.name },
+          { key: VERTICAL_KEY, value: definition.vertical },
+        ],
+      });
+    } catch (err) {
+      if (/search attribute/i.test((err as Error).message)) {
+        throw new UserError(
+          `Temporal rejected the run's search attributes: ${(err as Error).message}`,
+          'register them once: temporal operator search-attribute create --name FuzzforgeWorkspace --type Keyword (and FuzzforgeWorkflow, FuzzforgeVertical)',
+        );
+      }
+      throw err;
+    }
+    return { runId, workflow: definition.name, status: 'running', startTime: new Date(), taskQueue, memo };
+  }
+
+  /** Runs, newest first, optionally of one workspace and/or one workflow. */
+  async list(filter: { workspaceId?: string; workflow?: string; status?: RunStatus; limit?: number } = {}): Promise<RunInfo[]> {
+    const clauses = [];
+    if (filter.workspaceId) {
+      clauses.push(`FuzzforgeWorkspace = "${filter.workspaceId.replace(/"/g, '')}"`);
+    } else {
+      clauses.push('FuzzforgeWorkspace IS NOT NULL');
+    }
+    if (filter.workflow) {
+      clauses.push(`FuzzforgeWorkflow = "${filter.workflow.replace(/"/g, '')}"`);
+    }
+    if (filter.status === 'running') {
+      clauses.push('ExecutionStatus = "Running"');
+    }
+    const out: RunInfo[] = [];
+    const limit = filter.limit ?? 50;
+    for await (const info of this.client.workflow.list({ query: clauses.join(' AND '), pageSize: Math.min(limit, 100) })) {
+      out.push(toRunInfo(info));
+      if (out.length >= limit) {
+        break;
+      }
+    }
+    return out.sort((a, b) => (b.startTime?.getTime() ?? 0) - (a.startTime?.getTime() ?? 0));
+  }
+
+  async describe(runId: string): Promise<RunInfo & { pendingActivities: { type: string; attempt: number; lastFailure?: string; heartbeat?: unknown }[] }> {
+    let desc: WorkflowExecutionDescription;
+    try {
+      desc = await this.client.workflow.getHandle(runId).describe();
+    } catch (err) {
+      if (err instanceof WorkflowNotFoundError) {
+        throw new UserError(`no run with id ${runId}`, 'list runs with `fuzzforge runs`');
+      }
+      throw err;
+    }
+    const pending = (desc.raw.pendingActivities ?? []).map((a) => ({
+      type: a.activityType?.name ?? '?',
+      attempt: a.attempt ?? 1,
+      lastFailure: a.lastFailure?.message ?? undefined,
+    }));
+    return { ...toRunInfo(desc), pendingActivities: pending };
+  }
+
+  /** The latest progress a running workflow reports; undefined when it cannot answer. */
+  async progress(runId: string): Promise<RunProgress | undefined> {
+    try {
+      return await this.client.workflow.getHandle(runId).query(progressQuery);
+    } catch {
+      return undefined;
+    }
+  }
+
+  async cancel(runId: string): Promise<void> {
+    const info = await this.describe(runId);
+    if (isTerminal(info.status)) {
+      throw new UserError(`run ${runId} is already ${info.status}`);
+    }
+    await this.client.workflow.getHandle(runId).cancel();
+  }
+
+  /** Wait for a run's summary; failures, cancellation, timeouts become RunFailedError. */
+  async result(runId: string, onProgress?: (p: RunProgress) => void): Promise<ScanSummary> {
+    const handle = this.client.workflow.getHandle(runId);
+    let timer: NodeJS.Timeout | undefined;
+    if (onProgress) {
+      let last = '';
+      timer = setInterval(() => {
+        void this.progress(runId).then((p) => {
+          const text = JSON.stringify(p);
+          if (p && text !== last) {
+            last = text;
+            onProgress(p);
+          }
+        });
+      }, 500);
+    }
+    try {
+      return (await handle.result()) as ScanSummary;
+    } catch (err) {
+      if (err instanceof WorkflowFailedError) {
+        const info = await this.describe(runId).catch(() => undefined);
+        const cause = err.cause as (Error & { cause?: Error }) | undefined;
+        const reason = cause?.cause?.message ?? cause?.message ?? err.message;
+        throw new RunFailedError(runId, info?.status ?? 'failed', reason);
+      }
+      throw err;
+    } finally {
+      if (timer) {
+        clearInterval(timer);
+      }
+    }
+  }
+}

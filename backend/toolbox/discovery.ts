@@ -1,0 +1,255 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import Ajv, { type ErrorObject, type ValidateFunction } from 'ajv';
+import YAML from 'yaml';
+
+/** A workflow folder of the toolbox, validated. */
+export interface WorkflowDefinition {
+  name: string;
+  version: string;
+  description: string;
+  vertical: string;
+  /** JSON Schema (type object) of the workflow's parameters, with defaults. */
+  parameters: ParameterSchema;
+  outputs: WorkflowOutput[];
+  /** Default run timeout in seconds. */
+  defaultTimeoutSeconds: number;
+  tags: string[];
+  dir: string;
+  metadataFile: string;
+  workflowFile: string;
+}
+
+export type WorkflowOutput = 'sarif' | 'crashes' | 'stats';
+
+export interface ParameterSchema {
+  type: 'object';
+  properties: Record<string, Record<string, unknown>>;
+  required?: string[];
+  additionalProperties?: boolean;
+  [key: string]: unknown;
+}
+
+/** Something wrong with one toolbox folder: reported, skipped, the others still load. */
+export interface ToolboxProblem {
+  file: string;
+  /** JSON pointer of the bad field, when the problem is one field. */
+  field?: string;
+  message: string;
+}
+
+export interface ToolboxScan {
+  workflows: WorkflowDefinition[];
+  problems: ToolboxProblem[];
+}
+
+const METADATA_SCHEMA = {
+  type: 'object',
+  required: ['name', 'version', 'description', 'vertical', 'parameters', 'outputs'],
+  additionalProperties: false,
+  properties: {
+    name: { type: 'string', pattern: '^[a-z][a-z0-9_]{1,63}$' },
+    version: { type: 'string', pattern: '^\\d+\\.\\d+\\.\\d+([-+][0-9A-Za-z.-]+)?$' },
+    description: { type: 'string', minLength: 1 },
+    vertical: { type: 'string', pattern: '^[a-z][a-z0-9-]{0,31}$' },
+    parameters: {
+      type: 'object',
+      required: ['type', 'properties'],
+      properties: {
+        type: { const: 'object' },
+        properties: { type: 'object', additionalProperties: { type: 'object' } },
+        required: { type: 'array', items: { type: 'string' } },
+        additionalProperties: { type: 'boolean' },
+      },
+    },
+    outputs: {
+      type: 'array',
+      minItems: 1,
+      uniqueItems: true,
+      items: { enum: ['sarif', 'crashes', 'stats'] },
+    },
+    default_timeout: {
+      description: 'seconds, or a duration like "30m", "2h", "45s"',
+      oneOf: [
+        { type: 'integer', minimum: 1 },
+        { type: 'string', pattern: '^\\d+(s|m|h|d)$' },
+      ],
+    },
+    tags: { type: 'array', items: { type: 'string' } },
+    author: { type: 'string' },
+  },
+} as const;
+
+const FRIENDLY_PATTERN_MESSAGES: Record<string, string> = {
+  '/name': 'must be snake_case (a-z, 0-9, _), 2 to 64 characters, starting with a letter',
+  '/version': 'must be a semantic version like 1.0.0',
+  '/vertical': 'must be lowercase letters, digits or -, starting with a letter',
+};
+
+const ajv = new Ajv({ allErrors: true, strict: false });
+const validateMetadata = ajv.compile(METADATA_SCHEMA);
+
+/** Parse "30m" / "2h" / 45 into seconds. */
+export function parseDurationSeconds(value: string | number): number {
+  if (typeof value === 'number') {
+    return value;
+  }
+  const match = /^(\d+)(s|m|h|d)$/.exec(value);
+  if (!match) {
+    throw new Error(`not a duration: ${value}`);
+  }
+  const unit = { s: 1, m: 60, h: 3600, d: 86400 }[match[2] as 's' | 'm' | 'h' | 'd'];
+  return Number(match[1]) * unit;
+}
+
+export function formatAjvErrors(errors: ErrorObject[] | null | undefined): { field: string; message: string }[] {
+  return (errors ?? []).map((e) => {
+    let field = e.instancePath || '/';
+    let message = e.message ?? 'is invalid';
+    if (e.keyword === 'additionalProperties') {
+      const extra = (e.params as { additionalProperty: string }).additionalProperty;
+      field = `${e.instancePath}/${extra}`;
+      message = 'is not a known field';
+    } else if (e.keyword === 'required') {
+      field = `${e.instancePath}/${(e.params as { missingProperty: string }).missingProperty}`;
+      message = 'is required';
+    } else if (e.keyword === 'enum') {
+      message = `must be one of ${(e.params as { allowedValues: unknown[] }).allowedValues.map((v) => JSON.stringify(v)).join(', ')}`;
+    }
+    return { field, message };
+  });
+}
+
+/** Validate one parsed metadata document; returns the definition or the problems. */
+export function parseWorkflowMetadata(
+  doc: unknown,
+  dir: string,
+): { definition?: WorkflowDefinition; problems: ToolboxProblem[] } {
+  const metadataFile = path.join(dir, 'metadata.yaml');
+  if (!validateMetadata(doc)) {
+    // oneOf failures repeat themselves per branch; keep one line per field.
+    const seen = new Set<string>();
+    const problems: ToolboxProblem[] = [];
+    for (const p of formatAjvErrors(validateMetadata.errors)) {
+      const friendly = FRIENDLY_PATTERN_MESSAGES[p.field];
+      if (friendly && p.message.startsWith('must match pattern')) {
+        p.message = friendly;
+      }
+      if (!seen.has(p.field)) {
+        seen.add(p.field);
+        problems.push({ file: metadataFile, ...p });
+      }
+    }
+    return { problems };
+  }
+  const meta = doc as {
+    name: string;
+    version: string;
+    description: string;
+    vertical: string;
+    parameters: ParameterSchema;
+    outputs: WorkflowOutput[];
+    default_timeout?: string | number;
+    tags?: string[];
+  };
+  const problems: ToolboxProblem[] = [];
+  if (meta.name !== path.basename(dir)) {
+    problems.push({ file: metadataFile, field: '/name', message: `must equal the folder name "${path.basename(dir)}"` });
+  }
+  try {
+    new Ajv({ strict: true, useDefaults: true, allErrors: true }).compile(meta.parameters);
+  } catch (err) {
+    problems.push({ file: metadataFile, field: '/parameters', message: `is not a valid JSON Schema: ${(err as Error).message}` });
+  }
+  for (const [key, prop] of Object.entries(meta.parameters.properties)) {
+    if (!/^[a-z][a-z0-9_]*$/.test(key)) {
+      problems.push({ file: metadataFile, field: `/parameters/properties/${key}`, message: 'parameter names are snake_case' });
+    }
+    if ('default' in prop) {
+      const check = new Ajv({ strict: false }).compile(prop);
+      if (!check(prop.default)) {
+        problems.push({
+          file: metadataFile,
+          field: `/parameters/properties/${key}/default`,
+          message: `does not match its own schema: ${formatAjvErrors(check.errors).map((e) => `${e.field} ${e.message}`).join('; ')}`,
+        });
+      }
+    }
+  }
+  const workflowFile = path.join(dir, 'workflow.ts');
+  if (!fs.existsSync(workflowFile)) {
+    problems.push({ file: workflowFile, message: 'is missing: a workflow folder needs metadata.yaml and workflow.ts' });
+  }
+  if (problems.length > 0) {
+    return { problems };
+  }
+  return {
+    problems,
+    definition: {
+      name: meta.name,
+      version: meta.version,
+      description: meta.description,
+      vertical: meta.vertical,
+      parameters: { additionalProperties: false, ...meta.parameters },
+      outputs: meta.outputs,
+      defaultTimeoutSeconds: parseDurationSeconds(meta.default_timeout ?? '1h'),
+      tags: meta.tags ?? [],
+      dir,
+      metadataFile,
+      workflowFile,
+    },
+  };
+}
+
+/**
+ * Every workflow folder under `<toolbox>/workflows`. Folders whose name starts with `_` or `.` are
+ * not workflows. Bad folders are reported in `problems` and skipped.
+ */
+export function discoverWorkflows(toolboxDir: string, filter?: { vertical?: string }): ToolboxScan {
+  const root = path.join(toolboxDir, 'workflows');
+  const scan: ToolboxScan = { workflows: [], problems: [] };
+  let entries: fs.Dirent[];
+  try {
+    entries = fs.readdirSync(root, { withFileTypes: true });
+  } catch (err) {
+    scan.problems.push({ file: root, message: `cannot read the toolbox: ${(err as Error).message}` });
+    return scan;
+  }
+  for (const entry of entries.sort((a, b) => a.name.localeCompare(b.name))) {
+    if (!entry.isDirectory() || entry.name.startsWith('_') || entry.name.startsWith('.')) {
+      continue;
+    }
+    const dir = path.join(root, entry.name);
+    const metadataFile = path.join(dir, 'metadata.yaml');
+    let text: string;
+    try {
+      text = fs.readFileSync(metadataFile, 'utf8');
+    } catch {
+      scan.problems.push({ file: metadataFile, message: 'is missing: every workflow folder needs one' });
+      continue;
+    }
+    const parsed = YAML.parseDocument(text, { prettyErrors: true });
+    if (parsed.errors.length > 0) {
+      for (const error of parsed.errors) {
+        const pos = error.linePos?.[0];
+        scan.problems.push({
+          file: pos ? `${metadataFile}:${pos.line}:${pos.col}` : metadataFile,
+          message: `is not valid YAML: ${error.message.split('\n')[0]}`,
+        });
+      }
+      continue;
+    }
+    const { definition, problems } = parseWorkflowMetadata(parsed.toJS(), dir);
+    scan.problems.push(...problems);
+    if (definition && (!filter?.vertical || definition.vertical === filter.vertical)) {
+      scan.workflows.push(definition);
+    }
+  }
+  return scan;
+}
+
+export function formatProblem(p: ToolboxProblem): string {
+  return p.field ? `${p.file}: ${p.field} ${p.message}` : `${p.file}: ${p.message}`;
+}
+
+export type { ValidateFunction };

@@ -1,0 +1,83 @@
+import Ajv from 'ajv';
+import { UserError } from '../errors';
+import { formatAjvErrors, type WorkflowDefinition } from './discovery';
+
+/**
+ * Turn `--param key=value` strings into typed values using the workflow's schema: numbers,
+ * booleans, arrays (JSON or comma-separated) and objects (JSON). Unknown keys are kept so that
+ * validation can name them.
+ */
+export function parseParamArgs(definition: WorkflowDefinition, args: readonly string[]): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const arg of args) {
+    const eq = arg.indexOf('=');
+    if (eq <= 0) {
+      throw new UserError(`--param ${arg} is not key=value`, `for example --param ${Object.keys(definition.parameters.properties)[0] ?? 'name'}=value`);
+    }
+    const key = arg.slice(0, eq);
+    const raw = arg.slice(eq + 1);
+    out[key] = coerceParam(definition.parameters.properties[key], raw, key);
+  }
+  return out;
+}
+
+function coerceParam(schema: Record<string, unknown> | undefined, raw: string, key: string): unknown {
+  const type = schema?.type;
+  const fail = (what: string) => new UserError(`--param ${key}=${raw}: ${what}`);
+  switch (type) {
+    case 'integer':
+    case 'number': {
+      const value = Number(raw);
+      if (raw.trim() === '' || Number.isNaN(value)) {
+        throw fail(`expected a ${type}`);
+      }
+      return value;
+    }
+    case 'boolean':
+      if (['true', '1', 'yes', 'on'].includes(raw.toLowerCase())) {
+        return true;
+      }
+      if (['false', '0', 'no', 'off'].includes(raw.toLowerCase())) {
+        return false;
+      }
+      throw fail('expected true or false');
+    case 'array':
+      if (raw.trim().startsWith('[')) {
+        try {
+          return JSON.parse(raw) as unknown;
+        } catch {
+          throw fail('expected a JSON array or comma-separated values');
+        }
+      }
+      return raw === '' ? [] : raw.split(',').map((item) => coerceParam(schema?.items as Record<string, unknown> | undefined, item.trim(), key));
+    case 'object':
+      try {
+        return JSON.parse(raw) as unknown;
+      } catch {
+        throw fail('expected a JSON object');
+      }
+    default:
+      return raw;
+  }
+}
+
+/**
+ * Validate parameters against the workflow's schema and fill defaults. Throws a UserError naming
+ * every bad field; returns a new object (the input is not modified).
+ */
+export function validateParams(definition: WorkflowDefinition, params: Record<string, unknown>): Record<string, unknown> {
+  const ajv = new Ajv({ allErrors: true, useDefaults: true, strict: false });
+  const validate = ajv.compile({ ...definition.parameters, additionalProperties: definition.parameters.additionalProperties ?? false });
+  const copy = structuredClone(params);
+  if (!validate(copy)) {
+    const known = Object.keys(definition.parameters.properties);
+    const lines = formatAjvErrors(validate.errors).map((e) =>
+      e.message === 'is not a known field' ? `${e.field.slice(1)} is not a parameter of ${definition.name}` : `${e.field.slice(1) || '(parameters)'} ${e.message}`,
+    );
+    throw new UserError(
+      `invalid parameters for ${definition.name}:\n  ${lines.join('\n  ')}`,
+      `parameters of ${definition.name}: ${known.join(', ') || '(none)'}; see \`fuzzforge workflows ${definition.name}\``,
+    );
+  }
+  return copy;
+}

@@ -1,0 +1,40 @@
+// One build script, one entry per runtime (extension host, CLI, worker).
+// Workflow code is NOT bundled here: the Temporal SDK bundles it at worker start-up,
+// and toolbox activities are compiled by the worker itself, so the toolbox stays editable.
+const esbuild = require('esbuild');
+
+const production = process.argv.includes('--production');
+const watch = process.argv.includes('--watch');
+
+/** Packages with native parts or SDK-internal state are loaded from node_modules at run time. */
+const nodeExternals = ['@temporalio/*', '@swc/*', 'esbuild', 'cpu-features', 'ssh2'];
+
+const common = {
+  bundle: true,
+  platform: 'node',
+  target: 'node20',
+  format: 'cjs',
+  sourcemap: production ? false : 'linked',
+  minify: production,
+  logLevel: 'info',
+};
+
+const builds = [
+  { ...common, entryPoints: ['extension/extension.ts'], outfile: 'dist/extension.js', external: ['vscode', ...nodeExternals] },
+  { ...common, entryPoints: ['backend/cli/main.ts'], outfile: 'dist/cli.js', external: nodeExternals, banner: { js: '#!/usr/bin/env node' } },
+  { ...common, entryPoints: ['workers/worker.ts'], outfile: 'dist/worker.js', external: nodeExternals },
+];
+
+async function main() {
+  if (watch) {
+    const contexts = await Promise.all(builds.map((b) => esbuild.context(b)));
+    await Promise.all(contexts.map((c) => c.watch()));
+    return;
+  }
+  await Promise.all(builds.map((b) => esbuild.build(b)));
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});

@@ -1,0 +1,61 @@
+// Flat config: type-checked typescript-eslint; prettier owns layout. Every disabled rule says why.
+import js from '@eslint/js';
+import prettier from 'eslint-config-prettier';
+import importX from 'eslint-plugin-import-x';
+import tseslint from 'typescript-eslint';
+
+export default tseslint.config(
+  {
+    ignores: ['dist/**', 'node_modules/**', 'test/fixtures/**', '.vscode-test/**', 'out/**', '*.vsix'],
+  },
+  js.configs.recommended,
+  ...tseslint.configs.recommendedTypeChecked,
+  {
+    languageOptions: {
+      parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname },
+    },
+    plugins: { 'import-x': importX },
+    rules: {
+      '@typescript-eslint/no-floating-promises': 'error',
+      '@typescript-eslint/consistent-type-imports': ['error', { fixStyle: 'inline-type-imports' }],
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+      'import-x/no-cycle': 'error',
+      eqeqeq: ['error', 'always'],
+      curly: ['error', 'all'],
+      // Template literals with numbers are how we format progress lines.
+      '@typescript-eslint/restrict-template-expressions': ['error', { allowNumber: true, allowBoolean: true }],
+    },
+  },
+  {
+    // The core is shared by the CLI and the extension: it must never depend on VS Code.
+    files: ['backend/**/*.ts', 'toolbox/**/*.ts', 'workers/**/*.ts'],
+    rules: {
+      'no-restricted-imports': ['error', { paths: [{ name: 'vscode', message: 'backend/, toolbox/ and workers/ are vscode-free' }] }],
+    },
+  },
+  {
+    // Workflow code runs in Temporal's deterministic sandbox: no I/O, no Node built-ins.
+    files: ['toolbox/workflows/**/*.ts', 'toolbox/shared/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            { group: ['node:*', 'fs', 'path', 'os', 'child_process', 'net', 'http', 'https', 'crypto'], message: 'workflows do no I/O: use an activity' },
+            { group: ['minio', 'dockerode', '@temporalio/client', '@temporalio/worker', '@temporalio/activity', '**/backend/**'], message: 'workflows do no I/O: use an activity' },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    files: ['**/*.js', '**/*.mjs'],
+    extends: [tseslint.configs.disableTypeChecked],
+    languageOptions: { globals: { require: 'readonly', module: 'readonly', process: 'readonly', console: 'readonly', __dirname: 'readonly' } },
+    rules: {
+      // esbuild.js is a CommonJS build script.
+      '@typescript-eslint/no-require-imports': 'off',
+    },
+  },
+  prettier,
+);

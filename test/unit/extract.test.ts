@@ -1,0 +1,140 @@
+import * as assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { after, describe, it } from 'node:test';
+import * as tar from 'tar';
+import { extractArchiveSafe, UnsafeArchiveError, unsafeLinkReason, unsafePathReason } from '../../backend/storage/extract';
+import { validateManifest } from '../../backend/storage/targetCache';
+import { planBlobUploads } from '../../backend/storage/targets';
+
+const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'ff-extract-'));
+after(() => fs.rmSync(tmp, { recursive: true, force: true }));
+const limits = { maxBytes: 10_000_000, maxEntries: 1000 };
+
+describe('path safety', () => {
+  it('accepts ordinary relative paths', () => {
+    for (const p of ['a.txt', 'src/main.c', './src/x', 'a/b/c/d.e', 'dir/', 'name..with..dots']) {
+      assert.equal(unsafePathReason(p), undefined, p);
+    }
+  });
+  it('rejects absolute paths, drive letters, .. segments and NUL', () => {
+    assert.match(unsafePathReason('/etc/passwd') ?? '', /absolute/);
+    assert.match(unsafePathReason('C:\\Windows\\x') ?? '', /absolute/);
+    assert.match(unsafePathReason('\\\\server\\share') ?? '', /absolute/);
+    assert.match(unsafePathReason('../x') ?? '', /\.\./);
+    assert.match(unsafePathReason('a/../../x') ?? '', /\.\./);
+    assert.match(unsafePathReason('a\\..\\x') ?? '', /\.\./);
+    assert.match(unsafePathReason('a\0b') ?? '', /NUL/);
+  });
+  it('rejects links that leave the root', () => {
+    assert.equal(unsafeLinkReason('a/link', '../b/file', false), undefined);
+    assert.equal(unsafeLinkReason('a/link', 'sibling', false), undefined);
+    assert.match(unsafeLinkReason('a/link', '../../outside', false) ?? '', /outside/);
+    assert.match(unsafeLinkReason('link', '/etc/shadow', false) ?? '', /absolute/);
+    assert.match(unsafeLinkReason('deep/a/b/hard', '../x', true) ?? '', /outside/, 'hard links resolve from the root');
+    assert.equal(unsafeLinkReason('deep/a/b/hard', 'deep/x', true), undefined);
+  });
+});
+
+describe('extractArchiveSafe', () => {
+  it('extracts a well-formed tar.gz', async () => {
+    const src = path.join(tmp, 'good');
+    fs.mkdirSync(path.join(src, 'pkg'), { recursive: true });
+    fs.writeFileSync(path.join(src, 'pkg/a.py'), 'print(1)\n');
+    fs.symlinkSync('a.py', path.join(src, 'pkg/link.py'));
+    const archive = path.join(tmp, 'good.tar.gz');
+    await tar.c({ gzip: true, file: archive, cwd: src }, ['pkg']);
+    const dest = path.join(tmp, 'good-out');
+    const result = await extractArchiveSafe(archive, dest, limits);
+    assert.equal(fs.readFileSync(path.join(dest, 'pkg/a.py'), 'utf8'), 'print(1)\n');
+    assert.equal(fs.readlinkSync(path.join(dest, 'pkg/link.py')), 'a.py');
+    assert.equal(result.entries, 3);
+  });
+
+  it('refuses a tar with ../ entries and writes nothing', async () => {
+    const base = path.join(tmp, 'evil/inner');
+    fs.mkdirSync(base, { recursive: true });
+    fs.writeFileSync(path.join(tmp, 'evil/escape.txt'), 'pwned');
+    fs.writeFileSync(path.join(base, 'ok.txt'), 'ok');
+    const archive = path.join(tmp, 'evil.tar');
+    await tar.c({ file: archive, cwd: base, preservePaths: true }, ['ok.txt', '../escape.txt']);
+    const dest = path.join(tmp, 'evil-out');
+    await assert.rejects(extractArchiveSafe(archive, dest, limits), (err: unknown) => {
+      assert.ok(err instanceof UnsafeArchiveError);
+      assert.deepEqual(err.problems, [{ entry: '../escape.txt', reason: 'contains a ".." segment' }]);
+      assert.match(err.message, /refusing to extract evil\.tar: "\.\.\/escape\.txt" contains a "\.\." segment/);
+      return true;
+    });
+    assert.equal(fs.existsSync(dest), false);
+  });
+
+  it('refuses symbolic links that escape', async () => {
+    const src = path.join(tmp, 'linky');
+    fs.mkdirSync(src, { recursive: true });
+    fs.symlinkSync('../../../etc/passwd', path.join(src, 'passwd'));
+    const archive = path.join(tmp, 'linky.tar');
+    await tar.c({ file: archive, cwd: src }, ['passwd']);
+    await assert.rejects(extractArchiveSafe(archive, path.join(tmp, 'linky-out'), limits), /links to \.\.\/\.\.\/\.\.\/etc\/passwd, outside the target/);
+  });
+
+  it('refuses archives over the size or entry limits, and non-tar files', async () => {
+    const src = path.join(tmp, 'big');
+    fs.mkdirSync(src, { recursive: true });
+    fs.writeFileSync(path.join(src, 'f'), Buffer.alloc(4096));
+    const archive = path.join(tmp, 'big.tar');
+    await tar.c({ file: archive, cwd: src }, ['f']);
+    await assert.rejects(extractArchiveSafe(archive, path.join(tmp, 'big-out'), { maxBytes: 100, maxEntries: 10 }), /expands to 4096 bytes/);
+    const junk = path.join(tmp, 'junk.tar');
+    fs.writeFileSync(junk, 'this is not a tar archive at all'.repeat(40));
+    await assert.rejects(extractArchiveSafe(junk, path.join(tmp, 'junk-out'), limits), UnsafeArchiveError);
+  });
+});
+
+describe('validateManifest', () => {
+  const sha = 'a'.repeat(64);
+  it('accepts a well-formed manifest', () => {
+    const m = validateManifest({ version: 1, files: [{ path: 'a/b.c', sha256: sha, size: 1, executable: false }], links: [] }, 't');
+    assert.equal(m.files.length, 1);
+  });
+  it('names every unsafe or malformed entry', () => {
+    assert.throws(
+      () =>
+        validateManifest(
+          {
+            version: 1,
+            files: [
+              { path: '../x', sha256: sha, size: 1 },
+              { path: 'ok', sha256: 'nothex', size: 1 },
+            ],
+            links: [{ path: 'l', target: '../../up' }],
+          },
+          'ws',
+        ),
+      (err: unknown) => {
+        assert.ok(err instanceof UnsafeArchiveError);
+        assert.deepEqual(
+          err.problems.map((p) => p.entry),
+          ['../x', 'ok', 'l'],
+        );
+        return true;
+      },
+    );
+    assert.throws(() => validateManifest({ version: 2 }, 'ws'), /not a FuzzForge target manifest/);
+  });
+});
+
+describe('planBlobUploads', () => {
+  const f = (sha256: string) => ({ sha256 });
+  it('sends each missing digest once', () => {
+    assert.deepEqual(planBlobUploads([f('a'), f('b'), f('a'), f('c')], new Map([['b', 0.5]]), 7), [f('a'), f('c')]);
+  });
+  it('re-sends blobs about to expire, and never when retention is off', () => {
+    const ages = new Map([
+      ['old', 6.5],
+      ['new', 1],
+    ]);
+    assert.deepEqual(planBlobUploads([f('old'), f('new')], ages, 7), [f('old')]);
+    assert.deepEqual(planBlobUploads([f('old'), f('new')], ages, 0), []);
+  });
+});

@@ -1,0 +1,138 @@
+import * as assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { after, describe, it } from 'node:test';
+import { UserError } from '../../backend/errors';
+import { discoverWorkflows, parseDurationSeconds } from '../../backend/toolbox/discovery';
+import { parseParamArgs, validateParams } from '../../backend/toolbox/params';
+import { isTerminal, newRunId, toRunStatus } from '../../backend/temporal/runs';
+
+const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'ff-toolbox-'));
+after(() => fs.rmSync(tmp, { recursive: true, force: true }));
+
+function workflowFolder(root: string, name: string, metadata: string, source = `export async function ${name}() {}\n`): void {
+  const dir = path.join(root, 'workflows', name);
+  fs.mkdirSync(dir, { recursive: true });
+  fs.writeFileSync(path.join(dir, 'metadata.yaml'), metadata);
+  fs.writeFileSync(path.join(dir, 'workflow.ts'), source);
+}
+
+const GOOD = `name: good_one
+version: 1.2.3
+description: A fine workflow.
+vertical: generic
+outputs: [sarif]
+default_timeout: 10m
+parameters:
+  type: object
+  properties:
+    depth: { type: integer, minimum: 1, default: 3 }
+    mode: { enum: [fast, slow], default: fast }
+    paths: { type: array, items: { type: string }, default: [] }
+    verbose: { type: boolean, default: false }
+    label: { type: string }
+`;
+
+describe('discoverWorkflows', () => {
+  const root = path.join(tmp, 'toolbox');
+  workflowFolder(root, 'good_one', GOOD);
+  workflowFolder(root, 'bad_yaml', 'name: bad_yaml\n  version: [1.0\n');
+  workflowFolder(root, 'bad_fields', 'name: bad_fields\nversion: one\ndescription: x\nvertical: generic\noutputs: [pdf]\nparameters: {type: object, properties: {}}\ncolour: red\n');
+  workflowFolder(root, 'wrong_name', GOOD.replace('good_one', 'other_name'));
+  workflowFolder(root, 'bad_default', GOOD.replace('name: good_one', 'name: bad_default').replace('default: 3', 'default: 0'));
+  fs.mkdirSync(path.join(root, 'workflows', 'no_metadata'));
+  fs.mkdirSync(path.join(root, 'workflows', '_shared'));
+
+  it('loads the good folder and reports each bad one with file and field', () => {
+    const scan = discoverWorkflows(root);
+    assert.deepEqual(scan.workflows.map((w) => w.name), ['good_one']);
+    const wf = scan.workflows[0];
+    assert.equal(wf?.defaultTimeoutSeconds, 600);
+    assert.equal(wf?.parameters.additionalProperties, false);
+    const problems = scan.problems.map((p) => `${path.relative(root, p.file)}|${p.field ?? ''}|${p.message}`);
+    assert.ok(problems.some((p) => /^workflows\/bad_yaml\/metadata\.yaml:\d+:\d+\|\|is not valid YAML/.test(p)), problems.join('\n'));
+    assert.ok(problems.includes('workflows/bad_fields/metadata.yaml|/version|must be a semantic version like 1.0.0'), problems.join('\n'));
+    assert.ok(problems.includes('workflows/bad_fields/metadata.yaml|/colour|is not a known field'));
+    assert.ok(problems.some((p) => p.startsWith('workflows/bad_fields/metadata.yaml|/outputs/0|must be one of')));
+    assert.ok(problems.includes('workflows/wrong_name/metadata.yaml|/name|must equal the folder name "wrong_name"'));
+    assert.ok(problems.some((p) => p.startsWith('workflows/bad_default/metadata.yaml|/parameters/properties/depth/default|does not match its own schema')));
+    assert.ok(problems.includes('workflows/no_metadata/metadata.yaml||is missing: every workflow folder needs one'));
+    assert.ok(!problems.some((p) => p.includes('_shared')));
+  });
+
+  it('filters by vertical', () => {
+    assert.equal(discoverWorkflows(root, { vertical: 'python' }).workflows.length, 0);
+  });
+
+  it('reports a missing toolbox instead of throwing', () => {
+    const scan = discoverWorkflows(path.join(tmp, 'nowhere'));
+    assert.equal(scan.workflows.length, 0);
+    assert.match(scan.problems[0]?.message ?? '', /cannot read the toolbox/);
+  });
+});
+
+describe('parameters', () => {
+  const wf = discoverWorkflows(path.join(tmp, 'toolbox')).workflows[0]!;
+
+  it('coerces --param strings by schema type and fills defaults', () => {
+    const params = parseParamArgs(wf, ['depth=7', 'verbose=yes', 'paths=a/,b/', 'label=x=y']);
+    assert.deepEqual(params, { depth: 7, verbose: true, paths: ['a/', 'b/'], label: 'x=y' });
+    assert.deepEqual(validateParams(wf, params), { depth: 7, verbose: true, paths: ['a/', 'b/'], label: 'x=y', mode: 'fast' });
+    assert.deepEqual(validateParams(wf, {}), { depth: 3, mode: 'fast', paths: [], verbose: false });
+  });
+
+  it('passes parameters by name: order on the command line does not matter', () => {
+    assert.deepEqual(validateParams(wf, parseParamArgs(wf, ['mode=slow', 'depth=2'])), validateParams(wf, parseParamArgs(wf, ['depth=2', 'mode=slow'])));
+  });
+
+  it('rejects bad values and unknown names, naming each', () => {
+    assert.throws(() => parseParamArgs(wf, ['depth=lots']), /--param depth=lots: expected a integer/);
+    assert.throws(() => parseParamArgs(wf, ['nonsense']), /is not key=value/);
+    assert.throws(
+      () => validateParams(wf, { depth: 0, mode: 'medium', colour: 'red' }),
+      (err: unknown) => {
+        assert.ok(err instanceof UserError);
+        assert.match(err.message, /depth must be >= 1/);
+        assert.match(err.message, /mode must be one of "fast", "slow"/);
+        assert.match(err.message, /colour is not a parameter of good_one/);
+        assert.match(err.hint ?? '', /depth, mode, paths, verbose, label/);
+        return true;
+      },
+    );
+  });
+
+  it('does not modify its input', () => {
+    const input = { depth: 2 };
+    validateParams(wf, input);
+    assert.deepEqual(input, { depth: 2 });
+  });
+});
+
+describe('run states', () => {
+  it('maps both spellings of canceled and treats every closed state as terminal', () => {
+    assert.equal(toRunStatus('CANCELLED'), 'canceled');
+    assert.equal(toRunStatus('CANCELED'), 'canceled');
+    assert.equal(toRunStatus('WORKFLOW_EXECUTION_STATUS_TIMED_OUT'), 'timed_out');
+    for (const s of ['COMPLETED', 'FAILED', 'CANCELED', 'TERMINATED', 'TIMED_OUT', 'CONTINUED_AS_NEW']) {
+      assert.equal(isTerminal(toRunStatus(s)), true, s);
+    }
+    assert.equal(isTerminal(toRunStatus('RUNNING')), false);
+    assert.equal(isTerminal(toRunStatus('PAUSED')), false);
+    assert.equal(toRunStatus('whatever'), 'unknown');
+  });
+
+  it('makes readable, unique run ids', () => {
+    const now = new Date('2026-11-24T01:02:03Z');
+    const a = newRunId('security_assessment', now);
+    assert.match(a, /^security_assessment-20261124-010203-[0-9a-f]{6}$/);
+    assert.notEqual(a, newRunId('security_assessment', now));
+  });
+
+  it('parses durations', () => {
+    assert.equal(parseDurationSeconds('45s'), 45);
+    assert.equal(parseDurationSeconds('2h'), 7200);
+    assert.equal(parseDurationSeconds(90), 90);
+    assert.throws(() => parseDurationSeconds('soon'));
+  });
+});

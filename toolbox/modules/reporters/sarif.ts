@@ -1,0 +1,136 @@
+// SARIF reporter: builds one tool's run from findings and merges a run's parts into one log.
+import * as crypto from 'node:crypto';
+import { countByLevel, emptyLog, mergeLogs, parseSarif, SARIF_SCHEMA } from '../../../backend/sarif/log';
+import type { SarifLog, SarifResult, SarifRule, SarifRun } from '../../../backend/sarif/types';
+import { version as fuzzforgeVersion } from '../../../package.json';
+import type { ScanSummary } from '../../shared/definitions';
+import type { InventorySummary } from '../inventory/files';
+import { checkpoint, objectStore, runKey } from '../runtime';
+
+export const SRCROOT = 'SRCROOT';
+
+export interface ToolFinding {
+  ruleId: string;
+  level: 'error' | 'warning' | 'note';
+  message: string;
+  /** Posix path relative to the target root. */
+  file: string;
+  line: number;
+  column?: number;
+  endColumn?: number;
+  snippet?: string;
+}
+
+export interface ToolDescription {
+  name: string;
+  version?: string;
+  informationUri?: string;
+  rules: SarifRule[];
+}
+
+/** Stable identity of a finding across runs: rule, file and the line's normalised text. */
+export function fingerprint(f: ToolFinding): string {
+  const text = (f.snippet ?? '').replace(/\s+/g, ' ').trim();
+  return crypto.createHash('sha256').update(`${f.ruleId}\0${f.file}\0${text}`).digest('hex').slice(0, 32);
+}
+
+/** One SARIF run for one tool, with URIs relative to SRCROOT = the client's workspace root. */
+export function buildSarifRun(tool: ToolDescription, findings: readonly ToolFinding[], rootUri: string): SarifRun {
+  const ruleIndex = new Map(tool.rules.map((r, i) => [r.id, i]));
+  const results: SarifResult[] = findings.map((f) => ({
+    ruleId: f.ruleId,
+    ...(ruleIndex.has(f.ruleId) ? { ruleIndex: ruleIndex.get(f.ruleId) } : {}),
+    level: f.level,
+    message: { text: f.message },
+    locations: [
+      {
+        physicalLocation: {
+          artifactLocation: { uri: encodeURI(f.file), uriBaseId: SRCROOT },
+          region: {
+            startLine: f.line,
+            ...(f.column ? { startColumn: f.column } : {}),
+            ...(f.endColumn ? { endColumn: f.endColumn } : {}),
+            ...(f.snippet ? { snippet: { text: f.snippet } } : {}),
+          },
+        },
+      },
+    ],
+    partialFingerprints: { 'fuzzforge/v1': fingerprint(f) },
+  }));
+  return {
+    tool: {
+      driver: {
+        name: tool.name,
+        version: tool.version ?? fuzzforgeVersion,
+        semanticVersion: tool.version ?? fuzzforgeVersion,
+        ...(tool.informationUri ? { informationUri: tool.informationUri } : {}),
+        rules: tool.rules,
+      },
+    },
+    originalUriBaseIds: { [SRCROOT]: { uri: rootUri.endsWith('/') ? rootUri : `${rootUri}/` } },
+    results,
+    invocations: [{ executionSuccessful: true }],
+  };
+}
+
+export interface SarifPart {
+  tool: string;
+  key: string;
+}
+
+export interface MergeInput {
+  runId: string;
+  workflow: string;
+  parts: SarifPart[];
+  inventory?: InventorySummary;
+}
+
+/** Merge the parts of a run into `runs/<id>/results.sarif` and summarise it. */
+async function mergeSarif(input: MergeInput): Promise<ScanSummary> {
+  const store = objectStore();
+  const bucket = store.buckets.results;
+  const logs: SarifLog[] = [];
+  const tools: ScanSummary['tools'] = [];
+  for (const part of input.parts) {
+    checkpoint({ phase: 'merging', part: part.tool });
+    try {
+      const text = (await store.getBuffer(bucket, part.key)).toString('utf8');
+      const log = parseSarif(text, `${part.tool} output (${part.key})`);
+      logs.push(log);
+      for (const run of log.runs) {
+        tools.push({ name: run.tool.driver.name, version: run.tool.driver.version, results: run.results?.length ?? 0 });
+      }
+    } catch (err) {
+      // One tool's broken output must not lose the others' results: keep a notification instead.
+      const message = (err as Error).message;
+      tools.push({ name: part.tool, results: 0, error: message });
+      logs.push({
+        version: '2.1.0',
+        runs: [
+          {
+            tool: { driver: { name: part.tool, version: fuzzforgeVersion } },
+            results: [],
+            invocations: [{ executionSuccessful: false, toolExecutionNotifications: [{ level: 'error', message: { text: message } }] }],
+          },
+        ],
+      });
+    }
+  }
+  const merged = logs.length > 0 ? mergeLogs(logs) : emptyLog();
+  merged.$schema = SARIF_SCHEMA;
+  const sarifKey = runKey(input.runId, 'results.sarif');
+  await store.putBuffer(bucket, sarifKey, Buffer.from(JSON.stringify(merged, null, 2)), 'application/sarif+json');
+  const counts = countByLevel(merged);
+  return {
+    runId: input.runId,
+    workflow: input.workflow,
+    resultsBucket: bucket,
+    sarifKey,
+    total: counts.error + counts.warning + counts.note + counts.none,
+    counts,
+    tools,
+    ...(input.inventory ? { inventory: input.inventory } : {}),
+  };
+}
+
+export const activities = { mergeSarif };

@@ -1,0 +1,74 @@
+// What activities share inside one worker process: the storage client and the target cache,
+// built lazily from the environment the worker was started with.
+import * as path from 'node:path';
+import { activityInfo, Context, heartbeat } from '@temporalio/activity';
+import { ApplicationFailure } from '@temporalio/common';
+import { cacheDir } from '../../backend/paths';
+import { connectionFromEnv } from '../../backend/services/connection';
+import { UnsafeArchiveError } from '../../backend/storage/extract';
+import { ObjectStore } from '../../backend/storage/objectStore';
+import { DEFAULT_CACHE_BYTES, TargetCache } from '../../backend/storage/targetCache';
+import type { TargetRef } from '../shared/definitions';
+
+let store: ObjectStore | undefined;
+let cache: TargetCache | undefined;
+
+export function objectStore(): ObjectStore {
+  if (!store) {
+    const connection = connectionFromEnv(process.env);
+    if (!connection) {
+      throw new Error('the worker was started without FUZZFORGE_S3_* / FUZZFORGE_TEMPORAL_* settings');
+    }
+    store = new ObjectStore(connection);
+  }
+  return store;
+}
+
+function targetCache(): TargetCache {
+  if (!cache) {
+    const vertical = process.env.FUZZFORGE_VERTICAL ?? 'generic';
+    const dir = process.env.FUZZFORGE_WORKER_CACHE ?? path.join(cacheDir(), 'worker', vertical);
+    const max = Number(process.env.FUZZFORGE_WORKER_CACHE_BYTES ?? DEFAULT_CACHE_BYTES);
+    cache = new TargetCache(objectStore(), dir, max);
+  }
+  return cache;
+}
+
+/**
+ * Run `fn` with the target's files on disk. Unsafe targets fail the activity without retries:
+ * fetching the same archive again cannot make it safe.
+ */
+export async function withTarget<T>(target: TargetRef, fn: (dir: string) => Promise<T>): Promise<T> {
+  let lease;
+  try {
+    lease = await targetCache().acquire(target);
+  } catch (err) {
+    if (err instanceof UnsafeArchiveError) {
+      throw ApplicationFailure.nonRetryable(err.message, 'UnsafeTarget');
+    }
+    throw err;
+  }
+  try {
+    return await fn(lease.dir);
+  } finally {
+    lease.release();
+  }
+}
+
+/** Heartbeat and stop promptly when the run is cancelled. */
+export function checkpoint(details?: unknown): void {
+  heartbeat(details);
+  const signal = Context.current().cancellationSignal;
+  if (signal.aborted) {
+    throw signal.reason instanceof Error ? signal.reason : new Error('cancelled');
+  }
+}
+
+/** Object key of a run's artefact in the results bucket. */
+export function runKey(runId: string, name: string): string {
+  return `runs/${runId}/${name}`;
+}
+
+export function attempt(): number {
+  return activityInfo().attempt;
+}

@@ -1,0 +1,57 @@
+// Names and types shared by workflows, workers and the backend client. Workflows import this
+// file, so it must stay deterministic: no Node built-ins, no I/O.
+import { defineQuery } from '@temporalio/workflow';
+
+/** Task queue of a vertical's workers. */
+export function taskQueueFor(vertical: string): string {
+  return `fuzzforge-${vertical}`;
+}
+
+/** Where a target lives in storage (mirrors backend/storage/manifest TargetRef). */
+export interface TargetRef {
+  kind: 'tree' | 'archive';
+  bucket: string;
+  key: string;
+  digest: string;
+  name: string;
+  files: number;
+  bytes: number;
+}
+
+/** What every workflow receives: one named, validated object, never positional arguments. */
+export interface WorkflowInput<P = Record<string, unknown>> {
+  runId: string;
+  target: TargetRef;
+  params: P;
+  workspace: {
+    /** Stable id of the workspace (hash of its path). */
+    id: string;
+    name: string;
+    /** file:// URI of the workspace root on the client, so SARIF locations map back to it. */
+    rootUri: string;
+  };
+}
+
+export type Level = 'error' | 'warning' | 'note' | 'none';
+
+/** What a scan workflow returns: keys and counts, never the findings themselves. */
+export interface ScanSummary {
+  runId: string;
+  workflow: string;
+  resultsBucket: string;
+  sarifKey: string;
+  total: number;
+  counts: Record<Level, number>;
+  tools: { name: string; version?: string; results: number; error?: string }[];
+  inventory?: { key: string; files: number; bytes: number; languages: Record<string, number> };
+}
+
+/** Progress a workflow reports through the `progress` query. */
+export interface RunProgress {
+  phase: string;
+  detail?: string;
+  /** 0..1 when known. */
+  fraction?: number;
+}
+
+export const progressQuery = defineQuery<RunProgress>('progress');

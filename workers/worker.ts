@@ -1,0 +1,83 @@
+// The one worker program of every vertical: `node dist/worker.js --vertical NAME`.
+// It loads the toolbox folders of its vertical at start-up and polls `fuzzforge-<vertical>`.
+import * as os from 'node:os';
+import { parseArgs } from 'node:util';
+import { NativeConnection, Worker } from '@temporalio/worker';
+import { formatProblem } from '../backend/toolbox/discovery';
+import { connectionFromEnv } from '../backend/services/connection';
+import { embeddedConnection, runningEmbedded } from '../backend/services/embedded';
+import { stateDir, toolboxDir } from '../backend/paths';
+import { taskQueueFor } from '../toolbox/shared/definitions';
+import { loadToolbox } from './toolboxLoader';
+
+function log(line: string): void {
+  console.log(`${new Date().toISOString()} ${line}`);
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: { vertical: { type: 'string' }, concurrency: { type: 'string' } },
+    strict: true,
+  });
+  const vertical = values.vertical ?? process.env.FUZZFORGE_VERTICAL;
+  if (!vertical) {
+    throw new Error('usage: worker --vertical NAME (or FUZZFORGE_VERTICAL)');
+  }
+  process.env.FUZZFORGE_VERTICAL = vertical;
+  let conn = connectionFromEnv(process.env);
+  if (!conn) {
+    // Started by hand next to a running embedded backend: attach to it.
+    const state = runningEmbedded(stateDir());
+    if (!state) {
+      throw new Error('no FUZZFORGE_TEMPORAL_ADDRESS/FUZZFORGE_S3_* settings and no embedded backend running (fuzzforge up)');
+    }
+    conn = embeddedConnection(state);
+    Object.assign(process.env, {
+      FUZZFORGE_TEMPORAL_ADDRESS: conn.temporal.address,
+      FUZZFORGE_S3_ENDPOINT: conn.storage.endpoint,
+      FUZZFORGE_S3_ACCESS_KEY: conn.storage.accessKey,
+      FUZZFORGE_S3_SECRET_KEY: conn.storage.secretKey,
+    });
+  }
+  const toolbox = toolboxDir();
+  const started = Date.now();
+  const loaded = await loadToolbox(toolbox, vertical);
+  for (const problem of loaded.problems) {
+    log(`toolbox problem (skipped): ${formatProblem(problem)}`);
+  }
+  log(
+    `loaded ${loaded.workflows.length} workflow(s) [${loaded.workflows.map((w) => w.name).join(', ')}] and ` +
+      `${Object.keys(loaded.activities).length} activities from ${toolbox} in ${Date.now() - started} ms`,
+  );
+  const connection = await NativeConnection.connect({ address: conn.temporal.address });
+  const concurrency = Number(values.concurrency ?? process.env.FUZZFORGE_WORKER_CONCURRENCY ?? Math.max(2, os.cpus().length));
+  const worker = await Worker.create({
+    connection,
+    namespace: conn.temporal.namespace,
+    taskQueue: taskQueueFor(vertical),
+    identity: `${vertical}@${os.hostname()}:${process.pid}`,
+    ...(loaded.bundle ? { workflowBundle: loaded.bundle } : {}),
+    activities: loaded.activities,
+    maxConcurrentActivityTaskExecutions: concurrency,
+    shutdownGraceTime: '10s',
+  });
+  if (process.env.FUZZFORGE_SUPERVISED === '1') {
+    // If the supervisor dies without stopping us, do not linger as an orphan.
+    const parent = process.ppid;
+    setInterval(() => {
+      if (process.ppid !== parent) {
+        log('supervisor is gone; shutting down');
+        worker.shutdown();
+      }
+    }, 2000).unref();
+  }
+  log(`polling ${taskQueueFor(vertical)} on ${conn.temporal.address}`);
+  await worker.run();
+  await connection.close();
+  log('stopped');
+}
+
+main().catch((err: unknown) => {
+  console.error(err instanceof Error ? (err.stack ?? err.message) : err);
+  process.exit(1);
+});
