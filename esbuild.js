@@ -20,8 +20,19 @@ const common = {
 };
 
 const builds = [
-  { ...common, entryPoints: ['extension/extension.ts'], outfile: 'dist/extension.js', external: ['vscode', ...nodeExternals] },
-  { ...common, entryPoints: ['backend/cli/main.ts'], outfile: 'dist/cli.js', external: nodeExternals, banner: { js: '#!/usr/bin/env node' } },
+  {
+    ...common,
+    entryPoints: ['extension/extension.ts'],
+    outfile: 'dist/extension.js',
+    external: ['vscode', ...nodeExternals],
+  },
+  {
+    ...common,
+    entryPoints: ['backend/cli/main.ts'],
+    outfile: 'dist/cli.js',
+    external: nodeExternals,
+    banner: { js: '#!/usr/bin/env node' },
+  },
   { ...common, entryPoints: ['workers/worker.ts'], outfile: 'dist/worker.js', external: nodeExternals },
 ];
 

@@ -30,7 +30,10 @@ export default tseslint.config(
     // The core is shared by the CLI and the extension: it must never depend on VS Code.
     files: ['backend/**/*.ts', 'toolbox/**/*.ts', 'workers/**/*.ts'],
     rules: {
-      'no-restricted-imports': ['error', { paths: [{ name: 'vscode', message: 'backend/, toolbox/ and workers/ are vscode-free' }] }],
+      'no-restricted-imports': [
+        'error',
+        { paths: [{ name: 'vscode', message: 'backend/, toolbox/ and workers/ are vscode-free' }] },
+      ],
     },
   },
   {
@@ -41,8 +44,35 @@ export default tseslint.config(
         'error',
         {
           patterns: [
-            { group: ['node:*', 'fs', 'path', 'os', 'child_process', 'net', 'http', 'https', 'crypto'], message: 'workflows do no I/O: use an activity' },
-            { group: ['minio', 'dockerode', '@temporalio/client', '@temporalio/worker', '@temporalio/activity', '**/backend/**'], message: 'workflows do no I/O: use an activity' },
+            {
+              group: ['node:*', 'fs', 'path', 'os', 'child_process', 'net', 'http', 'https', 'crypto'],
+              message: 'workflows do no I/O: use an activity',
+            },
+            {
+              group: [
+                'minio',
+                'dockerode',
+                '@temporalio/client',
+                '@temporalio/worker',
+                '@temporalio/activity',
+                '**/backend/**',
+              ],
+              message: 'workflows do no I/O: use an activity',
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    files: ['test/**/*.ts'],
+    rules: {
+      // node:test's describe/it return promises the runner itself awaits.
+      '@typescript-eslint/no-floating-promises': [
+        'error',
+        {
+          allowForKnownSafeCalls: [
+            { from: 'package', package: 'node:test', name: ['describe', 'it', 'test', 'suite'] },
           ],
         },
       ],
@@ -51,7 +81,15 @@ export default tseslint.config(
   {
     files: ['**/*.js', '**/*.mjs'],
     extends: [tseslint.configs.disableTypeChecked],
-    languageOptions: { globals: { require: 'readonly', module: 'readonly', process: 'readonly', console: 'readonly', __dirname: 'readonly' } },
+    languageOptions: {
+      globals: {
+        require: 'readonly',
+        module: 'readonly',
+        process: 'readonly',
+        console: 'readonly',
+        __dirname: 'readonly',
+      },
+    },
     rules: {
       // esbuild.js is a CommonJS build script.
       '@typescript-eslint/no-require-imports': 'off',

@@ -21,7 +21,10 @@ export function findWorkflow(toolboxDir: string, name: string): WorkflowDefiniti
   }
   const broken = scan.problems.filter((p) => p.file.includes(`${path.sep}${name}${path.sep}`));
   if (broken.length > 0) {
-    throw new UserError(`workflow ${name} has invalid metadata:\n  ${broken.map(formatProblem).join('\n  ')}`, 'fix the file named above');
+    throw new UserError(
+      `workflow ${name} has invalid metadata:\n  ${broken.map(formatProblem).join('\n  ')}`,
+      'fix the file named above',
+    );
   }
   throw new UserError(
     `no workflow named ${name}`,
@@ -87,7 +90,10 @@ export async function awaitScan(
   return { summary, sarif: await fetchSarif(conn, summary) };
 }
 
-export async function fetchSarif(conn: BackendConnection, summary: Pick<ScanSummary, 'resultsBucket' | 'sarifKey'>): Promise<SarifLog> {
+export async function fetchSarif(
+  conn: BackendConnection,
+  summary: Pick<ScanSummary, 'resultsBucket' | 'sarifKey'>,
+): Promise<SarifLog> {
   const store = new ObjectStore(conn);
   const body = await store.getBuffer(summary.resultsBucket, summary.sarifKey);
   return parseSarif(body.toString('utf8'), `s3://${summary.resultsBucket}/${summary.sarifKey}`);

@@ -3,7 +3,13 @@
 import * as vscode from 'vscode';
 import { describeError } from '../backend/errors';
 import { stateDir } from '../backend/paths';
-import { checkHealth, defaultEmbeddedOptions, runningEmbedded, startEmbedded, stopEmbedded } from '../backend/services/embedded';
+import {
+  checkHealth,
+  defaultEmbeddedOptions,
+  runningEmbedded,
+  startEmbedded,
+  stopEmbedded,
+} from '../backend/services/embedded';
 
 type CommandId = 'fuzzforge.startBackend' | 'fuzzforge.stopBackend' | 'fuzzforge.showBackendStatus';
 
@@ -26,12 +32,16 @@ export function activate(context: vscode.ExtensionContext): FuzzforgeApi {
           }),
       );
       void vscode.window.showInformationMessage(
-        result.attached ? 'FuzzForge backend already running.' : `FuzzForge backend ready (Temporal UI ${result.state.temporal.uiUrl}).`,
+        result.attached
+          ? 'FuzzForge backend already running.'
+          : `FuzzForge backend ready (Temporal UI ${result.state.temporal.uiUrl}).`,
       );
     },
     'fuzzforge.stopBackend': async () => {
       const stopped = await stopEmbedded(stateDir());
-      void vscode.window.showInformationMessage(stopped ? 'FuzzForge backend stopped.' : 'FuzzForge backend was not running.');
+      void vscode.window.showInformationMessage(
+        stopped ? 'FuzzForge backend stopped.' : 'FuzzForge backend was not running.',
+      );
     },
     'fuzzforge.showBackendStatus': async () => {
       const state = runningEmbedded(stateDir());

@@ -98,7 +98,11 @@ export async function loadActivities(toolboxDir: string, problems: ToolboxProble
       if (typeof fn !== 'function') {
         problems.push({ file, field: `activities.${name}`, message: 'is not a function' });
       } else if (owner.has(name)) {
-        problems.push({ file, field: `activities.${name}`, message: `is also defined in ${owner.get(name)}; kept that one` });
+        problems.push({
+          file,
+          field: `activities.${name}`,
+          message: `is also defined in ${owner.get(name)}; kept that one`,
+        });
       } else {
         owner.set(name, file);
         activities[name] = fn;
@@ -117,7 +121,9 @@ async function checkWorkflowSource(def: WorkflowDefinition): Promise<string | un
     const first = (err as esbuild.TransformFailure).errors?.[0];
     return first ? `line ${first.location?.line ?? '?'}: ${first.text}` : (err as Error).message;
   }
-  const exported = new RegExp(`export\\s+(async\\s+)?function\\s*\\*?\\s*${def.name}\\b|export\\s+(const|let)\\s+${def.name}\\b`);
+  const exported = new RegExp(
+    `export\\s+(async\\s+)?function\\s*\\*?\\s*${def.name}\\b|export\\s+(const|let)\\s+${def.name}\\b`,
+  );
   if (!exported.test(source)) {
     return `does not export a workflow function named ${def.name}`;
   }
@@ -126,7 +132,11 @@ async function checkWorkflowSource(def: WorkflowDefinition): Promise<string | un
 
 async function bundle(defs: readonly WorkflowDefinition[]): Promise<WorkflowBundleWithSourceMap> {
   const index = path.join(buildDir(), `workflows-${process.pid}-${crypto.randomBytes(3).toString('hex')}.ts`);
-  fs.writeFileSync(index, defs.map((d) => `export { ${d.name} } from ${JSON.stringify(d.workflowFile.replace(/\.ts$/, ''))};`).join('\n') + '\n');
+  fs.writeFileSync(
+    index,
+    defs.map((d) => `export { ${d.name} } from ${JSON.stringify(d.workflowFile.replace(/\.ts$/, ''))};`).join('\n') +
+      '\n',
+  );
   try {
     return await bundleWorkflowCode({
       workflowsPath: index,
@@ -178,7 +188,10 @@ export async function loadToolbox(toolboxDir: string, vertical: string): Promise
         await bundle([def]);
         kept.push(def);
       } catch (err) {
-        problems.push({ file: def.workflowFile, message: `does not bundle: ${(err as Error).message.split('\n').slice(0, 3).join(' ')}` });
+        problems.push({
+          file: def.workflowFile,
+          message: `does not bundle: ${(err as Error).message.split('\n').slice(0, 3).join(' ')}`,
+        });
       }
     }
     return { workflows: kept, problems, activities, ...(kept.length > 0 ? { bundle: await bundle(kept) } : {}) };

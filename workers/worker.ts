@@ -2,7 +2,7 @@
 // It loads the toolbox folders of its vertical at start-up and polls `fuzzforge-<vertical>`.
 import * as os from 'node:os';
 import { parseArgs } from 'node:util';
-import { NativeConnection, Worker } from '@temporalio/worker';
+import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
 import { formatProblem } from '../backend/toolbox/discovery';
 import { connectionFromEnv } from '../backend/services/connection';
 import { embeddedConnection, runningEmbedded } from '../backend/services/embedded';
@@ -29,7 +29,9 @@ async function main(): Promise<void> {
     // Started by hand next to a running embedded backend: attach to it.
     const state = runningEmbedded(stateDir());
     if (!state) {
-      throw new Error('no FUZZFORGE_TEMPORAL_ADDRESS/FUZZFORGE_S3_* settings and no embedded backend running (fuzzforge up)');
+      throw new Error(
+        'no FUZZFORGE_TEMPORAL_ADDRESS/FUZZFORGE_S3_* settings and no embedded backend running (fuzzforge up)',
+      );
     }
     conn = embeddedConnection(state);
     Object.assign(process.env, {
@@ -39,6 +41,10 @@ async function main(): Promise<void> {
       FUZZFORGE_S3_SECRET_KEY: conn.storage.secretKey,
     });
   }
+  // The SDK's per-poller INFO lines drown the toolbox problems people need to see.
+  Runtime.install({
+    logger: new DefaultLogger((process.env.FUZZFORGE_WORKER_LOG_LEVEL as 'INFO' | undefined) ?? 'WARN'),
+  });
   const toolbox = toolboxDir();
   const started = Date.now();
   const loaded = await loadToolbox(toolbox, vertical);
@@ -50,7 +56,9 @@ async function main(): Promise<void> {
       `${Object.keys(loaded.activities).length} activities from ${toolbox} in ${Date.now() - started} ms`,
   );
   const connection = await NativeConnection.connect({ address: conn.temporal.address });
-  const concurrency = Number(values.concurrency ?? process.env.FUZZFORGE_WORKER_CONCURRENCY ?? Math.max(2, os.cpus().length));
+  const concurrency = Number(
+    values.concurrency ?? process.env.FUZZFORGE_WORKER_CONCURRENCY ?? Math.max(2, os.cpus().length),
+  );
   const worker = await Worker.create({
     connection,
     namespace: conn.temporal.namespace,

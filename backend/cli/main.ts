@@ -143,9 +143,17 @@ async function cmdUp(args: string[], io: Io): Promise<number> {
   const options = defaultEmbeddedOptions(stateDir());
   options.ports = {
     temporal: parsePort('temporal-port', values['temporal-port'] as string | undefined, options.ports.temporal),
-    temporalUi: parsePort('temporal-ui-port', values['temporal-ui-port'] as string | undefined, options.ports.temporalUi),
+    temporalUi: parsePort(
+      'temporal-ui-port',
+      values['temporal-ui-port'] as string | undefined,
+      options.ports.temporalUi,
+    ),
     minio: parsePort('minio-port', values['minio-port'] as string | undefined, options.ports.minio),
-    minioConsole: parsePort('minio-console-port', values['minio-console-port'] as string | undefined, options.ports.minioConsole),
+    minioConsole: parsePort(
+      'minio-console-port',
+      values['minio-console-port'] as string | undefined,
+      options.ports.minioConsole,
+    ),
   };
   const started = Date.now();
   const { state, attached } = await startEmbedded(options, (line) => io.err(line));
@@ -153,7 +161,9 @@ async function cmdUp(args: string[], io: Io): Promise<number> {
     io.out(JSON.stringify({ attached, ...state }, null, 2));
     return 0;
   }
-  io.out(attached ? 'embedded backend already running' : `embedded backend ready in ${formatDuration(Date.now() - started)}`);
+  io.out(
+    attached ? 'embedded backend already running' : `embedded backend ready in ${formatDuration(Date.now() - started)}`,
+  );
   io.out(`  Temporal     ${state.temporal.address}   UI ${state.temporal.uiUrl}`);
   io.out(`  MinIO        ${state.storage.endpoint}   console ${state.storage.consoleUrl}`);
   io.out(`  workers      ${state.workers.map((w) => w.vertical).join(', ') || '(none)'}`);
@@ -181,11 +191,25 @@ async function cmdStatus(args: string[], io: Io): Promise<number> {
   if (state && health?.temporal) {
     const conn = await resolveBackend({ mode: 'embedded' });
     pollers = await withRuns(conn, async (runs) =>
-      Object.fromEntries(await Promise.all(verticals.map(async (v) => [v.vertical, await runs.pollers(v.vertical)] as const))),
+      Object.fromEntries(
+        await Promise.all(verticals.map(async (v) => [v.vertical, await runs.pollers(v.vertical)] as const)),
+      ),
     );
   }
   if (values.json) {
-    io.out(JSON.stringify({ running: Boolean(state), state, health, verticals: verticals.map((v) => ({ ...v, pollers: pollers[v.vertical] ?? 0 })), binaries }, null, 2));
+    io.out(
+      JSON.stringify(
+        {
+          running: Boolean(state),
+          state,
+          health,
+          verticals: verticals.map((v) => ({ ...v, pollers: pollers[v.vertical] ?? 0 })),
+          binaries,
+        },
+        null,
+        2,
+      ),
+    );
     return 0;
   }
   if (!state) {
@@ -206,11 +230,22 @@ async function cmdStatus(args: string[], io: Io): Promise<number> {
   io.out(
     table(
       ['VERTICAL', 'AVAILABLE', 'WORKERS', 'WORKFLOWS', 'NOTE'],
-      verticals.map((v) => [v.vertical, v.available ? 'yes' : 'no', String(pollers[v.vertical] ?? 0), v.workflows.join(', '), v.reason ?? '']),
+      verticals.map((v) => [
+        v.vertical,
+        v.available ? 'yes' : 'no',
+        String(pollers[v.vertical] ?? 0),
+        v.workflows.join(', '),
+        v.reason ?? '',
+      ]),
     ),
   );
   io.out('');
-  io.out(table(['BINARY', 'PATH'], binaries.map((b) => [b.name, b.path ?? 'missing (run `fuzzforge setup`)'])));
+  io.out(
+    table(
+      ['BINARY', 'PATH'],
+      binaries.map((b) => [b.name, b.path ?? 'missing (run `fuzzforge setup`)']),
+    ),
+  );
   return 0;
 }
 
@@ -238,7 +273,9 @@ function listWorkflows(args: string[], io: Io): number {
       io.out(JSON.stringify(wf, null, 2));
       return 0;
     }
-    io.out(`${wf.name} ${wf.version} (vertical ${wf.vertical}, outputs ${wf.outputs.join(', ')}, timeout ${formatDuration(wf.defaultTimeoutSeconds * 1000)})`);
+    io.out(
+      `${wf.name} ${wf.version} (vertical ${wf.vertical}, outputs ${wf.outputs.join(', ')}, timeout ${formatDuration(wf.defaultTimeoutSeconds * 1000)})`,
+    );
     io.out(wf.description);
     io.out('\nparameters:');
     const rows = Object.entries(wf.parameters.properties).map(([key, schema]) => [
@@ -259,7 +296,13 @@ function listWorkflows(args: string[], io: Io): number {
       ['WORKFLOW', 'VERSION', 'VERTICAL', 'AVAILABLE', 'DESCRIPTION'],
       scan.workflows.map((w) => {
         const v = availability.get(w.vertical);
-        return [w.name, w.version, w.vertical, v?.available ? 'yes' : `no: ${v?.reason ?? 'unknown vertical'}`, w.description.split('. ')[0] ?? ''];
+        return [
+          w.name,
+          w.version,
+          w.vertical,
+          v?.available ? 'yes' : `no: ${v?.reason ?? 'unknown vertical'}`,
+          w.description.split('. ')[0] ?? '',
+        ];
       }),
     ),
   );
@@ -290,7 +333,7 @@ async function cmdScan(args: string[], io: Io): Promise<number> {
   const failOn = parseFailOn(values['fail-on'] as string | undefined);
   const maxUpload = values['max-upload-size'] === undefined ? undefined : Number(values['max-upload-size']);
   if (maxUpload !== undefined && (!Number.isInteger(maxUpload) || maxUpload <= 0)) {
-    throw new UserError(`--max-upload-size ${String(values["max-upload-size"])} is not a positive number of bytes`);
+    throw new UserError(`--max-upload-size ${String(values['max-upload-size'])} is not a positive number of bytes`);
   }
   // Parameters are validated before anything starts or uploads.
   const workflow = findWorkflow(toolboxDir(), values.workflow as string);
@@ -310,7 +353,9 @@ async function cmdScan(args: string[], io: Io): Promise<number> {
       onUploadProgress: (p) => {
         const key = `${p.phase}`;
         if (p.phase === 'uploading' && p.totalFiles && (p.files === p.totalFiles || p.files % 200 === 0)) {
-          io.err(`  uploading ${p.files}/${p.totalFiles} files (${formatBytes(p.bytes)}/${formatBytes(p.totalBytes ?? 0)})`);
+          io.err(
+            `  uploading ${p.files}/${p.totalFiles} files (${formatBytes(p.bytes)}/${formatBytes(p.totalBytes ?? 0)})`,
+          );
         } else if (key !== lastPhase && p.phase !== 'done') {
           io.err(`  ${p.phase}...`);
         }
@@ -328,7 +373,9 @@ async function cmdScan(args: string[], io: Io): Promise<number> {
       io.out(values.json ? JSON.stringify({ runId: run.runId, status: 'running' }) : run.runId);
       return 0;
     }
-    const { summary, sarif } = await awaitScan(conn, runs, run.runId, (p) => io.err(`  ${p.phase}${p.detail ? `: ${p.detail}` : ''}`));
+    const { summary, sarif } = await awaitScan(conn, runs, run.runId, (p) =>
+      io.err(`  ${p.phase}${p.detail ? `: ${p.detail}` : ''}`),
+    );
     io.err(`run ${run.runId} completed in ${formatDuration(Date.now() - started)}`);
     for (const tool of summary.tools.filter((t) => t.error)) {
       io.err(`warning: ${tool.name} failed: ${tool.error}`);
@@ -336,16 +383,33 @@ async function cmdScan(args: string[], io: Io): Promise<number> {
     if (values['export-sarif']) {
       writeSarif(values['export-sarif'] as string, sarif, io);
     }
-    reportFindings(sarif, io, Boolean(values.json), { runId: run.runId, summary, upload: { ...upload, skipped: upload.skipped.length } });
+    reportFindings(sarif, io, Boolean(values.json), {
+      runId: run.runId,
+      summary,
+      upload: { ...upload, skipped: upload.skipped.length },
+    });
     return failOnExitCode(sarif, failOn);
   });
 }
 
 async function cmdRuns(args: string[], io: Io): Promise<number> {
-  const { values } = parse(args, { workspace: { type: 'string' }, all: { type: 'boolean' }, limit: { type: 'string' }, json: { type: 'boolean' } });
-  const conn = await resolveBackend({ mode: parseBackendMode((values.backend as string | undefined) ?? process.env.FUZZFORGE_BACKEND_MODE) });
-  const workspaceId = values.all ? undefined : values.workspace ? workspaceIdentity(values.workspace as string).id : undefined;
-  const list = await withRuns(conn, (runs) => runs.list({ workspaceId, limit: values.limit ? Number(values.limit) : 20 }));
+  const { values } = parse(args, {
+    workspace: { type: 'string' },
+    all: { type: 'boolean' },
+    limit: { type: 'string' },
+    json: { type: 'boolean' },
+  });
+  const conn = await resolveBackend({
+    mode: parseBackendMode((values.backend as string | undefined) ?? process.env.FUZZFORGE_BACKEND_MODE),
+  });
+  const workspaceId = values.all
+    ? undefined
+    : values.workspace
+      ? workspaceIdentity(values.workspace as string).id
+      : undefined;
+  const list = await withRuns(conn, (runs) =>
+    runs.list({ workspaceId, limit: values.limit ? Number(values.limit) : 20 }),
+  );
   if (values.json) {
     io.out(JSON.stringify(list, null, 2));
     return 0;
@@ -371,13 +435,19 @@ async function cmdRuns(args: string[], io: Io): Promise<number> {
 }
 
 async function cmdRun(args: string[], io: Io): Promise<number> {
-  const { values, positionals } = parse(args, { json: { type: 'boolean' }, 'fail-on': { type: 'string' }, 'export-sarif': { type: 'string' } });
+  const { values, positionals } = parse(args, {
+    json: { type: 'boolean' },
+    'fail-on': { type: 'string' },
+    'export-sarif': { type: 'string' },
+  });
   const [verb, runId] = positionals;
   if (!verb || !runId || !['status', 'cancel', 'findings'].includes(verb)) {
     throw new UserError('usage: fuzzforge run status|cancel|findings RUN_ID');
   }
   const failOn = parseFailOn(values['fail-on'] as string | undefined);
-  const conn = await resolveBackend({ mode: parseBackendMode((values.backend as string | undefined) ?? process.env.FUZZFORGE_BACKEND_MODE) });
+  const conn = await resolveBackend({
+    mode: parseBackendMode((values.backend as string | undefined) ?? process.env.FUZZFORGE_BACKEND_MODE),
+  });
   return withRuns(conn, async (runs) => {
     if (verb === 'cancel') {
       await runs.cancel(runId);
@@ -394,9 +464,13 @@ async function cmdRun(args: string[], io: Io): Promise<number> {
       io.out(`${info.runId}: ${info.status}`);
       io.out(`  workflow   ${info.workflow} on ${info.taskQueue}`);
       io.out(`  workspace  ${info.memo?.workspaceRoot ?? '-'}`);
-      io.out(`  started    ${info.startTime?.toISOString() ?? '-'}${info.closeTime ? `, closed ${info.closeTime.toISOString()}` : ''}`);
+      io.out(
+        `  started    ${info.startTime?.toISOString() ?? '-'}${info.closeTime ? `, closed ${info.closeTime.toISOString()}` : ''}`,
+      );
       if (progress) {
-        io.out(`  progress   ${progress.phase}${progress.fraction !== undefined ? ` (${Math.round(progress.fraction * 100)}%)` : ''}`);
+        io.out(
+          `  progress   ${progress.phase}${progress.fraction !== undefined ? ` (${Math.round(progress.fraction * 100)}%)` : ''}`,
+        );
       }
       for (const a of info.pendingActivities) {
         io.out(`  activity   ${a.type} attempt ${a.attempt}${a.lastFailure ? `, last failure: ${a.lastFailure}` : ''}`);
@@ -405,7 +479,10 @@ async function cmdRun(args: string[], io: Io): Promise<number> {
     }
     const info = await runs.describe(runId);
     if (info.status === 'running') {
-      throw new UserError(`run ${runId} is still running`, `wait for it, or watch it with \`fuzzforge run status ${runId}\``);
+      throw new UserError(
+        `run ${runId} is still running`,
+        `wait for it, or watch it with \`fuzzforge run status ${runId}\``,
+      );
     }
     const summary = await runs.result(runId);
     const sarif = await fetchSarif(conn, summary);

@@ -66,8 +66,7 @@ export function effectiveLevel(run: SarifRun, result: SarifResult): SarifLevel {
     return result.level;
   }
   const rules = run.tool.driver.rules ?? [];
-  const rule =
-    result.ruleIndex !== undefined ? rules[result.ruleIndex] : rules.find((r) => r.id === result.ruleId);
+  const rule = result.ruleIndex !== undefined ? rules[result.ruleIndex] : rules.find((r) => r.id === result.ruleId);
   return rule?.defaultConfiguration?.level ?? 'warning';
 }
 
@@ -112,7 +111,11 @@ export function failOnExitCode(log: SarifLog, threshold: FailOn): 0 | 1 {
   const min = LEVEL_ORDER[threshold];
   for (const run of log.runs) {
     for (const result of run.results ?? []) {
-      if (!isSuppressed(result) && LEVEL_ORDER[effectiveLevel(run, result)] >= min && effectiveLevel(run, result) !== 'none') {
+      if (
+        !isSuppressed(result) &&
+        LEVEL_ORDER[effectiveLevel(run, result)] >= min &&
+        effectiveLevel(run, result) !== 'none'
+      ) {
         return 1;
       }
     }

@@ -42,7 +42,10 @@ export async function resolveBackend(options: ResolveOptions = {}): Promise<Back
     return external;
   }
   if (mode === 'compose') {
-    throw new UserError('the compose backend is not available in this version', 'use the embedded backend (default) or an external one');
+    throw new UserError(
+      'the compose backend is not available in this version',
+      'use the embedded backend (default) or an external one',
+    );
   }
   const dir = stateDir(env);
   const running = runningEmbedded(dir);

@@ -7,6 +7,7 @@ import { UserError } from '../errors';
 import { distEntry, toolboxDir as defaultToolboxDir } from '../paths';
 import { DEFAULT_RETENTION, ObjectStore, type Retention } from '../storage/objectStore';
 import { availableVerticals } from '../toolbox/verticals';
+import { taskQueueFor } from '../../toolbox/shared/definitions';
 import { ensureServiceBinary } from './binaries';
 import { DEFAULT_BUCKETS, type BackendConnection, connectionToEnv } from './connection';
 import { canConnect, pickPort } from './ports';
@@ -173,12 +174,18 @@ export async function startEmbedded(
         return { state, attached: Boolean(existing) };
       }
       if (state.status === 'failed') {
-        throw new UserError(`the embedded backend failed to start: ${state.error ?? 'unknown error'}`, `see ${state.logsDir}`);
+        throw new UserError(
+          `the embedded backend failed to start: ${state.error ?? 'unknown error'}`,
+          `see ${state.logsDir}`,
+        );
       }
     }
     if (!isPidAlive(supervisorPid)) {
       const log = tailFile(path.join(options.stateDir, 'logs', 'supervisor.log'), 20);
-      throw new UserError(`the embedded backend exited during start-up:\n${log}`, `see ${path.join(options.stateDir, 'logs')}`);
+      throw new UserError(
+        `the embedded backend exited during start-up:\n${log}`,
+        `see ${path.join(options.stateDir, 'logs')}`,
+      );
     }
     await sleep(200);
   }
@@ -230,7 +237,11 @@ function releaseStaleLock(stateDir: string): void {
 export function tailFile(file: string, lines: number): string {
   try {
     const text = fs.readFileSync(file, 'utf8');
-    return text.split('\n').slice(-lines - 1).join('\n').trim();
+    return text
+      .split('\n')
+      .slice(-lines - 1)
+      .join('\n')
+      .trim();
   } catch {
     return '(no log)';
   }
@@ -390,8 +401,13 @@ export async function runSupervisor(stateDir: string): Promise<void> {
     state.status = 'stopping';
     save();
     // Workers first so they finish or fail their activities while Temporal is still up.
-    const order = [...children].sort((a, b) => Number(a.name.startsWith('worker')) - Number(b.name.startsWith('worker'))).reverse();
-    for (const group of [order.filter((c) => c.name.startsWith('worker')), order.filter((c) => !c.name.startsWith('worker'))]) {
+    const order = [...children]
+      .sort((a, b) => Number(a.name.startsWith('worker')) - Number(b.name.startsWith('worker')))
+      .reverse();
+    for (const group of [
+      order.filter((c) => c.name.startsWith('worker')),
+      order.filter((c) => !c.name.startsWith('worker')),
+    ]) {
       await Promise.all(group.map((c) => terminate(c.child, 15_000)));
     }
     removeState(stateDir);
@@ -447,7 +463,15 @@ export async function runSupervisor(stateDir: string): Promise<void> {
         spawnLogged(
           'minio',
           config.binaries.minio,
-          ['server', dataDir, '--address', `127.0.0.1:${ports.minio}`, '--console-address', `127.0.0.1:${ports.minioConsole}`, '--quiet'],
+          [
+            'server',
+            dataDir,
+            '--address',
+            `127.0.0.1:${ports.minio}`,
+            '--console-address',
+            `127.0.0.1:${ports.minioConsole}`,
+            '--quiet',
+          ],
           minioEnv,
         ),
       restarts: 0,
@@ -467,7 +491,11 @@ export async function runSupervisor(stateDir: string): Promise<void> {
     await retry(() => store.ensureBuckets(config.retention), 20, 500);
     await waitFor('Temporal', () => temporalHealthy(state.temporal.address, 'default', 2000), 90_000);
 
-    const verticals = config.verticals ?? availableVerticals(config.toolboxDir).filter((v) => v.available).map((v) => v.vertical);
+    const verticals =
+      config.verticals ??
+      availableVerticals(config.toolboxDir)
+        .filter((v) => v.available)
+        .map((v) => v.vertical);
     const workerCli = distEntry('worker');
     for (const vertical of verticals) {
       const ws: WorkerState = { vertical, restarts: 0, status: 'starting' };
@@ -492,6 +520,8 @@ export async function runSupervisor(stateDir: string): Promise<void> {
       children.push(managed);
       launch(managed);
     }
+    // Ready means a scan can run now: every worker has bundled its toolbox and polls its queue.
+    await waitForWorkers(state.temporal.address, verticals, 120_000);
     state.status = 'ready';
     save();
     log(`ready; workers: ${verticals.join(', ') || 'none'}`);
@@ -505,6 +535,31 @@ export async function runSupervisor(stateDir: string): Promise<void> {
     releaseLock(lockPath(stateDir));
     // Leave the failed state for `up` to read; it is replaced by the next start.
     process.exit(1);
+  }
+}
+
+async function waitForWorkers(address: string, verticals: readonly string[], timeoutMs: number): Promise<void> {
+  if (verticals.length === 0) {
+    return;
+  }
+  const connection = await Connection.connect({ address });
+  try {
+    for (const vertical of verticals) {
+      await waitFor(
+        `the ${vertical} worker`,
+        async () => {
+          const res = await connection.workflowService.describeTaskQueue({
+            namespace: 'default',
+            taskQueue: { name: taskQueueFor(vertical) },
+            taskQueueType: 1,
+          });
+          return (res.pollers?.length ?? 0) > 0;
+        },
+        timeoutMs,
+      );
+    }
+  } finally {
+    await connection.close();
   }
 }
 

@@ -97,7 +97,9 @@ export function loadOrCreateCredentials(dir: string): StorageCredentials {
     }
   } catch (err) {
     if (!hasErrorCode(err, 'ENOENT')) {
-      throw new Error(`cannot read ${file}: ${(err as Error).message}; delete it to generate new credentials`, { cause: err });
+      throw new Error(`cannot read ${file}: ${(err as Error).message}; delete it to generate new credentials`, {
+        cause: err,
+      });
     }
   }
   const credentials: StorageCredentials = {

@@ -69,7 +69,11 @@ export interface ExtractLimits {
  * `..`, no links leaving the root, no device files, within the size limits. The archive is read
  * twice (check, then extract) so nothing is written from a refused archive.
  */
-export async function extractArchiveSafe(file: string, dest: string, limits: ExtractLimits): Promise<{ entries: number; bytes: number }> {
+export async function extractArchiveSafe(
+  file: string,
+  dest: string,
+  limits: ExtractLimits,
+): Promise<{ entries: number; bytes: number }> {
   const problems: ArchiveProblem[] = [];
   let entries = 0;
   let bytes = 0;
@@ -95,7 +99,9 @@ export async function extractArchiveSafe(file: string, dest: string, limits: Ext
       },
     });
   } catch (err) {
-    throw new UnsafeArchiveError(file, [{ entry: '(archive)', reason: `cannot be read as tar: ${(err as Error).message}` }]);
+    throw new UnsafeArchiveError(file, [
+      { entry: '(archive)', reason: `cannot be read as tar: ${(err as Error).message}` },
+    ]);
   }
   if (entries > limits.maxEntries) {
     problems.push({ entry: '(archive)', reason: `has ${entries} entries, over the limit of ${limits.maxEntries}` });

@@ -162,7 +162,10 @@ async function hashFile(file: string): Promise<string> {
 }
 
 /** Walk, enforce the size limit, and hash every file (streaming, bounded concurrency). */
-export async function packWorkspace(root: string, options: PackOptions = {}): Promise<PackResult & { files: WalkedFile[] }> {
+export async function packWorkspace(
+  root: string,
+  options: PackOptions = {},
+): Promise<PackResult & { files: WalkedFile[] }> {
   const { files, links, skipped } = await walkWorkspace(root, options);
   const totalBytes = files.reduce((sum, f) => sum + f.size, 0);
   const limit = options.maxTotalBytes ?? DEFAULT_MAX_TOTAL_BYTES;

@@ -3,7 +3,13 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { mapPool } from '../concurrency';
-import { extractArchiveSafe, unsafeLinkReason, unsafePathReason, UnsafeArchiveError, type ArchiveProblem } from './extract';
+import {
+  extractArchiveSafe,
+  unsafeLinkReason,
+  unsafePathReason,
+  UnsafeArchiveError,
+  type ArchiveProblem,
+} from './extract';
 import type { TargetManifest, TargetRef } from './manifest';
 import { blobKey } from './manifest';
 import type { ObjectStore } from './objectStore';
@@ -29,11 +35,16 @@ export function validateManifest(doc: unknown, name: string): TargetManifest {
   const problems: ArchiveProblem[] = [];
   const m = doc as Partial<TargetManifest> | null;
   if (!m || m.version !== 1 || !Array.isArray(m.files) || !Array.isArray(m.links)) {
-    throw new UnsafeArchiveError(name, [{ entry: '(manifest)', reason: 'is not a FuzzForge target manifest (version 1)' }]);
+    throw new UnsafeArchiveError(name, [
+      { entry: '(manifest)', reason: 'is not a FuzzForge target manifest (version 1)' },
+    ]);
   }
   for (const f of m.files) {
     const reason =
-      typeof f?.path !== 'string' || typeof f.sha256 !== 'string' || !/^[0-9a-f]{64}$/.test(f.sha256) || typeof f.size !== 'number'
+      typeof f?.path !== 'string' ||
+      typeof f.sha256 !== 'string' ||
+      !/^[0-9a-f]{64}$/.test(f.sha256) ||
+      typeof f.size !== 'number'
         ? 'is malformed'
         : unsafePathReason(f.path);
     if (reason) {

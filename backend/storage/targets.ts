@@ -95,7 +95,14 @@ export class TargetStore {
     const existingManifest = await this.store.stat(this.bucket, key);
     if (existingManifest && !(retentionDays > 0 && ageDays(existingManifest.lastModified) >= retentionDays - 1)) {
       report({ phase: 'done', files: 0, bytes: 0, totalFiles: manifest.files.length, totalBytes });
-      return { target, totalFiles: manifest.files.length, totalBytes, uploadedObjects: 0, uploadedBytes: 0, skipped: packed.skipped };
+      return {
+        target,
+        totalFiles: manifest.files.length,
+        totalBytes,
+        uploadedObjects: 0,
+        uploadedBytes: 0,
+        skipped: packed.skipped,
+      };
     }
 
     const byDigest = new Map(packed.files.map((f, i) => [manifest.files[i]?.sha256 ?? '', f] as const));
@@ -115,17 +122,21 @@ export class TargetStore {
     const sendBytes = toSend.reduce((s, f) => s + f.size, 0);
     let sentFiles = 0;
     let sentBytes = 0;
-    await mapPool(toSend, options.concurrency ?? 8, async (f) => {
+    await mapPool(toSend, options.concurrency ?? Number(process.env.FUZZFORGE_UPLOAD_CONCURRENCY ?? 16), async (f) => {
       const local = byDigest.get(f.sha256);
       if (!local) {
         throw new Error(`internal: no local file for ${f.sha256}`);
       }
-      // The file may have changed since it was hashed; storing it under a wrong digest would
-      // poison every later run, so verify while streaming.
       await this.putVerified(local.abs, f.sha256, f.size);
       sentFiles++;
       sentBytes += f.size;
-      report({ phase: 'uploading', files: sentFiles, bytes: sentBytes, totalFiles: toSend.length, totalBytes: sendBytes });
+      report({
+        phase: 'uploading',
+        files: sentFiles,
+        bytes: sentBytes,
+        totalFiles: toSend.length,
+        totalBytes: sendBytes,
+      });
     });
     await this.store.putBuffer(this.bucket, key, manifestBody, 'application/json');
     report({ phase: 'done', files: sentFiles, bytes: sentBytes, totalFiles: toSend.length, totalBytes: sendBytes });
@@ -140,12 +151,18 @@ export class TargetStore {
   }
 
   private async putVerified(file: string, digest: string, size: number): Promise<void> {
-    const actual = crypto.createHash('sha256');
-    await pipeline(fs.createReadStream(file), actual);
-    if (actual.digest('hex') !== digest) {
+    // The file may have changed since it was hashed; storing it under a wrong digest would poison
+    // every later run. Hash while streaming (one read of the file) and take the object back out
+    // if the content no longer matches.
+    const hash = crypto.createHash('sha256');
+    const body = fs.createReadStream(file, { highWaterMark: 256 * 1024 });
+    body.on('data', (chunk) => hash.update(chunk));
+    const key = blobKey(digest);
+    await this.store.client.putObject(this.bucket, key, body, size);
+    if (hash.digest('hex') !== digest) {
+      await this.store.client.removeObject(this.bucket, key);
       throw new UserError(`${file} changed while it was being uploaded`, 'run the scan again');
     }
-    await this.store.putFile(this.bucket, blobKey(digest), file, size);
   }
 
   /** Upload a .tar / .tar.gz / .tgz as a target; the worker validates and extracts it. */
@@ -166,7 +183,15 @@ export class TargetStore {
       await this.store.putFile(this.bucket, key, file, st.size);
     }
     return {
-      target: { kind: 'archive', bucket: this.bucket, key, digest, name: path.basename(file), files: 0, bytes: st.size },
+      target: {
+        kind: 'archive',
+        bucket: this.bucket,
+        key,
+        digest,
+        name: path.basename(file),
+        files: 0,
+        bytes: st.size,
+      },
       totalFiles: 1,
       totalBytes: st.size,
       uploadedObjects: exists ? 0 : 1,

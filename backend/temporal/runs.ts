@@ -200,7 +200,9 @@ export class RunService {
   }
 
   /** Runs, newest first, optionally of one workspace and/or one workflow. */
-  async list(filter: { workspaceId?: string; workflow?: string; status?: RunStatus; limit?: number } = {}): Promise<RunInfo[]> {
+  async list(
+    filter: { workspaceId?: string; workflow?: string; status?: RunStatus; limit?: number } = {},
+  ): Promise<RunInfo[]> {
     const clauses = [];
     if (filter.workspaceId) {
       clauses.push(`FuzzforgeWorkspace = "${filter.workspaceId.replace(/"/g, '')}"`);
@@ -215,7 +217,10 @@ export class RunService {
     }
     const out: RunInfo[] = [];
     const limit = filter.limit ?? 50;
-    for await (const info of this.client.workflow.list({ query: clauses.join(' AND '), pageSize: Math.min(limit, 100) })) {
+    for await (const info of this.client.workflow.list({
+      query: clauses.join(' AND '),
+      pageSize: Math.min(limit, 100),
+    })) {
       out.push(toRunInfo(info));
       if (out.length >= limit) {
         break;
@@ -224,7 +229,11 @@ export class RunService {
     return out.sort((a, b) => (b.startTime?.getTime() ?? 0) - (a.startTime?.getTime() ?? 0));
   }
 
-  async describe(runId: string): Promise<RunInfo & { pendingActivities: { type: string; attempt: number; lastFailure?: string; heartbeat?: unknown }[] }> {
+  async describe(
+    runId: string,
+  ): Promise<
+    RunInfo & { pendingActivities: { type: string; attempt: number; lastFailure?: string; heartbeat?: unknown }[] }
+  > {
     let desc: WorkflowExecutionDescription;
     try {
       desc = await this.client.workflow.getHandle(runId).describe();
@@ -259,9 +268,44 @@ export class RunService {
     await this.client.workflow.getHandle(runId).cancel();
   }
 
+  /**
+   * Why a run cannot make progress, or undefined: a workflow task that keeps failing (for example a
+   * worker that does not know the workflow yet) leaves a run "running" forever otherwise.
+   */
+  async stuckReason(runId: string, minAttempts = 2): Promise<string | undefined> {
+    const handle = this.client.workflow.getHandle(runId);
+    const desc = await handle.describe();
+    const attempt = desc.raw.pendingWorkflowTask?.attempt ?? 0;
+    if (toRunStatus(desc.status.name) !== 'running' || attempt < minAttempts) {
+      return undefined;
+    }
+    const history = await handle.fetchHistory();
+    const failed = [...(history.events ?? [])].reverse().find((e) => e.workflowTaskFailedEventAttributes);
+    return failed?.workflowTaskFailedEventAttributes?.failure?.message ?? `its workflow task failed ${attempt} times`;
+  }
+
   /** Wait for a run's summary; failures, cancellation, timeouts become RunFailedError. */
   async result(runId: string, onProgress?: (p: RunProgress) => void): Promise<ScanSummary> {
     const handle = this.client.workflow.getHandle(runId);
+    let watchdog: NodeJS.Timeout | undefined;
+    const abort = new AbortController();
+    const stuck = new Promise<never>((_, reject) => {
+      watchdog = setInterval(() => {
+        this.stuckReason(runId).then(
+          (reason) => {
+            if (reason) {
+              reject(
+                new UserError(
+                  `run ${runId} is stuck: the worker cannot run it: ${reason}`,
+                  `a workflow added or changed since the worker started needs a worker restart (fuzzforge down && fuzzforge up); cancel the run with \`fuzzforge run cancel ${runId}\``,
+                ),
+              );
+            }
+          },
+          () => undefined,
+        );
+      }, 3000);
+    });
     let timer: NodeJS.Timeout | undefined;
     if (onProgress) {
       let last = '';
@@ -276,7 +320,10 @@ export class RunService {
       }, 500);
     }
     try {
-      return (await handle.result()) as ScanSummary;
+      // When the watchdog wins, the long poll must end too, or it outlives the connection.
+      const pending = this.client.withAbortSignal(abort.signal, () => handle.result());
+      pending.catch(() => undefined);
+      return (await Promise.race([pending, stuck])) as ScanSummary;
     } catch (err) {
       if (err instanceof WorkflowFailedError) {
         const info = await this.describe(runId).catch(() => undefined);
@@ -286,6 +333,8 @@ export class RunService {
       }
       throw err;
     } finally {
+      abort.abort();
+      clearInterval(watchdog);
       if (timer) {
         clearInterval(timer);
       }

@@ -154,16 +154,28 @@ export function parseWorkflowMetadata(
   };
   const problems: ToolboxProblem[] = [];
   if (meta.name !== path.basename(dir)) {
-    problems.push({ file: metadataFile, field: '/name', message: `must equal the folder name "${path.basename(dir)}"` });
+    problems.push({
+      file: metadataFile,
+      field: '/name',
+      message: `must equal the folder name "${path.basename(dir)}"`,
+    });
   }
   try {
     new Ajv({ strict: true, useDefaults: true, allErrors: true }).compile(meta.parameters);
   } catch (err) {
-    problems.push({ file: metadataFile, field: '/parameters', message: `is not a valid JSON Schema: ${(err as Error).message}` });
+    problems.push({
+      file: metadataFile,
+      field: '/parameters',
+      message: `is not a valid JSON Schema: ${(err as Error).message}`,
+    });
   }
   for (const [key, prop] of Object.entries(meta.parameters.properties)) {
     if (!/^[a-z][a-z0-9_]*$/.test(key)) {
-      problems.push({ file: metadataFile, field: `/parameters/properties/${key}`, message: 'parameter names are snake_case' });
+      problems.push({
+        file: metadataFile,
+        field: `/parameters/properties/${key}`,
+        message: 'parameter names are snake_case',
+      });
     }
     if ('default' in prop) {
       const check = new Ajv({ strict: false }).compile(prop);
@@ -171,7 +183,9 @@ export function parseWorkflowMetadata(
         problems.push({
           file: metadataFile,
           field: `/parameters/properties/${key}/default`,
-          message: `does not match its own schema: ${formatAjvErrors(check.errors).map((e) => `${e.field} ${e.message}`).join('; ')}`,
+          message: `does not match its own schema: ${formatAjvErrors(check.errors)
+            .map((e) => `${e.field} ${e.message}`)
+            .join('; ')}`,
         });
       }
     }
@@ -216,10 +230,13 @@ export function discoverWorkflows(toolboxDir: string, filter?: { vertical?: stri
     return scan;
   }
   for (const entry of entries.sort((a, b) => a.name.localeCompare(b.name))) {
-    if (!entry.isDirectory() || entry.name.startsWith('_') || entry.name.startsWith('.')) {
+    const dir = path.join(root, entry.name);
+    // A workflow folder may be a symbolic link (shared between toolboxes).
+    const isDir =
+      entry.isDirectory() || (entry.isSymbolicLink() && fs.statSync(dir, { throwIfNoEntry: false })?.isDirectory());
+    if (!isDir || entry.name.startsWith('_') || entry.name.startsWith('.')) {
       continue;
     }
-    const dir = path.join(root, entry.name);
     const metadataFile = path.join(dir, 'metadata.yaml');
     let text: string;
     try {

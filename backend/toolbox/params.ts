@@ -12,7 +12,10 @@ export function parseParamArgs(definition: WorkflowDefinition, args: readonly st
   for (const arg of args) {
     const eq = arg.indexOf('=');
     if (eq <= 0) {
-      throw new UserError(`--param ${arg} is not key=value`, `for example --param ${Object.keys(definition.parameters.properties)[0] ?? 'name'}=value`);
+      throw new UserError(
+        `--param ${arg} is not key=value`,
+        `for example --param ${Object.keys(definition.parameters.properties)[0] ?? 'name'}=value`,
+      );
     }
     const key = arg.slice(0, eq);
     const raw = arg.slice(eq + 1);
@@ -49,7 +52,11 @@ function coerceParam(schema: Record<string, unknown> | undefined, raw: string, k
           throw fail('expected a JSON array or comma-separated values');
         }
       }
-      return raw === '' ? [] : raw.split(',').map((item) => coerceParam(schema?.items as Record<string, unknown> | undefined, item.trim(), key));
+      return raw === ''
+        ? []
+        : raw
+            .split(',')
+            .map((item) => coerceParam(schema?.items as Record<string, unknown> | undefined, item.trim(), key));
     case 'object':
       try {
         return JSON.parse(raw) as unknown;
@@ -65,14 +72,22 @@ function coerceParam(schema: Record<string, unknown> | undefined, raw: string, k
  * Validate parameters against the workflow's schema and fill defaults. Throws a UserError naming
  * every bad field; returns a new object (the input is not modified).
  */
-export function validateParams(definition: WorkflowDefinition, params: Record<string, unknown>): Record<string, unknown> {
+export function validateParams(
+  definition: WorkflowDefinition,
+  params: Record<string, unknown>,
+): Record<string, unknown> {
   const ajv = new Ajv({ allErrors: true, useDefaults: true, strict: false });
-  const validate = ajv.compile({ ...definition.parameters, additionalProperties: definition.parameters.additionalProperties ?? false });
+  const validate = ajv.compile({
+    ...definition.parameters,
+    additionalProperties: definition.parameters.additionalProperties ?? false,
+  });
   const copy = structuredClone(params);
   if (!validate(copy)) {
     const known = Object.keys(definition.parameters.properties);
     const lines = formatAjvErrors(validate.errors).map((e) =>
-      e.message === 'is not a known field' ? `${e.field.slice(1)} is not a parameter of ${definition.name}` : `${e.field.slice(1) || '(parameters)'} ${e.message}`,
+      e.message === 'is not a known field'
+        ? `${e.field.slice(1)} is not a parameter of ${definition.name}`
+        : `${e.field.slice(1) || '(parameters)'} ${e.message}`,
     );
     throw new UserError(
       `invalid parameters for ${definition.name}:\n  ${lines.join('\n  ')}`,

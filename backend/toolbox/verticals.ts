@@ -49,7 +49,12 @@ export function availableVerticals(toolboxDir: string, env: NodeJS.ProcessEnv = 
     .map(([vertical, workflows]) => {
       const spec = readVerticalSpec(vertical);
       if (!spec) {
-        return { vertical, workflows, available: false, reason: `no worker definition at workers/${vertical}/vertical.yaml` };
+        return {
+          vertical,
+          workflows,
+          available: false,
+          reason: `no worker definition at workers/${vertical}/vertical.yaml`,
+        };
       }
       const missing = spec.requires.filter((r) => !whichSync(r.command, env));
       if (missing.length > 0) {

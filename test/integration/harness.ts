@@ -4,10 +4,16 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { spawn } from 'node:child_process';
+import * as tar from 'tar';
 import { sleep } from '../../backend/concurrency';
 import { distEntry, toolboxDir } from '../../backend/paths';
 import type { BackendConnection } from '../../backend/services/connection';
-import { defaultEmbeddedOptions, embeddedConnection, startEmbedded, stopEmbedded } from '../../backend/services/embedded';
+import {
+  defaultEmbeddedOptions,
+  embeddedConnection,
+  startEmbedded,
+  stopEmbedded,
+} from '../../backend/services/embedded';
 import type { BackendState } from '../../backend/services/state';
 import { RunService } from '../../backend/temporal/runs';
 
@@ -35,6 +41,18 @@ export async function startTestBackend(options: { toolbox?: string; verticals?: 
     opts.verticals = options.verticals;
   }
   const { state } = await startEmbedded(opts);
+  // The supervisor is detached: make sure it goes when this process goes, however it ends.
+  const killOnExit = () => {
+    try {
+      process.kill(state.supervisorPid, 'SIGTERM');
+    } catch {
+      // Already stopped.
+    }
+  };
+  process.once('exit', killOnExit);
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.once(signal, () => process.exit(130));
+  }
   const conn = embeddedConnection(state);
   const runs = await RunService.connect(conn);
   const backend: TestBackend = {
@@ -45,6 +63,7 @@ export async function startTestBackend(options: { toolbox?: string; verticals?: 
     runs,
     env: { ...process.env, FUZZFORGE_STATE_DIR: stateDir, FUZZFORGE_TOOLBOX: opts.toolboxDir },
     async stop() {
+      process.off('exit', killOnExit);
       await runs.close();
       await stopEmbedded(stateDir);
       fs.rmSync(root, { recursive: true, force: true });
@@ -93,4 +112,15 @@ export const FIXTURES = path.join(__dirname, '..', 'fixtures');
 export function copyFixture(name: string, dest: string): string {
   fs.cpSync(path.join(FIXTURES, name), dest, { recursive: true });
   return dest;
+}
+
+/** A .tar.gz holding `ok.py` and an entry `../escape.py` that would land outside the target. */
+export async function makeEscapingArchive(root: string): Promise<string> {
+  const base = path.join(root, 'evil', 'inner');
+  fs.mkdirSync(base, { recursive: true });
+  fs.writeFileSync(path.join(base, 'ok.py'), 'eval(input())\n');
+  fs.writeFileSync(path.join(root, 'evil', 'escape.py'), 'x = 1\n');
+  const archive = path.join(root, 'evil.tar.gz');
+  await tar.c({ gzip: true, file: archive, cwd: base, preservePaths: true }, ['ok.py', '../escape.py']);
+  return archive;
 }

@@ -22,7 +22,10 @@ describe('embedded backend', () => {
     assert.equal(state.status, 'ready');
     assert.match(state.temporal.address, /^127\.0\.0\.1:\d+$/);
     assert.match(state.storage.endpoint, /^http:\/\/127\.0\.0\.1:\d+$/);
-    assert.deepEqual(state.workers.map((w) => w.vertical), ['generic']);
+    assert.deepEqual(
+      state.workers.map((w) => w.vertical),
+      ['generic'],
+    );
     for (const pid of [state.supervisorPid, state.temporal.pid, state.storage.pid, state.workers[0]?.pid]) {
       assert.ok(isPidAlive(pid), `pid ${pid} alive`);
     }
@@ -35,7 +38,10 @@ describe('embedded backend', () => {
     const { secretKey } = JSON.parse(fs.readFileSync(file, 'utf8')) as { secretKey: string };
     assert.ok(secretKey.length >= 32);
     for (const log of fs.readdirSync(backend.state.logsDir)) {
-      assert.ok(!fs.readFileSync(path.join(backend.state.logsDir, log), 'utf8').includes(secretKey), `${log} leaks the secret`);
+      assert.ok(
+        !fs.readFileSync(path.join(backend.state.logsDir, log), 'utf8').includes(secretKey),
+        `${log} leaks the secret`,
+      );
     }
     assert.ok(!fs.readFileSync(path.join(backend.stateDir, 'backend.json'), 'utf8').includes(secretKey));
   });
@@ -66,7 +72,12 @@ describe('embedded backend', () => {
     const otherState = path.join(backend.root, 'second');
     const opts = defaultEmbeddedOptions(otherState);
     const taken = Number(backend.state.temporal.address.split(':')[1]);
-    opts.ports = { temporal: taken, temporalUi: 0, minio: Number(new URL(backend.conn.storage.endpoint).port), minioConsole: 0 };
+    opts.ports = {
+      temporal: taken,
+      temporalUi: 0,
+      minio: Number(new URL(backend.conn.storage.endpoint).port),
+      minioConsole: 0,
+    };
     opts.verticals = [];
     try {
       const { state } = await startEmbedded(opts);
@@ -83,7 +94,10 @@ describe('embedded backend', () => {
     assert.match(cli.stdout, /temporal\s+healthy/);
     assert.match(cli.stdout, /minio\s+healthy/);
     assert.match(cli.stdout, /generic\s+yes\s+1\s+security_assessment/);
-    const json = JSON.parse((await runCli(['status', '--json'], backend.env)).stdout) as { running: boolean; health: { temporal: boolean } };
+    const json = JSON.parse((await runCli(['status', '--json'], backend.env)).stdout) as {
+      running: boolean;
+      health: { temporal: boolean };
+    };
     assert.equal(json.running, true);
     assert.equal(json.health.temporal, true);
   });

@@ -3,12 +3,11 @@ import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import * as tar from 'tar';
 import { UnsafeArchiveError } from '../../backend/storage/extract';
 import { ObjectStore } from '../../backend/storage/objectStore';
 import { TargetCache } from '../../backend/storage/targetCache';
 import { TargetStore } from '../../backend/storage/targets';
-import { startTestBackend, type TestBackend } from './harness';
+import { startTestBackend, type TestBackend, makeEscapingArchive } from './harness';
 
 function sha(file: string): string {
   return crypto.createHash('sha256').update(fs.readFileSync(file)).digest('hex');
@@ -109,12 +108,7 @@ describe('targets in real MinIO', () => {
   });
 
   it('refuses an uploaded archive with ../ entries before writing anything', async () => {
-    const base = path.join(backend.root, 'evil', 'inner');
-    fs.mkdirSync(base, { recursive: true });
-    fs.writeFileSync(path.join(base, 'ok.py'), 'print(1)\n');
-    fs.writeFileSync(path.join(backend.root, 'evil', 'escape.py'), 'import os\n');
-    const archive = path.join(backend.root, 'evil.tar.gz');
-    await tar.c({ gzip: true, file: archive, cwd: base, preservePaths: true }, ['ok.py', '../escape.py']);
+    const archive = await makeEscapingArchive(backend.root);
     const upload = await targets.uploadArchive(archive);
     const cache = new TargetCache(store, path.join(backend.root, 'cache3'));
     await assert.rejects(cache.acquire(upload.target), (err: unknown) => {

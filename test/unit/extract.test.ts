@@ -4,7 +4,12 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, describe, it } from 'node:test';
 import * as tar from 'tar';
-import { extractArchiveSafe, UnsafeArchiveError, unsafeLinkReason, unsafePathReason } from '../../backend/storage/extract';
+import {
+  extractArchiveSafe,
+  UnsafeArchiveError,
+  unsafeLinkReason,
+  unsafePathReason,
+} from '../../backend/storage/extract';
 import { validateManifest } from '../../backend/storage/targetCache';
 import { planBlobUploads } from '../../backend/storage/targets';
 
@@ -75,7 +80,10 @@ describe('extractArchiveSafe', () => {
     fs.symlinkSync('../../../etc/passwd', path.join(src, 'passwd'));
     const archive = path.join(tmp, 'linky.tar');
     await tar.c({ file: archive, cwd: src }, ['passwd']);
-    await assert.rejects(extractArchiveSafe(archive, path.join(tmp, 'linky-out'), limits), /links to \.\.\/\.\.\/\.\.\/etc\/passwd, outside the target/);
+    await assert.rejects(
+      extractArchiveSafe(archive, path.join(tmp, 'linky-out'), limits),
+      /links to \.\.\/\.\.\/\.\.\/etc\/passwd, outside the target/,
+    );
   });
 
   it('refuses archives over the size or entry limits, and non-tar files', async () => {
@@ -84,7 +92,10 @@ describe('extractArchiveSafe', () => {
     fs.writeFileSync(path.join(src, 'f'), Buffer.alloc(4096));
     const archive = path.join(tmp, 'big.tar');
     await tar.c({ file: archive, cwd: src }, ['f']);
-    await assert.rejects(extractArchiveSafe(archive, path.join(tmp, 'big-out'), { maxBytes: 100, maxEntries: 10 }), /expands to 4096 bytes/);
+    await assert.rejects(
+      extractArchiveSafe(archive, path.join(tmp, 'big-out'), { maxBytes: 100, maxEntries: 10 }),
+      /expands to 4096 bytes/,
+    );
     const junk = path.join(tmp, 'junk.tar');
     fs.writeFileSync(junk, 'this is not a tar archive at all'.repeat(40));
     await assert.rejects(extractArchiveSafe(junk, path.join(tmp, 'junk-out'), limits), UnsafeArchiveError);
@@ -94,7 +105,10 @@ describe('extractArchiveSafe', () => {
 describe('validateManifest', () => {
   const sha = 'a'.repeat(64);
   it('accepts a well-formed manifest', () => {
-    const m = validateManifest({ version: 1, files: [{ path: 'a/b.c', sha256: sha, size: 1, executable: false }], links: [] }, 't');
+    const m = validateManifest(
+      { version: 1, files: [{ path: 'a/b.c', sha256: sha, size: 1, executable: false }], links: [] },
+      't',
+    );
     assert.equal(m.files.length, 1);
   });
   it('names every unsafe or malformed entry', () => {

@@ -78,7 +78,10 @@ describe('walkWorkspace', () => {
     fs.symlinkSync('../../..', path.join(root, 'a/outer'));
     fs.symlinkSync('/etc/passwd', path.join(root, 'abs'));
     const { files, links, skipped } = await walkWorkspace(root);
-    assert.deepEqual(files.map((f) => f.rel), ['a/real.txt']);
+    assert.deepEqual(
+      files.map((f) => f.rel),
+      ['a/real.txt'],
+    );
     assert.deepEqual(links, [{ path: 'a/inner', target: 'real.txt' }]);
     assert.deepEqual(skipped.map((s) => s.path).sort(), ['a/outer', 'abs']);
   });
@@ -100,7 +103,12 @@ describe('walkWorkspace', () => {
     const { manifest, totalBytes } = await packWorkspace(root);
     assert.equal(totalBytes, 13);
     assert.deepEqual(manifest.files, [
-      { path: 'b.txt', sha256: 'ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad', size: 3, executable: false },
+      {
+        path: 'b.txt',
+        sha256: 'ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad',
+        size: 3,
+        executable: false,
+      },
       { path: 'run.sh', sha256: manifest.files[1]?.sha256, size: 10, executable: true },
     ]);
   });

@@ -1,12 +1,22 @@
 import * as assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { countByLevel, effectiveLevel, failOnExitCode, findingRows, mergeLogs, parseSarif, sarifShapeProblems } from '../../backend/sarif/log';
+import {
+  countByLevel,
+  effectiveLevel,
+  failOnExitCode,
+  findingRows,
+  mergeLogs,
+  parseSarif,
+  sarifShapeProblems,
+} from '../../backend/sarif/log';
 import type { SarifLog, SarifRun } from '../../backend/sarif/types';
 
 function run(name: string, results: SarifRun['results'], rules: SarifRun['tool']['driver']['rules'] = []): SarifRun {
   return { tool: { driver: { name, rules } }, results };
 }
-const loc = (uri: string, line: number) => [{ physicalLocation: { artifactLocation: { uri, uriBaseId: 'SRCROOT' }, region: { startLine: line } } }];
+const loc = (uri: string, line: number) => [
+  { physicalLocation: { artifactLocation: { uri, uriBaseId: 'SRCROOT' }, region: { startLine: line } } },
+];
 
 describe('SARIF levels', () => {
   const r = run('t', [], [{ id: 'R1', defaultConfiguration: { level: 'error' } }, { id: 'R2' }]);
@@ -35,7 +45,10 @@ describe('failOnExitCode', () => {
     assert.equal(failOnExitCode(log, 'none'), 0);
   });
   it('passes when nothing reaches the threshold', () => {
-    const notes: SarifLog = { version: '2.1.0', runs: [run('t', [{ ruleId: 'a', level: 'note', message: { text: 'n' } }])] };
+    const notes: SarifLog = {
+      version: '2.1.0',
+      runs: [run('t', [{ ruleId: 'a', level: 'note', message: { text: 'n' } }])],
+    };
     assert.equal(failOnExitCode(notes, 'warning'), 0);
     assert.equal(failOnExitCode({ version: '2.1.0', runs: [] }, 'note'), 0);
   });
@@ -53,7 +66,10 @@ describe('failOnExitCode', () => {
 describe('findingRows and merge', () => {
   it('flattens and sorts by level, file and line', () => {
     const merged = mergeLogs([
-      { version: '2.1.0', runs: [run('p', [{ ruleId: 'x', level: 'warning', message: { text: 'w' }, locations: loc('b.py', 3) }])] },
+      {
+        version: '2.1.0',
+        runs: [run('p', [{ ruleId: 'x', level: 'warning', message: { text: 'w' }, locations: loc('b.py', 3) }])],
+      },
       {
         version: '2.1.0',
         runs: [
@@ -63,7 +79,13 @@ describe('findingRows and merge', () => {
               { ruleId: 'y', level: 'error', message: { text: 'e' }, locations: loc('z.c', 9) },
               { ruleId: 'y', level: 'error', message: { text: 'e2' }, locations: loc('a.c', 1) },
             ],
-            [{ id: 'y', helpUri: 'https://cwe.mitre.org/data/definitions/78.html', properties: { tags: ['security'] } }],
+            [
+              {
+                id: 'y',
+                helpUri: 'https://cwe.mitre.org/data/definitions/78.html',
+                properties: { tags: ['security'] },
+              },
+            ],
           ),
         ],
       },
@@ -86,12 +108,21 @@ describe('findingRows and merge', () => {
 describe('parseSarif', () => {
   it('names the source and the bad fields', () => {
     assert.throws(() => parseSarif('{not json', 'tool.sarif'), /tool\.sarif is not valid JSON/);
-    assert.throws(() => parseSarif('{"version":"2.0.0","runs":[]}', 'x.sarif'), /x\.sarif is not a usable SARIF 2\.1\.0 log: \/version is "2\.0\.0"/);
-    assert.deepEqual(sarifShapeProblems({ version: '2.1.0', runs: [{ tool: { driver: {} }, results: [{ level: 'fatal', message: {} }] }] }), [
-      '/runs/0/tool/driver/name is missing',
-      '/runs/0/results/0/message has neither text nor id',
-      '/runs/0/results/0/level is "fatal"',
-    ]);
+    assert.throws(
+      () => parseSarif('{"version":"2.0.0","runs":[]}', 'x.sarif'),
+      /x\.sarif is not a usable SARIF 2\.1\.0 log: \/version is "2\.0\.0"/,
+    );
+    assert.deepEqual(
+      sarifShapeProblems({
+        version: '2.1.0',
+        runs: [{ tool: { driver: {} }, results: [{ level: 'fatal', message: {} }] }],
+      }),
+      [
+        '/runs/0/tool/driver/name is missing',
+        '/runs/0/results/0/message has neither text nor id',
+        '/runs/0/results/0/level is "fatal"',
+      ],
+    );
   });
   it('accepts a minimal valid log', () => {
     assert.equal(parseSarif('{"version":"2.1.0","runs":[{"tool":{"driver":{"name":"t"}}}]}', 'ok').runs.length, 1);

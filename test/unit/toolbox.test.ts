@@ -11,7 +11,12 @@ import { isTerminal, newRunId, toRunStatus } from '../../backend/temporal/runs';
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'ff-toolbox-'));
 after(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
-function workflowFolder(root: string, name: string, metadata: string, source = `export async function ${name}() {}\n`): void {
+function workflowFolder(
+  root: string,
+  name: string,
+  metadata: string,
+  source = `export async function ${name}() {}\n`,
+): void {
   const dir = path.join(root, 'workflows', name);
   fs.mkdirSync(dir, { recursive: true });
   fs.writeFileSync(path.join(dir, 'metadata.yaml'), metadata);
@@ -38,25 +43,48 @@ describe('discoverWorkflows', () => {
   const root = path.join(tmp, 'toolbox');
   workflowFolder(root, 'good_one', GOOD);
   workflowFolder(root, 'bad_yaml', 'name: bad_yaml\n  version: [1.0\n');
-  workflowFolder(root, 'bad_fields', 'name: bad_fields\nversion: one\ndescription: x\nvertical: generic\noutputs: [pdf]\nparameters: {type: object, properties: {}}\ncolour: red\n');
+  workflowFolder(
+    root,
+    'bad_fields',
+    'name: bad_fields\nversion: one\ndescription: x\nvertical: generic\noutputs: [pdf]\nparameters: {type: object, properties: {}}\ncolour: red\n',
+  );
   workflowFolder(root, 'wrong_name', GOOD.replace('good_one', 'other_name'));
-  workflowFolder(root, 'bad_default', GOOD.replace('name: good_one', 'name: bad_default').replace('default: 3', 'default: 0'));
+  workflowFolder(
+    root,
+    'bad_default',
+    GOOD.replace('name: good_one', 'name: bad_default').replace('default: 3', 'default: 0'),
+  );
   fs.mkdirSync(path.join(root, 'workflows', 'no_metadata'));
   fs.mkdirSync(path.join(root, 'workflows', '_shared'));
 
   it('loads the good folder and reports each bad one with file and field', () => {
     const scan = discoverWorkflows(root);
-    assert.deepEqual(scan.workflows.map((w) => w.name), ['good_one']);
+    assert.deepEqual(
+      scan.workflows.map((w) => w.name),
+      ['good_one'],
+    );
     const wf = scan.workflows[0];
     assert.equal(wf?.defaultTimeoutSeconds, 600);
     assert.equal(wf?.parameters.additionalProperties, false);
     const problems = scan.problems.map((p) => `${path.relative(root, p.file)}|${p.field ?? ''}|${p.message}`);
-    assert.ok(problems.some((p) => /^workflows\/bad_yaml\/metadata\.yaml:\d+:\d+\|\|is not valid YAML/.test(p)), problems.join('\n'));
-    assert.ok(problems.includes('workflows/bad_fields/metadata.yaml|/version|must be a semantic version like 1.0.0'), problems.join('\n'));
+    assert.ok(
+      problems.some((p) => /^workflows\/bad_yaml\/metadata\.yaml:\d+:\d+\|\|is not valid YAML/.test(p)),
+      problems.join('\n'),
+    );
+    assert.ok(
+      problems.includes('workflows/bad_fields/metadata.yaml|/version|must be a semantic version like 1.0.0'),
+      problems.join('\n'),
+    );
     assert.ok(problems.includes('workflows/bad_fields/metadata.yaml|/colour|is not a known field'));
     assert.ok(problems.some((p) => p.startsWith('workflows/bad_fields/metadata.yaml|/outputs/0|must be one of')));
     assert.ok(problems.includes('workflows/wrong_name/metadata.yaml|/name|must equal the folder name "wrong_name"'));
-    assert.ok(problems.some((p) => p.startsWith('workflows/bad_default/metadata.yaml|/parameters/properties/depth/default|does not match its own schema')));
+    assert.ok(
+      problems.some((p) =>
+        p.startsWith(
+          'workflows/bad_default/metadata.yaml|/parameters/properties/depth/default|does not match its own schema',
+        ),
+      ),
+    );
     assert.ok(problems.includes('workflows/no_metadata/metadata.yaml||is missing: every workflow folder needs one'));
     assert.ok(!problems.some((p) => p.includes('_shared')));
   });
@@ -78,12 +106,21 @@ describe('parameters', () => {
   it('coerces --param strings by schema type and fills defaults', () => {
     const params = parseParamArgs(wf, ['depth=7', 'verbose=yes', 'paths=a/,b/', 'label=x=y']);
     assert.deepEqual(params, { depth: 7, verbose: true, paths: ['a/', 'b/'], label: 'x=y' });
-    assert.deepEqual(validateParams(wf, params), { depth: 7, verbose: true, paths: ['a/', 'b/'], label: 'x=y', mode: 'fast' });
+    assert.deepEqual(validateParams(wf, params), {
+      depth: 7,
+      verbose: true,
+      paths: ['a/', 'b/'],
+      label: 'x=y',
+      mode: 'fast',
+    });
     assert.deepEqual(validateParams(wf, {}), { depth: 3, mode: 'fast', paths: [], verbose: false });
   });
 
   it('passes parameters by name: order on the command line does not matter', () => {
-    assert.deepEqual(validateParams(wf, parseParamArgs(wf, ['mode=slow', 'depth=2'])), validateParams(wf, parseParamArgs(wf, ['depth=2', 'mode=slow'])));
+    assert.deepEqual(
+      validateParams(wf, parseParamArgs(wf, ['mode=slow', 'depth=2'])),
+      validateParams(wf, parseParamArgs(wf, ['depth=2', 'mode=slow'])),
+    );
   });
 
   it('rejects bad values and unknown names, naming each', () => {

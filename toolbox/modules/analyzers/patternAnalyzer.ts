@@ -53,7 +53,8 @@ export function sarifRule(rule: PatternRule): SarifRule {
 
 async function analyzePatterns(input: PatternAnalysisInput): Promise<PatternAnalysisResult> {
   const rules = PATTERN_RULES.filter(
-    (r) => LEVEL_RANK[r.level] >= LEVEL_RANK[input.minLevel] && (input.rules.length === 0 || input.rules.includes(r.id)),
+    (r) =>
+      LEVEL_RANK[r.level] >= LEVEL_RANK[input.minLevel] && (input.rules.length === 0 || input.rules.includes(r.id)),
   );
   const ruleIds = rules.map((r) => r.id);
   const byId = new Map(rules.map((r) => [r.id, r]));

@@ -110,7 +110,12 @@ async function mergeSarif(input: MergeInput): Promise<ScanSummary> {
           {
             tool: { driver: { name: part.tool, version: fuzzforgeVersion } },
             results: [],
-            invocations: [{ executionSuccessful: false, toolExecutionNotifications: [{ level: 'error', message: { text: message } }] }],
+            invocations: [
+              {
+                executionSuccessful: false,
+                toolExecutionNotifications: [{ level: 'error', message: { text: message } }],
+              },
+            ],
           },
         ],
       });
