@@ -4,12 +4,15 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
+# `npm install` rather than `npm ci`: the lockfile cannot list the other platforms' optional
+# binaries (@swc/core-darwin-*, ...) when the registry serves only this platform's, and `npm ci`
+# refuses such a lockfile. The install still follows the lockfile's versions.
 stamp=node_modules/.fuzzforge-install-stamp
-lock_hash=$(sha256sum package-lock.json package.json | sha256sum | cut -c1-16)
-if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$lock_hash" ]; then
-  echo "fuzzforge setup: installing npm dependencies (npm ci)"
-  npm ci --no-audit --no-fund
-  echo "$lock_hash" > "$stamp"
+lock_hash() { sha256sum package-lock.json package.json | sha256sum | cut -c1-16; }
+if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$(lock_hash)" ]; then
+  echo "fuzzforge setup: installing npm dependencies"
+  npm install --no-audit --no-fund
+  lock_hash > "$stamp"
 fi
 
 echo "fuzzforge setup: building"
