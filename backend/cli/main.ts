@@ -24,7 +24,8 @@ import { formatBytes } from '../storage/pack';
 import { isTerminal, RunService } from '../temporal/runs';
 import { discoverWorkflows, formatProblem } from '../toolbox/discovery';
 import { parseParamArgs } from '../toolbox/params';
-import { availableVerticals } from '../toolbox/verticals';
+import { installTools, toolStatuses } from '../toolbox/tools';
+import { availableVerticals, knownVerticals } from '../toolbox/verticals';
 import { workspaceIdentity } from '../workspace';
 import { findingsTable, formatDuration, table } from './format';
 
@@ -34,7 +35,7 @@ usage:
   fuzzforge up [--temporal-port N] [--temporal-ui-port N] [--minio-port N] [--minio-console-port N]
   fuzzforge down
   fuzzforge status [--json]
-  fuzzforge setup                       build/locate the Temporal and MinIO binaries
+  fuzzforge setup [--tools [--vertical V]...]   build/locate Temporal and MinIO; --tools installs analysis tools
   fuzzforge workflows [NAME] [--json]
   fuzzforge scan PATH --workflow NAME [--param KEY=VALUE]... [--exclude GLOB]...
                  [--no-wait] [--fail-on error|warning|note|none] [--export-sarif FILE] [--json]
@@ -204,6 +205,7 @@ async function cmdStatus(args: string[], io: Io): Promise<number> {
           state,
           health,
           verticals: verticals.map((v) => ({ ...v, pollers: pollers[v.vertical] ?? 0 })),
+          tools: toolStatuses(knownVerticals()),
           binaries,
         },
         null,
@@ -239,6 +241,16 @@ async function cmdStatus(args: string[], io: Io): Promise<number> {
       ]),
     ),
   );
+  const tools = toolStatuses(knownVerticals());
+  if (tools.length > 0) {
+    io.out('');
+    io.out(
+      table(
+        ['VERTICAL', 'TOOL', 'STATUS'],
+        tools.map((t) => [t.vertical, t.tool, t.path ?? t.reason ?? 'missing']),
+      ),
+    );
+  }
   io.out('');
   io.out(
     table(
@@ -250,10 +262,20 @@ async function cmdStatus(args: string[], io: Io): Promise<number> {
 }
 
 async function cmdSetup(args: string[], io: Io): Promise<number> {
-  parse(args, {});
+  const { values } = parse(args, { tools: { type: 'boolean' }, vertical: { type: 'string', multiple: true } });
   for (const name of Object.keys(SERVICE_BINARIES) as (keyof typeof SERVICE_BINARIES)[]) {
     const found = await ensureServiceBinary(name, (line) => io.err(line));
     io.out(`${name}: ${found.path} (${found.source})`);
+  }
+  if (values.tools) {
+    const verticals = (values.vertical as string[] | undefined) ?? knownVerticals();
+    const missing = await installTools(verticals, (line) => io.err(line));
+    for (const t of toolStatuses(verticals)) {
+      io.out(`${t.vertical}/${t.tool}: ${t.path ?? `MISSING (${t.reason ?? ''})`}`);
+    }
+    if (missing.length > 0) {
+      io.err(`${missing.length} tool(s) could not be installed; their workflows report them as notifications`);
+    }
   }
   return 0;
 }

@@ -5,11 +5,23 @@ import { projectRoot } from '../paths';
 import { whichSync } from '../services/binaries';
 import { discoverWorkflows } from './discovery';
 
+/** An analysis tool a vertical's modules run, and how the project installs it. */
+export interface ToolSpec {
+  name: string;
+  /** Executable name, looked up in the tools folders and on PATH. */
+  command: string;
+  /** Exactly one of: a pip requirement, a Go package@version, an npm spec, Debian packages. */
+  install: { pip?: string; go?: string; npm?: string; apt?: string };
+}
+
 /** `workers/<vertical>/vertical.yaml`: what a vertical's worker needs on the host. */
 export interface VerticalSpec {
   name: string;
   description: string;
+  /** Toolchain commands without which the worker cannot start. */
   requires: { command: string; install: string }[];
+  /** Tools its workflows use; a missing one is reported by the workflow, not fatal. */
+  tools: ToolSpec[];
 }
 
 export interface VerticalAvailability {
@@ -32,6 +44,7 @@ export function readVerticalSpec(vertical: string, dir = workersDir()): Vertical
       name: doc?.name ?? vertical,
       description: doc?.description ?? '',
       requires: Array.isArray(doc?.requires) ? doc.requires : [],
+      tools: Array.isArray(doc?.tools) ? doc.tools : [],
     };
   } catch {
     return undefined;
@@ -67,4 +80,17 @@ export function availableVerticals(toolboxDir: string, env: NodeJS.ProcessEnv = 
       }
       return { vertical, workflows, available: true };
     });
+}
+
+/** Every vertical that has a `workers/<name>/vertical.yaml`. */
+export function knownVerticals(dir = workersDir()): string[] {
+  try {
+    return fs
+      .readdirSync(dir, { withFileTypes: true })
+      .filter((e) => e.isDirectory() && fs.existsSync(path.join(dir, e.name, 'vertical.yaml')))
+      .map((e) => e.name)
+      .sort();
+  } catch {
+    return [];
+  }
 }

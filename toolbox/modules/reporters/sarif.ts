@@ -1,7 +1,14 @@
 // SARIF reporter: builds one tool's run from findings and merges a run's parts into one log.
 import * as crypto from 'node:crypto';
-import { countByLevel, emptyLog, mergeLogs, parseSarif, SARIF_SCHEMA } from '../../../backend/sarif/log';
-import type { SarifLog, SarifResult, SarifRule, SarifRun } from '../../../backend/sarif/types';
+import {
+  countByLevel,
+  effectiveLevel,
+  emptyLog,
+  mergeLogs,
+  parseSarif,
+  SARIF_SCHEMA,
+} from '../../../backend/sarif/log';
+import type { SarifLocation, SarifLog, SarifResult, SarifRule, SarifRun } from '../../../backend/sarif/types';
 import { version as fuzzforgeVersion } from '../../../package.json';
 import type { ScanSummary } from '../../shared/definitions';
 import type { InventorySummary } from '../inventory/files';
@@ -73,6 +80,87 @@ export function buildSarifRun(tool: ToolDescription, findings: readonly ToolFind
   };
 }
 
+/**
+ * A run that records a tool which could not run or produced unusable output: no results, a
+ * failed invocation and the reason (plus a stderr excerpt) as a tool execution notification.
+ */
+export function notificationRun(tool: string, message: string, version = fuzzforgeVersion): SarifRun {
+  return {
+    tool: { driver: { name: tool, version } },
+    results: [],
+    invocations: [
+      { executionSuccessful: false, toolExecutionNotifications: [{ level: 'error', message: { text: message } }] },
+    ],
+  };
+}
+
+/** Map a path or URI a tool reported to a posix path relative to the target root, if inside it. */
+export function relativeToTarget(uri: string, targetDir: string): string | undefined {
+  let p = uri;
+  if (p.startsWith('file://')) {
+    try {
+      p = decodeURIComponent(new URL(p).pathname);
+    } catch {
+      return undefined;
+    }
+  }
+  const root = targetDir.replace(/\/+$/, '');
+  if (p.startsWith(`${root}/`)) {
+    p = p.slice(root.length + 1);
+  } else if (p.startsWith('/')) {
+    return undefined;
+  }
+  p = p.replace(/^\.\//, '');
+  return p === '' || p.split('/').includes('..') ? undefined : p;
+}
+
+/**
+ * Normalise a tool's own SARIF to FuzzForge's shape: artifact URIs relative to SRCROOT (the
+ * client's workspace root), explicit levels, a tool version, CWE tags from rule properties, and
+ * no absolute worker paths in locations.
+ */
+export function normalizeToolSarif(
+  log: SarifLog,
+  options: { targetDir: string; rootUri: string; version?: string },
+): SarifLog {
+  for (const run of log.runs) {
+    run.originalUriBaseIds = {
+      [SRCROOT]: { uri: options.rootUri.endsWith('/') ? options.rootUri : `${options.rootUri}/` },
+    };
+    run.tool.driver.version ??= options.version ?? run.tool.driver.semanticVersion;
+    const fix = (loc: SarifLocation | undefined) => {
+      const art = loc?.physicalLocation?.artifactLocation;
+      if (!art?.uri) {
+        return;
+      }
+      const rel = relativeToTarget(art.uri, options.targetDir);
+      if (rel !== undefined) {
+        art.uri = encodeURI(rel);
+        art.uriBaseId = SRCROOT;
+      }
+    };
+    for (const result of run.results ?? []) {
+      result.level = effectiveLevel(run, result);
+      result.locations?.forEach(fix);
+      result.relatedLocations?.forEach(fix);
+    }
+    for (const artifact of run.artifacts ?? []) {
+      fix({ physicalLocation: { artifactLocation: artifact.location } });
+    }
+    for (const rule of run.tool.driver.rules ?? []) {
+      const cwes = JSON.stringify(rule.properties ?? {}).match(/CWE-\d+/gi) ?? [];
+      const tags = new Set(rule.properties?.tags ?? []);
+      for (const cwe of cwes) {
+        tags.add(`external/cwe/${cwe.toLowerCase()}`);
+      }
+      if (tags.size > 0) {
+        rule.properties = { ...rule.properties, tags: [...tags] };
+      }
+    }
+  }
+  return log;
+}
+
 export interface SarifPart {
   tool: string;
   key: string;
@@ -98,27 +186,19 @@ async function mergeSarif(input: MergeInput): Promise<ScanSummary> {
       const log = parseSarif(text, `${part.tool} output (${part.key})`);
       logs.push(log);
       for (const run of log.runs) {
-        tools.push({ name: run.tool.driver.name, version: run.tool.driver.version, results: run.results?.length ?? 0 });
+        const failed = run.invocations?.find((i) => !i.executionSuccessful);
+        tools.push({
+          name: run.tool.driver.name,
+          version: run.tool.driver.version,
+          results: run.results?.length ?? 0,
+          ...(failed ? { error: failed.toolExecutionNotifications?.[0]?.message.text ?? 'failed' } : {}),
+        });
       }
     } catch (err) {
       // One tool's broken output must not lose the others' results: keep a notification instead.
       const message = (err as Error).message;
       tools.push({ name: part.tool, results: 0, error: message });
-      logs.push({
-        version: '2.1.0',
-        runs: [
-          {
-            tool: { driver: { name: part.tool, version: fuzzforgeVersion } },
-            results: [],
-            invocations: [
-              {
-                executionSuccessful: false,
-                toolExecutionNotifications: [{ level: 'error', message: { text: message } }],
-              },
-            ],
-          },
-        ],
-      });
+      logs.push({ version: '2.1.0', runs: [notificationRun(part.tool, message)] });
     }
   }
   const merged = logs.length > 0 ? mergeLogs(logs) : emptyLog();

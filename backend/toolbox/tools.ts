@@ -1,0 +1,182 @@
+import { spawn } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { UserError } from '../errors';
+import { cacheDir } from '../paths';
+import { whichSync } from '../services/binaries';
+import { readVerticalSpec, type ToolSpec } from './verticals';
+
+/** Where the project installs analysis tools, per package manager (all under the cache folder). */
+export function toolDirs(env: NodeJS.ProcessEnv = process.env): { bin: string; venv: string; npm: string } {
+  const root = path.join(cacheDir(env), 'tools');
+  return { bin: path.join(root, 'bin'), venv: path.join(root, 'venv'), npm: path.join(root, 'npm') };
+}
+
+/** Folders searched for tool commands before PATH. */
+export function toolSearchPath(env: NodeJS.ProcessEnv = process.env): string[] {
+  const dirs = toolDirs(env);
+  return [dirs.bin, path.join(dirs.venv, 'bin'), path.join(dirs.npm, 'node_modules', '.bin')];
+}
+
+/** Absolute path of a tool command (our install folders first, then PATH), or undefined. */
+export function toolPath(command: string, env: NodeJS.ProcessEnv = process.env): string | undefined {
+  for (const dir of toolSearchPath(env)) {
+    const candidate = path.join(dir, command);
+    try {
+      fs.accessSync(candidate, fs.constants.X_OK);
+      return candidate;
+    } catch {
+      // Not here.
+    }
+  }
+  return whichSync(command, env);
+}
+
+/** The command a person runs to install one tool the way `fuzzforge setup --tools` would. */
+export function installHint(tool: ToolSpec, env: NodeJS.ProcessEnv = process.env): string {
+  const dirs = toolDirs(env);
+  const i = tool.install;
+  if (i.pip) {
+    return `${path.join(dirs.venv, 'bin', 'pip')} install '${i.pip}' (or: fuzzforge setup --tools)`;
+  }
+  if (i.go) {
+    return `GOBIN=${dirs.bin} go install ${i.go} (or: fuzzforge setup --tools)`;
+  }
+  if (i.npm) {
+    return `npm install --prefix ${dirs.npm} ${i.npm} (or: fuzzforge setup --tools)`;
+  }
+  if (i.apt) {
+    return `apt-get install -y ${i.apt} (or: fuzzforge setup --tools, as root)`;
+  }
+  return 'see the tool documentation';
+}
+
+export interface ToolStatus {
+  vertical: string;
+  tool: string;
+  command: string;
+  path?: string;
+  /** Why it is missing and how to install it. */
+  reason?: string;
+}
+
+/** Every tool of the given verticals (default: all with a vertical.yaml), found or missing. */
+export function toolStatuses(verticals: readonly string[], env: NodeJS.ProcessEnv = process.env): ToolStatus[] {
+  const out: ToolStatus[] = [];
+  for (const vertical of verticals) {
+    for (const tool of readVerticalSpec(vertical)?.tools ?? []) {
+      const found = toolPath(tool.command, env);
+      out.push({
+        vertical,
+        tool: tool.name,
+        command: tool.command,
+        ...(found ? { path: found } : { reason: `not installed: ${installHint(tool, env)}` }),
+      });
+    }
+  }
+  return out;
+}
+
+function run(command: string, args: string[], env: NodeJS.ProcessEnv, onLine: (line: string) => void): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(command, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const tail: string[] = [];
+    const collect = (chunk: Buffer) => {
+      for (const line of chunk.toString('utf8').split('\n')) {
+        if (line.trim()) {
+          tail.push(line);
+          if (tail.length > 20) {
+            tail.shift();
+          }
+        }
+      }
+    };
+    child.stdout.on('data', collect);
+    child.stderr.on('data', collect);
+    child.on('error', reject);
+    child.on('close', (code) => {
+      if (code === 0) {
+        resolve();
+      } else {
+        onLine(tail.join('\n'));
+        reject(new UserError(`${command} ${args.join(' ')} failed (exit ${code})`, tail.slice(-3).join(' | ')));
+      }
+    });
+  });
+}
+
+/**
+ * Install the missing tools of the given verticals with their package manager, under the cache
+ * folder (pip into a virtualenv, `go install` into tools/bin, npm into tools/npm; apt system-wide
+ * when running as root). Idempotent: present tools are left alone. Returns what is still missing.
+ */
+export async function installTools(
+  verticals: readonly string[],
+  onProgress: (line: string) => void,
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<ToolStatus[]> {
+  const dirs = toolDirs(env);
+  const missing: { vertical: string; tool: ToolSpec }[] = [];
+  for (const vertical of verticals) {
+    for (const tool of readVerticalSpec(vertical)?.tools ?? []) {
+      if (!toolPath(tool.command, env)) {
+        missing.push({ vertical, tool });
+      }
+    }
+  }
+  const pip = missing.filter((m) => m.tool.install.pip);
+  if (pip.length > 0) {
+    const python = whichSync('python3', env);
+    if (!python) {
+      onProgress('python3 is missing: cannot install pip tools (apt-get install python3 python3-venv)');
+    } else {
+      if (!fs.existsSync(path.join(dirs.venv, 'bin', 'pip'))) {
+        onProgress(`creating the tools virtualenv in ${dirs.venv}`);
+        await run(python, ['-m', 'venv', dirs.venv], env, onProgress);
+      }
+      const specs = pip.map((m) => m.tool.install.pip as string);
+      onProgress(`pip install ${specs.join(' ')}`);
+      await run(
+        path.join(dirs.venv, 'bin', 'pip'),
+        ['install', '--disable-pip-version-check', '--quiet', ...specs],
+        env,
+        onProgress,
+      );
+    }
+  }
+  for (const m of missing.filter((x) => x.tool.install.go)) {
+    const go = whichSync('go', env);
+    if (!go) {
+      onProgress(`go is missing: cannot install ${m.tool.name}`);
+      continue;
+    }
+    fs.mkdirSync(dirs.bin, { recursive: true });
+    onProgress(`go install ${m.tool.install.go}`);
+    await run(go, ['install', m.tool.install.go as string], { ...env, GOBIN: dirs.bin }, onProgress);
+  }
+  const npmTools = missing.filter((m) => m.tool.install.npm);
+  if (npmTools.length > 0) {
+    fs.mkdirSync(dirs.npm, { recursive: true });
+    const specs = npmTools.map((m) => m.tool.install.npm as string).flatMap((s) => s.split(/\s+/));
+    onProgress(`npm install ${specs.join(' ')}`);
+    await run('npm', ['install', '--prefix', dirs.npm, '--no-audit', '--no-fund', ...specs], env, onProgress);
+  }
+  const apt = missing.filter((m) => m.tool.install.apt);
+  if (apt.length > 0) {
+    const packages = [...new Set(apt.flatMap((m) => (m.tool.install.apt as string).split(/\s+/)))];
+    if (process.getuid?.() !== 0) {
+      onProgress(`not root: install with sudo apt-get install -y ${packages.join(' ')}`);
+    } else {
+      onProgress(`apt-get install ${packages.join(' ')}`);
+      const aptEnv = { ...env, DEBIAN_FRONTEND: 'noninteractive' };
+      try {
+        await run('apt-get', ['install', '-y', '--no-install-recommends', ...packages], aptEnv, onProgress);
+      } catch {
+        // A fresh machine has no package lists yet.
+        await run('apt-get', ['update'], aptEnv, onProgress);
+        await run('apt-get', ['install', '-y', '--no-install-recommends', ...packages], aptEnv, onProgress);
+      }
+    }
+  }
+  return toolStatuses(verticals, env).filter((s) => !s.path);
+}

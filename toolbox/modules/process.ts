@@ -1,0 +1,130 @@
+// Running external analysis tools from activities: no shell, argument arrays, bounded time and
+// output, heartbeats while they run, and the whole process group killed on cancel or timeout.
+import { spawn } from 'node:child_process';
+import { toolPath, toolSearchPath } from '../../backend/toolbox/tools';
+import { checkpoint } from './runtime';
+
+export interface ToolRun {
+  exitCode: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+  timedOut: boolean;
+  /** True when stdout or stderr was longer than the bound and got cut. */
+  truncated: boolean;
+  durationMs: number;
+}
+
+export interface ToolRunOptions {
+  cwd: string;
+  timeoutMs?: number;
+  /** Per stream; the rest is dropped (default 64 MiB for stdout, 1 MiB for stderr). */
+  maxStdoutBytes?: number;
+  maxStderrBytes?: number;
+  env?: NodeJS.ProcessEnv;
+  /** Heartbeat details while the tool runs. */
+  progress?: () => unknown;
+}
+
+export class ToolMissingError extends Error {
+  constructor(readonly command: string) {
+    super(`${command} is not installed on this worker`);
+    this.name = 'ToolMissingError';
+  }
+}
+
+/** Resolve a tool command or throw ToolMissingError (callers turn it into a SARIF notification). */
+export function requireTool(command: string): string {
+  const found = toolPath(command);
+  if (!found) {
+    throw new ToolMissingError(command);
+  }
+  return found;
+}
+
+function killGroup(pid: number | undefined): void {
+  if (!pid) {
+    return;
+  }
+  try {
+    process.kill(-pid, 'SIGKILL');
+  } catch {
+    // Already gone.
+  }
+}
+
+/** Run a tool to completion (any exit code); throws only when it cannot start or on cancel. */
+export async function runTool(command: string, args: readonly string[], options: ToolRunOptions): Promise<ToolRun> {
+  const started = Date.now();
+  const maxOut = options.maxStdoutBytes ?? 64 * 1024 * 1024;
+  const maxErr = options.maxStderrBytes ?? 1024 * 1024;
+  const env = {
+    ...process.env,
+    ...options.env,
+    PATH: [...toolSearchPath(), process.env.PATH ?? ''].join(':'),
+  };
+  const child = spawn(command, [...args], { cwd: options.cwd, env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+  const out: Buffer[] = [];
+  const err: Buffer[] = [];
+  let outBytes = 0;
+  let errBytes = 0;
+  let truncated = false;
+  child.stdout.on('data', (chunk: Buffer) => {
+    if (outBytes < maxOut) {
+      out.push(chunk.subarray(0, maxOut - outBytes));
+    } else {
+      truncated = true;
+    }
+    outBytes += chunk.length;
+  });
+  child.stderr.on('data', (chunk: Buffer) => {
+    if (errBytes < maxErr) {
+      err.push(chunk.subarray(0, maxErr - errBytes));
+    } else {
+      truncated = true;
+    }
+    errBytes += chunk.length;
+  });
+  let timedOut = false;
+  const closed = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve, reject) => {
+    child.once('error', reject);
+    child.once('close', (code, signal) => resolve({ code, signal }));
+  });
+  const timer = options.timeoutMs
+    ? setTimeout(() => {
+        timedOut = true;
+        killGroup(child.pid);
+      }, options.timeoutMs)
+    : undefined;
+  let beat: NodeJS.Timeout | undefined;
+  const cancelled = new Promise<never>((_, reject) => {
+    beat = setInterval(() => {
+      try {
+        checkpoint(options.progress?.() ?? { tool: command, elapsedMs: Date.now() - started });
+      } catch (cancel) {
+        killGroup(child.pid);
+        reject(cancel as Error);
+      }
+    }, 2000);
+  });
+  try {
+    const { code, signal } = await Promise.race([closed, cancelled]);
+    return {
+      exitCode: code,
+      signal,
+      stdout: Buffer.concat(out).toString('utf8'),
+      stderr: Buffer.concat(err).toString('utf8'),
+      timedOut,
+      truncated,
+      durationMs: Date.now() - started,
+    };
+  } finally {
+    clearTimeout(timer);
+    clearInterval(beat);
+  }
+}
+
+/** The last lines of a tool's stderr, for notifications. */
+export function stderrExcerpt(stderr: string, lines = 8): string {
+  return stderr.trim().split('\n').slice(-lines).join('\n');
+}
