@@ -103,7 +103,7 @@ export async function runTool(command: string, args: readonly string[], options:
         checkpoint(options.progress?.() ?? { tool: command, elapsedMs: Date.now() - started });
       } catch (cancel) {
         killGroup(child.pid);
-        reject(cancel);
+        reject(cancel instanceof Error ? cancel : new Error(String(cancel)));
       }
     }, 2000);
   });
