@@ -10,7 +10,7 @@ import type { RunInfo, RunService } from './temporal/runs';
 import { discoverWorkflows, formatProblem, type WorkflowDefinition } from './toolbox/discovery';
 import { validateParams } from './toolbox/params';
 import { workspaceIdentity } from './workspace';
-import type { RunProgress, ScanSummary } from '../toolbox/shared/definitions';
+import type { BaselineRef, RunProgress, ScanSummary } from '../toolbox/shared/definitions';
 
 /** Find a workflow of the toolbox by name, with an error that lists the alternatives. */
 export function findWorkflow(toolboxDir: string, name: string): WorkflowDefinition {
@@ -40,6 +40,8 @@ export interface ScanRequest {
   excludes?: string[];
   maxUploadBytes?: number;
   targetsRetentionDays?: number;
+  /** A run id to compare with, false for none; default: the last completed run of this workspace and workflow. */
+  baseline?: string | false;
   onUploadProgress?: (p: UploadProgress) => void;
   onNotice?: (line: string) => void;
 }
@@ -47,6 +49,7 @@ export interface ScanRequest {
 export interface StartedScan {
   run: RunInfo;
   upload: UploadResult;
+  baseline?: BaselineRef;
 }
 
 /**
@@ -75,8 +78,44 @@ export async function startScan(conn: BackendConnection, runs: RunService, reque
       })
     : await targets.uploadArchive(request.path);
   const workspace = workspaceIdentity(stat.isDirectory() ? request.path : path.dirname(request.path));
-  const run = await runs.start({ definition: request.workflow, params, target: upload.target, workspace });
-  return { run, upload };
+  const baseline = await resolveBaseline(runs, request, workspace.id);
+  const run = await runs.start({ definition: request.workflow, params, target: upload.target, workspace, baseline });
+  return { run, upload, baseline };
+}
+
+/** The run a new scan is compared with: the one asked for, or the last completed one. */
+async function resolveBaseline(
+  runs: RunService,
+  request: ScanRequest,
+  workspaceId: string,
+): Promise<BaselineRef | undefined> {
+  if (request.baseline === false) {
+    return undefined;
+  }
+  if (typeof request.baseline === 'string') {
+    const info = await runs.describe(request.baseline);
+    if (info.status !== 'completed') {
+      throw new UserError(
+        `baseline run ${request.baseline} is ${info.status}, not completed`,
+        'pick a completed run from `fuzzforge runs`',
+      );
+    }
+    const summary = await runs.result(request.baseline);
+    return { runId: request.baseline, sarifKey: summary.sarifKey };
+  }
+  try {
+    const previous = (await runs.list({ workspaceId, workflow: request.workflow.name, limit: 20 })).find(
+      (r) => r.status === 'completed',
+    );
+    if (!previous) {
+      return undefined;
+    }
+    const summary = await runs.result(previous.runId);
+    return summary.sarifKey ? { runId: previous.runId, sarifKey: summary.sarifKey } : undefined;
+  } catch (err) {
+    request.onNotice?.(`no baseline: ${(err as Error).message}`);
+    return undefined;
+  }
 }
 
 /** Wait for a run and fetch its merged SARIF. */

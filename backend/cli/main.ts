@@ -27,6 +27,7 @@ import { parseParamArgs } from '../toolbox/params';
 import { installTools, toolStatuses } from '../toolbox/tools';
 import { availableVerticals, knownVerticals } from '../toolbox/verticals';
 import { workspaceIdentity } from '../workspace';
+import type { ScanSummary } from '../../toolbox/shared/definitions';
 import { findingsTable, formatDuration, table } from './format';
 
 const USAGE = `fuzzforge ${version}: scan and fuzz code on a Temporal + MinIO backend
@@ -38,12 +39,12 @@ usage:
   fuzzforge setup [--tools [--vertical V]...]   build/locate Temporal and MinIO; --tools installs analysis tools
   fuzzforge workflows [NAME] [--json]
   fuzzforge scan PATH --workflow NAME [--param KEY=VALUE]... [--exclude GLOB]...
-                 [--no-wait] [--fail-on error|warning|note|none] [--export-sarif FILE] [--json]
-                 [--max-upload-size BYTES]
+                 [--no-wait] [--fail-on error|warning|note|none] [--fail-on-new] [--export-sarif FILE]
+                 [--baseline RUN_ID | --no-baseline] [--new-only] [--json] [--max-upload-size BYTES]
   fuzzforge runs [--workspace PATH | --all] [--limit N] [--json]
   fuzzforge run status RUN_ID [--json]
   fuzzforge run cancel RUN_ID
-  fuzzforge run findings RUN_ID [--fail-on LEVEL] [--export-sarif FILE] [--json]
+  fuzzforge run findings RUN_ID [--new-only] [--fail-on LEVEL] [--fail-on-new] [--export-sarif FILE] [--json]
 
 global options:
   --backend auto|embedded|external      (default: FUZZFORGE_BACKEND_MODE or auto)
@@ -115,22 +116,57 @@ function writeSarif(file: string, log: SarifLog, io: Io): void {
   io.err(`SARIF written to ${abs}`);
 }
 
-function reportFindings(log: SarifLog, io: Io, json: boolean, extra: Record<string, unknown>): void {
-  const rows = findingRows(log);
-  if (json) {
-    io.out(JSON.stringify({ ...extra, findings: rows }, null, 2));
+/** Tool failures, ignore-file problems and baseline trouble: on stderr, never lost. */
+function reportNotices(summary: ScanSummary, io: Io): void {
+  for (const tool of summary.tools.filter((t) => t.error)) {
+    io.err(`warning: ${tool.name} did not run cleanly: ${tool.error}`);
+  }
+  for (const notice of summary.notices ?? []) {
+    io.err(`warning: ${notice}`);
+  }
+  if (summary.baseline?.error) {
+    io.err(`warning: could not compare with baseline ${summary.baseline.runId}: ${summary.baseline.error}`);
+  }
+}
+
+interface FindingsView {
+  json: boolean;
+  /** Show only results the baseline marks new. */
+  newOnly: boolean;
+}
+
+function reportFindings(log: SarifLog, io: Io, view: FindingsView, extra: Record<string, unknown>): void {
+  const all = findingRows(log);
+  const fixed = all.filter((r) => r.baselineState === 'absent');
+  const rows = all.filter(
+    (r) =>
+      r.baselineState !== 'absent' && (!view.newOnly || r.baselineState === 'new' || r.baselineState === undefined),
+  );
+  if (view.json) {
+    io.out(JSON.stringify({ ...extra, findings: rows, fixed }, null, 2));
     return;
   }
   if (rows.length === 0) {
-    io.out('no findings');
-    return;
+    io.out(view.newOnly ? 'no new findings' : 'no findings');
+  } else {
+    io.out(findingsTable(rows, process.stdout.columns ? Math.max(100, process.stdout.columns) : 200));
+    const counts = { error: 0, warning: 0, note: 0, none: 0 };
+    let suppressed = 0;
+    for (const r of rows) {
+      if (r.suppressed) {
+        suppressed++;
+      } else {
+        counts[r.level]++;
+      }
+    }
+    const states = all.some((r) => r.baselineState)
+      ? `; ${all.filter((r) => r.baselineState === 'new').length} new, ${fixed.length} fixed since the baseline`
+      : '';
+    io.out(
+      `\n${rows.length - suppressed} finding(s): ${counts.error} error, ${counts.warning} warning, ${counts.note} note` +
+        `${suppressed ? ` (+${suppressed} suppressed)` : ''}${states}`,
+    );
   }
-  io.out(findingsTable(rows, process.stdout.columns ? Math.max(100, process.stdout.columns) : 200));
-  const counts = { error: 0, warning: 0, note: 0, none: 0 };
-  for (const r of rows) {
-    counts[r.level]++;
-  }
-  io.out(`\n${rows.length} finding(s): ${counts.error} error, ${counts.warning} warning, ${counts.note} note`);
 }
 
 async function cmdUp(args: string[], io: Io): Promise<number> {
@@ -340,6 +376,10 @@ async function cmdScan(args: string[], io: Io): Promise<number> {
     param: { type: 'string', short: 'p', multiple: true },
     exclude: { type: 'string', multiple: true },
     'no-wait': { type: 'boolean' },
+    baseline: { type: 'string' },
+    'no-baseline': { type: 'boolean' },
+    'new-only': { type: 'boolean' },
+    'fail-on-new': { type: 'boolean' },
     'fail-on': { type: 'string' },
     'export-sarif': { type: 'string' },
     'max-upload-size': { type: 'string' },
@@ -365,12 +405,13 @@ async function cmdScan(args: string[], io: Io): Promise<number> {
   return withRuns(conn, async (runs) => {
     const started = Date.now();
     let lastPhase = '';
-    const { run, upload } = await startScan(conn, runs, {
+    const { run, upload, baseline } = await startScan(conn, runs, {
       path: target,
       workflow,
       params,
       excludes: (values.exclude as string[] | undefined) ?? [],
       maxUploadBytes: maxUpload,
+      baseline: values['no-baseline'] ? false : (values.baseline as string | undefined),
       onNotice: (line) => io.err(line),
       onUploadProgress: (p) => {
         const key = `${p.phase}`;
@@ -386,7 +427,8 @@ async function cmdScan(args: string[], io: Io): Promise<number> {
     });
     io.err(
       `uploaded ${upload.uploadedObjects} object(s), ${formatBytes(upload.uploadedBytes)} ` +
-        `(workspace: ${upload.totalFiles} files, ${formatBytes(upload.totalBytes)}); run ${run.runId} started`,
+        `(workspace: ${upload.totalFiles} files, ${formatBytes(upload.totalBytes)}); run ${run.runId} started` +
+        (baseline ? ` (baseline ${baseline.runId})` : ''),
     );
     for (const s of upload.skipped.slice(0, 5)) {
       io.err(`  not uploaded: ${s.path} (${s.reason})`);
@@ -399,18 +441,21 @@ async function cmdScan(args: string[], io: Io): Promise<number> {
       io.err(`  ${p.phase}${p.detail ? `: ${p.detail}` : ''}`),
     );
     io.err(`run ${run.runId} completed in ${formatDuration(Date.now() - started)}`);
-    for (const tool of summary.tools.filter((t) => t.error)) {
-      io.err(`warning: ${tool.name} failed: ${tool.error}`);
-    }
+    reportNotices(summary, io);
     if (values['export-sarif']) {
       writeSarif(values['export-sarif'] as string, sarif, io);
     }
-    reportFindings(sarif, io, Boolean(values.json), {
-      runId: run.runId,
-      summary,
-      upload: { ...upload, skipped: upload.skipped.length },
-    });
-    return failOnExitCode(sarif, failOn);
+    reportFindings(
+      sarif,
+      io,
+      { json: Boolean(values.json), newOnly: Boolean(values['new-only']) },
+      {
+        runId: run.runId,
+        summary,
+        upload: { ...upload, skipped: upload.skipped.length },
+      },
+    );
+    return failOnExitCode(sarif, failOn, { onlyNew: Boolean(values['fail-on-new']) });
   });
 }
 
@@ -461,6 +506,8 @@ async function cmdRun(args: string[], io: Io): Promise<number> {
     json: { type: 'boolean' },
     'fail-on': { type: 'string' },
     'export-sarif': { type: 'string' },
+    'new-only': { type: 'boolean' },
+    'fail-on-new': { type: 'boolean' },
   });
   const [verb, runId] = positionals;
   if (!verb || !runId || !['status', 'cancel', 'findings'].includes(verb)) {
@@ -511,8 +558,9 @@ async function cmdRun(args: string[], io: Io): Promise<number> {
     if (values['export-sarif']) {
       writeSarif(values['export-sarif'] as string, sarif, io);
     }
-    reportFindings(sarif, io, Boolean(values.json), { runId, summary });
-    return failOnExitCode(sarif, failOn);
+    reportNotices(summary, io);
+    reportFindings(sarif, io, { json: Boolean(values.json), newOnly: Boolean(values['new-only']) }, { runId, summary });
+    return failOnExitCode(sarif, failOn, { onlyNew: Boolean(values['fail-on-new']) });
   });
 }
 

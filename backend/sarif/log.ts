@@ -89,7 +89,8 @@ export function countByLevel(log: SarifLog, options: { includeSuppressed?: boole
   const counts: Record<SarifLevel, number> = { error: 0, warning: 0, note: 0, none: 0 };
   for (const run of log.runs) {
     for (const result of run.results ?? []) {
-      if (!options.includeSuppressed && isSuppressed(result)) {
+      // Absent results are the previous run's findings that are gone: fixed, not found.
+      if ((!options.includeSuppressed && isSuppressed(result)) || result.baselineState === 'absent') {
         continue;
       }
       counts[effectiveLevel(run, result)]++;
@@ -102,20 +103,24 @@ export type FailOn = 'error' | 'warning' | 'note' | 'none';
 
 /**
  * CI exit code for a log: 1 when any unsuppressed result in ANY run is at or above the threshold,
- * else 0. 'none' never fails.
+ * else 0. 'none' never fails. Absent (fixed) results never count; with `onlyNew`, only results the
+ * baseline marks new (or that have no baseline state) count.
  */
-export function failOnExitCode(log: SarifLog, threshold: FailOn): 0 | 1 {
+export function failOnExitCode(log: SarifLog, threshold: FailOn, options: { onlyNew?: boolean } = {}): 0 | 1 {
   if (threshold === 'none') {
     return 0;
   }
   const min = LEVEL_ORDER[threshold];
   for (const run of log.runs) {
     for (const result of run.results ?? []) {
-      if (
-        !isSuppressed(result) &&
-        LEVEL_ORDER[effectiveLevel(run, result)] >= min &&
-        effectiveLevel(run, result) !== 'none'
-      ) {
+      if (isSuppressed(result) || result.baselineState === 'absent') {
+        continue;
+      }
+      if (options.onlyNew && result.baselineState !== undefined && result.baselineState !== 'new') {
+        continue;
+      }
+      const level = effectiveLevel(run, result);
+      if (level !== 'none' && LEVEL_ORDER[level] >= min) {
         return 1;
       }
     }
@@ -133,6 +138,8 @@ export interface FindingRow {
   column?: number;
   message: string;
   suppressed: boolean;
+  /** Relative to the baseline run, when the run had one. */
+  baselineState?: 'new' | 'unchanged' | 'updated' | 'absent';
   tags: string[];
   helpUri?: string;
 }
@@ -153,6 +160,7 @@ export function findingRows(log: SarifLog): FindingRow[] {
         column: loc?.region?.startColumn,
         message: result.message.text,
         suppressed: isSuppressed(result),
+        ...(result.baselineState ? { baselineState: result.baselineState } : {}),
         tags: rule?.properties?.tags ?? [],
         helpUri: rule?.helpUri,
       });

@@ -15,6 +15,7 @@ import type { WorkspaceIdentity } from '../workspace';
 import {
   progressQuery,
   taskQueueFor,
+  type BaselineRef,
   type RunProgress,
   type ScanSummary,
   type TargetRef,
@@ -73,6 +74,7 @@ export interface RunMemo {
   workspaceId: string;
   target: Pick<TargetRef, 'name' | 'digest' | 'files' | 'bytes' | 'kind'>;
   params: Record<string, unknown>;
+  baselineRunId?: string;
 }
 
 export interface RunInfo {
@@ -156,14 +158,16 @@ export class RunService {
     target: TargetRef;
     workspace: WorkspaceIdentity;
     runId?: string;
+    baseline?: BaselineRef;
   }): Promise<RunInfo> {
-    const { definition, params, target, workspace } = request;
+    const { definition, params, target, workspace, baseline } = request;
     const runId = request.runId ?? newRunId(definition.name);
     const input: WorkflowInput = {
       runId,
       target,
       params,
       workspace: { id: workspace.id, name: workspace.name, rootUri: workspace.rootUri },
+      ...(baseline ? { baseline } : {}),
     };
     const memo: RunMemo = {
       workflow: definition.name,
@@ -172,6 +176,7 @@ export class RunService {
       workspaceId: workspace.id,
       target: { name: target.name, digest: target.digest, files: target.files, bytes: target.bytes, kind: target.kind },
       params,
+      ...(baseline ? { baselineRunId: baseline.runId } : {}),
     };
     const taskQueue = taskQueueFor(definition.vertical);
     try {

@@ -30,6 +30,13 @@ export interface WorkflowInput<P = Record<string, unknown>> {
     /** file:// URI of the workspace root on the client, so SARIF locations map back to it. */
     rootUri: string;
   };
+  /** The previous run to compare with (results marked new / unchanged / updated / absent). */
+  baseline?: BaselineRef;
+}
+
+export interface BaselineRef {
+  runId: string;
+  sarifKey: string;
 }
 
 export type Level = 'error' | 'warning' | 'note' | 'none';
@@ -44,6 +51,13 @@ export interface ScanSummary {
   counts: Record<Level, number>;
   tools: { name: string; version?: string; results: number; error?: string }[];
   inventory?: { key: string; files: number; bytes: number; languages: Record<string, number> };
+  /** Results suppressed by inline comments or .fuzzforge/ignore (kept in the log, not counted). */
+  suppressed?: number;
+  /** Pattern results dropped because a dedicated tool reported the same weakness there. */
+  deduplicated?: number;
+  baseline?: { runId: string; new: number; unchanged: number; updated: number; absent: number; error?: string };
+  /** Problems in .fuzzforge/ignore, with line numbers. */
+  notices?: string[];
 }
 
 /** Progress a workflow reports through the `progress` query. */

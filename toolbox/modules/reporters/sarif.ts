@@ -10,9 +10,13 @@ import {
 } from '../../../backend/sarif/log';
 import type { SarifLocation, SarifLog, SarifResult, SarifRule, SarifRun } from '../../../backend/sarif/types';
 import { version as fuzzforgeVersion } from '../../../package.json';
-import type { ScanSummary } from '../../shared/definitions';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import type { BaselineRef, ScanSummary, TargetRef } from '../../shared/definitions';
+import { baselineCounts, matchAgainstBaseline } from './baseline';
+import { applySuppressions, dropOverlappingPatternResults, IGNORE_FILE, parseIgnoreFile } from './postprocess';
 import type { InventorySummary } from '../inventory/files';
-import { checkpoint, objectStore, runKey } from '../runtime';
+import { checkpoint, objectStore, runKey, withTarget } from '../runtime';
 
 export const SRCROOT = 'SRCROOT';
 
@@ -171,6 +175,69 @@ export interface MergeInput {
   workflow: string;
   parts: SarifPart[];
   inventory?: InventorySummary;
+  /** The target, to honour inline `fuzzforge-ignore[RULE]` comments and `.fuzzforge/ignore`. */
+  target?: TargetRef;
+  /** The previous run of this workspace and workflow, to mark results new/unchanged/updated/absent. */
+  baseline?: BaselineRef;
+}
+
+/** Read one line of a target file, with a small per-file cache (suppression checks). */
+function lineReader(dir: string): (file: string, line: number) => string | undefined {
+  const cache = new Map<string, string[] | undefined>();
+  return (file, line) => {
+    if (!cache.has(file)) {
+      const abs = path.join(dir, file);
+      let lines: string[] | undefined;
+      try {
+        if (!path.relative(dir, abs).startsWith('..') && fs.statSync(abs).size <= 8 * 1024 * 1024) {
+          lines = fs.readFileSync(abs, 'utf8').split(/\r?\n/);
+        }
+      } catch {
+        lines = undefined;
+      }
+      cache.set(file, lines);
+    }
+    return cache.get(file)?.[line - 1];
+  };
+}
+
+/** Suppressions, de-duplication and baseline matching of a merged log; returns summary fields. */
+async function postProcess(merged: SarifLog, input: MergeInput): Promise<Partial<ScanSummary>> {
+  const extra: Partial<ScanSummary> = { deduplicated: dropOverlappingPatternResults(merged) };
+  if (input.target) {
+    await withTarget(input.target, async (dir) => {
+      const ignoreText = await fs.promises.readFile(path.join(dir, IGNORE_FILE), 'utf8').catch(() => '');
+      const { entries, problems } = parseIgnoreFile(ignoreText);
+      if (problems.length > 0) {
+        extra.notices = problems.map((p) => `${IGNORE_FILE}:${p.line}: ${p.message}`);
+      }
+      extra.suppressed = applySuppressions(merged, lineReader(dir), entries);
+    });
+  }
+  if (input.baseline) {
+    checkpoint({ phase: 'baseline', against: input.baseline.runId });
+    const store = objectStore();
+    try {
+      const previous = parseSarif(
+        (await store.getBuffer(store.buckets.results, input.baseline.sarifKey)).toString('utf8'),
+        `baseline ${input.baseline.runId}`,
+      );
+      const matched = await matchAgainstBaseline(merged, previous);
+      merged.runs = matched.runs;
+      extra.baseline = { runId: input.baseline.runId, ...baselineCounts(merged) };
+    } catch (err) {
+      // A baseline that expired or cannot be matched must not lose this run's results.
+      extra.baseline = {
+        runId: input.baseline.runId,
+        new: 0,
+        unchanged: 0,
+        updated: 0,
+        absent: 0,
+        error: (err as Error).message,
+      };
+    }
+  }
+  return extra;
 }
 
 /** Merge the parts of a run into `runs/<id>/results.sarif` and summarise it. */
@@ -203,6 +270,7 @@ async function mergeSarif(input: MergeInput): Promise<ScanSummary> {
   }
   const merged = logs.length > 0 ? mergeLogs(logs) : emptyLog();
   merged.$schema = SARIF_SCHEMA;
+  const extra = await postProcess(merged, input);
   const sarifKey = runKey(input.runId, 'results.sarif');
   await store.putBuffer(bucket, sarifKey, Buffer.from(JSON.stringify(merged, null, 2)), 'application/sarif+json');
   const counts = countByLevel(merged);
@@ -215,6 +283,7 @@ async function mergeSarif(input: MergeInput): Promise<ScanSummary> {
     counts,
     tools,
     ...(input.inventory ? { inventory: input.inventory } : {}),
+    ...extra,
   };
 }
 

@@ -45,6 +45,8 @@ export async function security_assessment(input: WorkflowInput<SecurityAssessmen
     workflow: 'security_assessment',
     parts: [{ tool: patterns.tool, key: patterns.key }],
     inventory,
+    target: input.target,
+    baseline: input.baseline,
   });
   progress = { phase: 'done', fraction: 1 };
   return summary;

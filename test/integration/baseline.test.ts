@@ -1,0 +1,122 @@
+// Baselines and suppressions end to end: the second scan of a workspace is matched against the
+// first by sarif-multitool on the worker; inline comments and .fuzzforge/ignore suppress results.
+import * as assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { copyFixture, runCli, startTestBackend, type TestBackend } from './harness';
+
+interface CliFindings {
+  runId: string;
+  summary: {
+    suppressed?: number;
+    baseline?: { runId: string; new: number; absent: number; unchanged: number; updated: number };
+  };
+  findings: { ruleId: string; file: string; line: number; suppressed: boolean; baselineState?: string }[];
+  fixed: { ruleId: string; file: string; line: number }[];
+}
+
+describe('baselines and suppressions', () => {
+  let backend: TestBackend;
+  let ws: string;
+  let firstRun: string;
+  before(async () => {
+    backend = await startTestBackend();
+    ws = copyFixture('vulnerable-app', path.join(backend.root, 'app'));
+  });
+  after(async () => {
+    await backend?.stop();
+  });
+
+  const scan = (...extra: string[]) =>
+    runCli(['scan', ws, '-w', 'security_assessment', '--json', ...extra], backend.env);
+
+  it('has no baseline on the first scan of a workspace', async () => {
+    const first = await scan();
+    assert.equal(first.code, 0, first.stderr);
+    const out = JSON.parse(first.stdout) as CliFindings;
+    firstRun = out.runId;
+    assert.equal(out.summary.baseline, undefined);
+    assert.ok(out.findings.every((f) => f.baselineState === undefined));
+  });
+
+  it('marks a fixed finding absent, a new one new, and honours both kinds of suppression', async () => {
+    const app = path.join(ws, 'python', 'app.py');
+    const lines = fs.readFileSync(app, 'utf8').split('\n');
+    assert.match(lines[21] ?? '', /os\.system\(f"tar czf/);
+    lines[21] = '    subprocess.run(["tar", "czf", f"/tmp/{name}.tgz", "/srv/data"], check=True)';
+    assert.match(lines[29] ?? '', /db\.execute\(f"SELECT/);
+    lines[29] += '  # fuzzforge-ignore[ff-sql-injection]';
+    lines.push('', 'def load(blob):', '    import pickle', '    return pickle.loads(blob)', '');
+    fs.writeFileSync(app, lines.join('\n'));
+    fs.mkdirSync(path.join(ws, '.fuzzforge'), { recursive: true });
+    fs.writeFileSync(
+      path.join(ws, '.fuzzforge', 'ignore'),
+      '# reviewed\nff-code-evaluation python/** calculator input is sandboxed\n',
+    );
+
+    const second = await scan('--fail-on', 'error', '--fail-on-new');
+    assert.equal(second.code, 1, 'a new error fails --fail-on-new');
+    const out = JSON.parse(second.stdout) as CliFindings;
+    assert.equal(out.summary.baseline?.runId, firstRun);
+    assert.equal(out.summary.baseline?.new, 1);
+    assert.equal(out.summary.baseline?.absent, 1);
+    assert.equal(out.summary.suppressed, 2);
+    const newOnes = out.findings.filter((f) => f.baselineState === 'new');
+    assert.deepEqual(
+      newOnes.map((f) => `${f.ruleId} ${decodeURI(f.file)}:${f.line}`),
+      [`ff-unsafe-deserialization python/app.py:${lines.length - 1}`],
+    );
+    assert.deepEqual(
+      out.fixed.map((f) => `${f.ruleId} ${decodeURI(f.file)}:${f.line}`),
+      ['ff-command-injection python/app.py:22'],
+    );
+    const suppressed = out.findings
+      .filter((f) => f.suppressed)
+      .map((f) => `${f.ruleId} ${decodeURI(f.file)}:${f.line}`);
+    assert.deepEqual(suppressed.sort(), ['ff-code-evaluation python/app.py:37', 'ff-sql-injection python/app.py:30']);
+
+    const newOnly = await runCli(['run', 'findings', out.runId, '--new-only'], backend.env);
+    assert.equal(newOnly.code, 0);
+    assert.match(newOnly.stdout, /ff-unsafe-deserialization\s+python\/app\.py:\d+/);
+    assert.match(newOnly.stdout, /^1 finding\(s\): 1 error, 0 warning, 0 note; 1 new, 1 fixed since the baseline$/m);
+  });
+
+  it('counts nothing new against the previous run, and suppressed results never fail a build', async () => {
+    const third = await scan('--fail-on', 'error', '--fail-on-new');
+    assert.equal(third.code, 0, 'nothing new since the second scan');
+    const out = JSON.parse(third.stdout) as CliFindings;
+    assert.equal(out.summary.baseline?.new, 0);
+
+    // Only the suppressed findings of python/app.py at error level remain if everything else is
+    // filtered out by parameter: they must not fail the build.
+    const onlySuppressed = await runCli(
+      [
+        'scan',
+        ws,
+        '-w',
+        'security_assessment',
+        '--no-baseline',
+        '--param',
+        'rules=ff-sql-injection,ff-code-evaluation',
+        '--param',
+        'languages=python',
+        '--fail-on',
+        'note',
+      ],
+      backend.env,
+    );
+    assert.equal(onlySuppressed.code, 0, onlySuppressed.stdout + onlySuppressed.stderr);
+    assert.match(onlySuppressed.stdout, /\(\+2 suppressed\)/);
+  });
+
+  it('compares with an explicit baseline run', async () => {
+    const explicit = await scan('--baseline', firstRun);
+    const out = JSON.parse(explicit.stdout) as CliFindings;
+    assert.equal(out.summary.baseline?.runId, firstRun);
+    assert.equal(out.summary.baseline?.absent, 1);
+    const bad = await scan('--baseline', 'no-such-run');
+    assert.equal(bad.code, 2);
+    assert.match(bad.stderr, /no run with id no-such-run/);
+  });
+});

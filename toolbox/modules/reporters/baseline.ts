@@ -1,0 +1,93 @@
+// Matching a run's results against the previous run of the same workspace and workflow with
+// `sarif-multitool match-results-forward`, which marks each result new / unchanged / updated and
+// adds the previous run's results that are gone as absent.
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { projectRoot } from '../../../backend/paths';
+import type { SarifLog } from '../../../backend/sarif/types';
+import { runTool, stderrExcerpt } from '../process';
+
+export interface BaselineCounts {
+  new: number;
+  unchanged: number;
+  updated: number;
+  absent: number;
+}
+
+export function baselineCounts(log: SarifLog): BaselineCounts {
+  const counts: BaselineCounts = { new: 0, unchanged: 0, updated: 0, absent: 0 };
+  for (const run of log.runs) {
+    for (const result of run.results ?? []) {
+      if (result.baselineState && result.baselineState in counts) {
+        counts[result.baselineState]++;
+      }
+    }
+  }
+  return counts;
+}
+
+/**
+ * The multitool rewrites runs and drops what it does not model (originalUriBaseIds, artifacts);
+ * put back what editors need from the current log, and drop rule indexes of absent results,
+ * which point into the previous log's rule tables.
+ */
+export function restoreRunContext(matched: SarifLog, current: SarifLog): SarifLog {
+  for (const run of matched.runs) {
+    const source = current.runs.find((r) => r.tool.driver.name === run.tool.driver.name);
+    if (source) {
+      run.originalUriBaseIds = source.originalUriBaseIds;
+      run.tool.driver = { ...source.tool.driver };
+      run.invocations = source.invocations;
+      if (source.properties) {
+        run.properties = { ...run.properties, ...source.properties };
+      }
+    }
+    const rules = run.tool.driver.rules ?? [];
+    for (const result of run.results ?? []) {
+      if (
+        result.baselineState === 'absent' ||
+        (result.ruleIndex !== undefined && rules[result.ruleIndex]?.id !== result.ruleId)
+      ) {
+        const index = rules.findIndex((r) => r.id === result.ruleId);
+        if (index >= 0) {
+          result.ruleIndex = index;
+        } else {
+          delete result.ruleIndex;
+        }
+      }
+    }
+  }
+  matched.$schema = current.$schema;
+  return matched;
+}
+
+/** Annotate `current` with baseline states relative to `previous` (a new log is returned). */
+export async function matchAgainstBaseline(current: SarifLog, previous: SarifLog): Promise<SarifLog> {
+  const dir = await fs.promises.mkdtemp(path.join(os.tmpdir(), 'ff-baseline-'));
+  try {
+    const cur = path.join(dir, 'current.sarif');
+    const prev = path.join(dir, 'previous.sarif');
+    const out = path.join(dir, 'matched.sarif');
+    await fs.promises.writeFile(cur, JSON.stringify(current));
+    await fs.promises.writeFile(prev, JSON.stringify(previous));
+    const bin = path.join(projectRoot(), 'node_modules', '.bin', 'sarif-multitool');
+    const run = await runTool(
+      bin,
+      ['match-results-forward', cur, '--previous', prev, '-o', out, '--log', 'ForceOverwrite'],
+      {
+        cwd: dir,
+        timeoutMs: 5 * 60_000,
+      },
+    );
+    if (run.exitCode !== 0 || !fs.existsSync(out)) {
+      throw new Error(
+        `sarif-multitool match-results-forward failed (exit ${run.exitCode}): ${stderrExcerpt(run.stderr || run.stdout)}`,
+      );
+    }
+    const matched = JSON.parse(await fs.promises.readFile(out, 'utf8')) as SarifLog;
+    return restoreRunContext(matched, current);
+  } finally {
+    await fs.promises.rm(dir, { recursive: true, force: true });
+  }
+}
