@@ -119,7 +119,8 @@ function writeSarif(file: string, log: SarifLog, io: Io): void {
 /** Tool failures, ignore-file problems and baseline trouble: on stderr, never lost. */
 function reportNotices(summary: ScanSummary, io: Io): void {
   for (const tool of summary.tools.filter((t) => t.error)) {
-    io.err(`warning: ${tool.name} did not run cleanly: ${tool.error}`);
+    const error = tool.error ?? '';
+    io.err(`warning: ${error.startsWith(tool.name) ? error : `${tool.name}: ${error}`}`);
   }
   for (const notice of summary.notices ?? []) {
     io.err(`warning: ${notice}`);

@@ -179,6 +179,8 @@ export interface MergeInput {
   target?: TargetRef;
   /** The previous run of this workspace and workflow, to mark results new/unchanged/updated/absent. */
   baseline?: BaselineRef;
+  /** Tools or child workflows that did not run, recorded as tool execution notifications. */
+  notifications?: { tool: string; message: string }[];
 }
 
 /** Read one line of a target file, with a small per-file cache (suppression checks). */
@@ -267,6 +269,10 @@ async function mergeSarif(input: MergeInput): Promise<ScanSummary> {
       tools.push({ name: part.tool, results: 0, error: message });
       logs.push({ version: '2.1.0', runs: [notificationRun(part.tool, message)] });
     }
+  }
+  for (const n of input.notifications ?? []) {
+    tools.push({ name: n.tool, results: 0, error: n.message });
+    logs.push({ version: '2.1.0', runs: [notificationRun(n.tool, n.message)] });
   }
   const merged = logs.length > 0 ? mergeLogs(logs) : emptyLog();
   merged.$schema = SARIF_SCHEMA;
