@@ -5,6 +5,7 @@ const esbuild = require('esbuild');
 
 const production = process.argv.includes('--production');
 const watch = process.argv.includes('--watch');
+const quiet = process.argv.includes('--quiet');
 
 /** Packages with native parts or SDK-internal state are loaded from node_modules at run time. */
 const nodeExternals = ['@temporalio/*', '@swc/*', 'esbuild', 'cpu-features', 'ssh2'];
@@ -16,7 +17,7 @@ const common = {
   format: 'cjs',
   sourcemap: production ? false : 'linked',
   minify: production,
-  logLevel: 'info',
+  logLevel: quiet ? 'warning' : 'info',
 };
 
 const builds = [

@@ -16,7 +16,7 @@ if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$(lock_hash)" ]; then
 fi
 
 echo "fuzzforge setup: building"
-node esbuild.js --production >/dev/null
+node esbuild.js --production --quiet
 
 echo "fuzzforge setup: locating service binaries"
 node dist/cli.js setup

@@ -6,7 +6,7 @@ cd "$(dirname "$0")/../.."
 
 bash backend/scripts/setup.sh
 # The integration tests drive the development build (source maps in stack traces).
-node esbuild.js >/dev/null
+node esbuild.js --quiet
 echo "== typecheck"
 npx tsc --noEmit -p tsconfig.json
 echo "== lint"
