@@ -1,0 +1,143 @@
+// Activities of the secret_detection workflow around our own detector: scan the target with
+// ./detector and store the findings as one SARIF part, and merge gitleaks' part into ours by
+// removing duplicates (./dedup) before the reporter merges the run.
+import { parseSarif, SARIF_SCHEMA } from '../../../backend/sarif/log';
+import type { SarifLog, SarifRule } from '../../../backend/sarif/types';
+import type { TargetRef } from '../../shared/definitions';
+import { buildSarifRun, type SarifPart, type ToolFinding } from '../reporters/sarif';
+import { checkpoint, objectStore, runKey, withTarget } from '../runtime';
+import { listTargetFiles, readText } from '../targetFiles';
+import { dedupSecretLogs } from './dedup';
+import { DEFAULT_MIN_ENTROPY, detectSecrets, SECRET_RULES, type SecretRule } from './detector';
+
+export const TOOL_NAME = 'fuzzforge-secrets';
+
+export interface SecretScanInput {
+  runId: string;
+  target: TargetRef;
+  rootUri: string;
+  exclude: string[];
+  maxFileBytes: number;
+  minEntropy?: number;
+}
+
+export interface SecretScanResult {
+  tool: string;
+  key: string;
+  results: number;
+  filesScanned: number;
+  /** Binary files and files over the size limit. */
+  filesSkipped: number;
+}
+
+const SECURITY_SEVERITY = { error: '8.0', warning: '5.5', note: '3.0' } as const;
+
+/** The SARIF description of a secret rule: help text, CWE tag, precision, severity. */
+export function secretSarifRule(rule: SecretRule): SarifRule {
+  return {
+    id: rule.id,
+    name: rule.name,
+    shortDescription: { text: rule.description },
+    fullDescription: { text: rule.description },
+    help: { text: rule.help },
+    helpUri: rule.helpUri,
+    defaultConfiguration: { level: rule.level },
+    properties: {
+      tags: ['security', 'secrets', ...rule.cwe.map((c) => `external/cwe/${c.toLowerCase()}`)],
+      precision: rule.precision,
+      'security-severity': SECURITY_SEVERITY[rule.level],
+      cwe: rule.cwe,
+    },
+  };
+}
+
+async function detectSecretsInTarget(input: SecretScanInput): Promise<SecretScanResult> {
+  const levels = new Map(SECRET_RULES.map((r) => [r.id, r.level]));
+  return withTarget(input.target, async (dir) => {
+    const files = await listTargetFiles(dir, input.exclude);
+    const findings: ToolFinding[] = [];
+    const extra: Record<string, unknown>[] = [];
+    let scanned = 0;
+    let skipped = 0;
+    for (const [i, file] of files.entries()) {
+      if (i % 100 === 0) {
+        checkpoint({ phase: 'secrets', done: i, total: files.length });
+      }
+      if (file.size > input.maxFileBytes) {
+        skipped++;
+        continue;
+      }
+      const text = await readText(file.abs);
+      if (text === undefined) {
+        skipped++; // binary
+        continue;
+      }
+      scanned++;
+      // Lockfile integrity hashes are skipped by detectSecrets itself (it knows lockfiles by name).
+      for (const f of detectSecrets(text, file.rel, { minEntropy: input.minEntropy ?? DEFAULT_MIN_ENTROPY })) {
+        findings.push({
+          ruleId: f.ruleId,
+          level: levels.get(f.ruleId) ?? 'error',
+          message: f.message,
+          file: file.rel,
+          line: f.line,
+          column: f.column,
+          endColumn: f.endColumn,
+          snippet: f.snippet,
+        });
+        extra.push({ secretKind: f.kind, ...(f.entropy !== undefined ? { entropy: f.entropy } : {}) });
+      }
+    }
+    checkpoint({ phase: 'secrets', done: files.length, total: files.length });
+    const run = buildSarifRun({ name: TOOL_NAME, rules: SECRET_RULES.map(secretSarifRule) }, findings, input.rootUri);
+    (run.results ?? []).forEach((result, i) => {
+      result.properties = { ...result.properties, ...extra[i] };
+    });
+    run.properties = { filesScanned: scanned, filesSkipped: skipped };
+    const store = objectStore();
+    const key = runKey(input.runId, `parts/${TOOL_NAME}.sarif`);
+    await store.putJson(store.buckets.results, key, { $schema: SARIF_SCHEMA, version: '2.1.0', runs: [run] });
+    return { tool: TOOL_NAME, key, results: findings.length, filesScanned: scanned, filesSkipped: skipped };
+  });
+}
+
+export interface DedupInput {
+  runId: string;
+  /** Our detector's part. */
+  ours: SarifPart;
+  /** gitleaks' part (possibly a notification). */
+  theirs: SarifPart;
+}
+
+/**
+ * Remove gitleaks' duplicates of our findings (see ./dedup for which one is kept) and return the
+ * parts to merge. The results are written under new keys, so a retry reads the same inputs.
+ */
+async function dedupSecretParts(input: DedupInput): Promise<SarifPart[]> {
+  const store = objectStore();
+  const bucket = store.buckets.results;
+  const read = async (part: SarifPart): Promise<SarifLog | undefined> => {
+    try {
+      return parseSarif((await store.getBuffer(bucket, part.key)).toString('utf8'), `${part.tool} output`);
+    } catch {
+      return undefined; // mergeSarif records the broken part as a notification
+    }
+  };
+  const [ours, theirs] = await Promise.all([read(input.ours), read(input.theirs)]);
+  if (!ours || !theirs) {
+    return [input.ours, input.theirs];
+  }
+  const outcome = dedupSecretLogs(ours, theirs);
+  for (const run of outcome.theirs.runs) {
+    run.properties = { ...run.properties, duplicatesOfFuzzforgeSecrets: outcome.dropped };
+  }
+  const oursKey = runKey(input.runId, `parts/dedup/${input.ours.tool}.sarif`);
+  const theirsKey = runKey(input.runId, `parts/dedup/${input.theirs.tool}.sarif`);
+  await Promise.all([store.putJson(bucket, oursKey, outcome.ours), store.putJson(bucket, theirsKey, outcome.theirs)]);
+  return [
+    { tool: input.ours.tool, key: oursKey },
+    { tool: input.theirs.tool, key: theirsKey },
+  ];
+}
+
+export const activities = { detectSecretsInTarget, dedupSecretParts };
