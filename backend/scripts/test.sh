@@ -5,6 +5,9 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 
 bash backend/scripts/setup.sh
+# The static toolbox's tools (bandit, semgrep, gosec, gitleaks, cppcheck, flawfinder, eslint):
+# installed once under ~/.cache/fuzzforge/tools (apt system-wide), found there afterwards.
+node dist/cli.js setup --tools
 # The integration tests drive the development build (source maps in stack traces).
 node esbuild.js --quiet
 echo "== typecheck"

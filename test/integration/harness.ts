@@ -37,9 +37,8 @@ export async function startTestBackend(options: { toolbox?: string; verticals?: 
   const opts = defaultEmbeddedOptions(stateDir);
   opts.ports = { temporal: 0, temporalUi: 0, minio: 0, minioConsole: 0 };
   opts.toolboxDir = options.toolbox ?? toolboxDir();
-  if (options.verticals) {
-    opts.verticals = options.verticals;
-  }
+  // Only the workers a test asks for: every worker bundles the toolbox at start (seconds each).
+  opts.verticals = options.verticals ?? ['generic'];
   const { state } = await startEmbedded(opts);
   // The supervisor is detached: make sure it goes when this process goes, however it ends.
   const killOnExit = () => {

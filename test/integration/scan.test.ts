@@ -157,7 +157,7 @@ describe('security_assessment end to end', () => {
     assert.doesNotMatch(bad.stderr, /upload/);
     const typo = await runCli(['scan', workspace, '-w', 'security_assesment'], backend.env);
     assert.equal(typo.code, 2);
-    assert.match(typo.stderr, /no workflow named security_assesment\n {2}hint: available: security_assessment/);
+    assert.match(typo.stderr, /no workflow named security_assesment\n {2}hint: available: .*\bsecurity_assessment\b/);
     const usage = await runCli(['scan', workspace, '-w', 'security_assessment', '--fail-on', 'critical'], backend.env);
     assert.equal(usage.code, 2);
     assert.match(usage.stderr, /--fail-on critical is not a level/);

@@ -1,0 +1,150 @@
+// cpp_sast end to end on a real backend: the cpp-sast fixture scanned by cppcheck and flawfinder
+// on the cpp worker, compared with its expected findings; a failing tool leaves a notification
+// and the other tool's results; the parameters reach the tools.
+import * as assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { promisify } from 'node:util';
+import { after, before, describe, it } from 'node:test';
+import { findingRows } from '../../backend/sarif/log';
+import type { SarifLog, SarifRun } from '../../backend/sarif/types';
+import { awaitScan, findWorkflow, startScan } from '../../backend/scan';
+import { projectRoot, toolboxDir } from '../../backend/paths';
+import { copyFixture, FIXTURES, startTestBackend, type TestBackend } from './harness';
+
+interface Row {
+  tool: string;
+  ruleId: string;
+  file: string;
+  line: number;
+}
+
+const expected = JSON.parse(fs.readFileSync(path.join(FIXTURES, 'cpp-sast.expected.json'), 'utf8')) as Row[];
+
+/** Rows in the expected file's order: file, line, tool, rule. */
+function rowsOf(sarif: SarifLog): Row[] {
+  return findingRows(sarif)
+    .map((r) => ({ tool: r.tool, ruleId: r.ruleId, file: decodeURI(r.file ?? ''), line: r.line ?? 0 }))
+    .sort(
+      (a, b) =>
+        a.file.localeCompare(b.file) ||
+        a.line - b.line ||
+        a.tool.localeCompare(b.tool) ||
+        a.ruleId.localeCompare(b.ruleId),
+    );
+}
+
+function runOf(sarif: SarifLog, tool: string): SarifRun {
+  const run = sarif.runs.find((r) => r.tool.driver.name === tool);
+  assert.ok(run, `a ${tool} run`);
+  return run;
+}
+
+/** sarif-multitool's verdict on a log: the error-level problems it reports. */
+async function multitoolErrors(log: SarifLog, scratch: string): Promise<string[]> {
+  const file = path.join(scratch, `cpp-sast-${Date.now()}.sarif`);
+  fs.writeFileSync(file, JSON.stringify(log));
+  const out = `${file}.validation.sarif`;
+  const bin = path.join(projectRoot(), 'node_modules', '.bin', 'sarif-multitool');
+  try {
+    await promisify(execFile)(bin, ['validate', file, '--output', out], { maxBuffer: 10 * 1024 * 1024 });
+  } catch (err) {
+    // It exits non-zero when it finds errors; the report says which.
+    if (!fs.existsSync(out)) {
+      throw err;
+    }
+  }
+  const report = JSON.parse(fs.readFileSync(out, 'utf8')) as SarifLog;
+  return report.runs.flatMap((r) =>
+    (r.results ?? []).filter((x) => x.level === 'error').map((x) => `${x.ruleId}: ${x.message.text}`),
+  );
+}
+
+describe('cpp_sast end to end', () => {
+  let backend: TestBackend;
+  let workspace: string;
+  before(async () => {
+    backend = await startTestBackend({ verticals: ['cpp'] });
+    workspace = copyFixture('cpp-sast', path.join(backend.root, 'cpp-sast'));
+  });
+  after(async () => {
+    await backend?.stop();
+  });
+
+  async function scan(params: Record<string, unknown>) {
+    const wf = findWorkflow(toolboxDir(), 'cpp_sast');
+    const { run } = await startScan(backend.conn, backend.runs, { path: workspace, workflow: wf, params });
+    return awaitScan(backend.conn, backend.runs, run.runId);
+  }
+
+  it('reports exactly the expected cppcheck and flawfinder findings, relative to SRCROOT, with versions', async () => {
+    const { summary, sarif } = await scan({});
+    assert.deepEqual(rowsOf(sarif), expected);
+    assert.equal(summary.total, expected.length);
+    assert.deepEqual(
+      summary.tools.map((t) => [t.name, t.error]),
+      [
+        ['cppcheck', undefined],
+        ['flawfinder', undefined],
+      ],
+    );
+    for (const run of sarif.runs) {
+      assert.match(run.tool.driver.version ?? '', /^\d+\.\d+/, `${run.tool.driver.name} has a version`);
+      assert.equal(run.originalUriBaseIds?.SRCROOT?.uri, `${pathToFileURL(fs.realpathSync(workspace)).href}/`);
+      for (const result of run.results ?? []) {
+        const loc = result.locations?.[0]?.physicalLocation;
+        assert.equal(loc?.artifactLocation?.uriBaseId, 'SRCROOT');
+        assert.ok(!loc?.artifactLocation?.uri.startsWith('/'), 'URIs are relative to the workspace');
+        assert.ok(!loc?.artifactLocation?.uri.startsWith('./'), 'URIs are normalised');
+        assert.ok(result.level, 'explicit level');
+        const rule = run.tool.driver.rules?.[result.ruleIndex ?? -1];
+        assert.equal(rule?.id, result.ruleId);
+        assert.ok(rule?.helpUri, `${rule?.id} has a help link`);
+        assert.ok(
+          rule?.properties?.tags?.some((t) => /^external\/cwe\/cwe-\d+$/.test(t)),
+          `${rule?.id} has a CWE tag`,
+        );
+        assert.ok(result.partialFingerprints?.['fuzzforge/v1']);
+      }
+    }
+    const nullPointer = runOf(sarif, 'cppcheck').tool.driver.rules?.find((r) => r.id === 'nullPointer');
+    assert.deepEqual(nullPointer?.properties?.cwe, ['CWE-476']);
+    assert.deepEqual(await multitoolErrors(sarif, backend.root), []);
+  });
+
+  it('keeps flawfinder results when cppcheck rejects its options, with a notification carrying its output', async () => {
+    // gnu11 is GCC's dialect name, which cppcheck does not accept; --falsepositive drops the
+    // "statically-sized array" hits.
+    const { summary, sarif } = await scan({ std: 'gnu11', false_positive: true });
+    const cppcheckTool = summary.tools.find((t) => t.name === 'cppcheck');
+    assert.equal(cppcheckTool?.error, "cppcheck exited with code 1: cppcheck: error: unknown --std value 'gnu11'");
+    const cppcheck = runOf(sarif, 'cppcheck');
+    assert.equal(cppcheck.results?.length, 0);
+    assert.match(cppcheck.tool.driver.version ?? '', /^\d+\.\d+/, 'the failed run still names the version');
+    assert.equal(cppcheck.invocations?.[0]?.executionSuccessful, false);
+    assert.match(
+      cppcheck.invocations?.[0]?.toolExecutionNotifications?.[0]?.message.text ?? '',
+      /unknown --std value 'gnu11'/,
+    );
+    assert.deepEqual(
+      rowsOf(sarif),
+      expected.filter((r) => r.tool === 'flawfinder' && r.ruleId !== 'FF1013'),
+    );
+  });
+
+  it('applies tools, min_level and exclude', async () => {
+    const { summary, sarif } = await scan({ tools: ['flawfinder'], min_level: 4, exclude: ['src/table.cpp'] });
+    assert.deepEqual(
+      summary.tools.map((t) => t.name),
+      ['flawfinder'],
+    );
+    const levelFourAndUp = new Set(['FF1001', 'FF1014', 'FF1015', 'FF1016', 'FF1044']);
+    assert.deepEqual(
+      rowsOf(sarif),
+      expected.filter((r) => r.tool === 'flawfinder' && r.file !== 'src/table.cpp' && levelFourAndUp.has(r.ruleId)),
+    );
+    assert.ok(rowsOf(sarif).length >= 5);
+  });
+});

@@ -1,0 +1,159 @@
+// flawfinder activity: risky C/C++ library calls (unbounded copies, format strings, shell and
+// race-prone calls) by lexical scan, ranked 0-5; its own SARIF is normalised into one part.
+import * as path from 'node:path';
+import { parseSarif } from '../../../backend/sarif/log';
+import type { SarifLog, SarifResult, SarifRun } from '../../../backend/sarif/types';
+import { requireTool, runTool } from '../process';
+import { buildSarifRun, normalizeToolSarif } from '../reporters/sarif';
+import { checkpoint } from '../runtime';
+import { listTargetFiles } from '../targetFiles';
+import {
+  addFingerprints,
+  addNotifications,
+  describeFailure,
+  keepTargetResults,
+  liftRuleCwes,
+  mergeRuns,
+  type NativeToolInput,
+  type NativeToolResult,
+  probeVersion,
+  reindexRules,
+  remainingMs,
+  runNativeTool,
+  ToolFailure,
+} from './native';
+
+export const TOOL_NAME = 'flawfinder';
+const INFORMATION_URI = 'https://dwheeler.com/flawfinder/';
+
+export interface FlawfinderInput extends NativeToolInput {
+  /** Report hits of this risk level and above (0-5). */
+  minLevel: number;
+  /** flawfinder --falsepositive: skip hits that are probably harmless (fixed-size arrays, constant formats). */
+  falsePositive: boolean;
+}
+
+/** The files flawfinder reads: its own list of C/C++ extensions, headers included (it is lexical). */
+export const FLAWFINDER_SOURCE = /\.(c|h|ec|ecp|pgc|C|cpp|CPP|cxx|c\+\+|cc|CC|pcc|hpp|H|hh|hxx|ipp|tpp|txx)$/;
+
+/** Keep argument lists well below the kernel's limit; big targets are analysed in batches. */
+const MAX_ARGS_BYTES = 512 * 1024;
+
+export function flawfinderArgs(input: Pick<FlawfinderInput, 'minLevel' | 'falsePositive'>): string[] {
+  return ['--sarif', `--minlevel=${input.minLevel}`, ...(input.falsePositive ? ['--falsepositive'] : [])];
+}
+
+/** Split file arguments into batches whose total length stays under `maxBytes`. */
+export function batches(files: readonly string[], maxBytes = MAX_ARGS_BYTES): string[][] {
+  const out: string[][] = [];
+  let current: string[] = [];
+  let size = 0;
+  for (const f of files) {
+    const len = Buffer.byteLength(f) + 1;
+    if (current.length > 0 && size + len > maxBytes) {
+      out.push(current);
+      current = [];
+      size = 0;
+    }
+    current.push(f);
+    size += len;
+  }
+  if (current.length > 0) {
+    out.push(current);
+  }
+  return out;
+}
+
+/**
+ * A hit's risk level from its SARIF rank (level / 5). flawfinder 2.0.19 ignores --minlevel when
+ * writing SARIF, so the level filter is applied here too; on versions that honour it, it is a
+ * no-op. Results without a rank are kept.
+ */
+export function hitLevel(result: SarifResult): number | undefined {
+  const rank = (result as SarifResult & { rank?: unknown }).rank;
+  return typeof rank === 'number' ? Math.round(rank * 5) : undefined;
+}
+
+export function filterByLevel(run: SarifRun, minLevel: number): void {
+  run.results = (run.results ?? []).filter((r) => (hitLevel(r) ?? minLevel) >= minLevel);
+}
+
+/** flawfinder's SARIF for FuzzForge: level filter, CWE tags, relative URIs, one run. */
+export function finishFlawfinderRun(
+  logs: readonly SarifLog[],
+  options: { targetDir: string; rootUri: string; minLevel: number; exclude: readonly string[] },
+): SarifRun {
+  const runs = logs.flatMap((l) => l.runs);
+  for (const run of runs) {
+    filterByLevel(run, options.minLevel);
+    run.tool.driver.rules?.forEach(liftRuleCwes);
+  }
+  const merged = mergeRuns(runs);
+  merged.tool.driver.name = TOOL_NAME;
+  const run = normalizeToolSarif({ version: '2.1.0', runs: [merged] }, options).runs[0] as SarifRun;
+  keepTargetResults(run, options.exclude);
+  reindexRules(run);
+  addFingerprints(run);
+  run.invocations ??= [{ executionSuccessful: true }];
+  return run;
+}
+
+export function flawfinderVersion(flawfinder: string): Promise<string | undefined> {
+  return probeVersion(flawfinder, ['--version'], (out) => /(\d+\.\d+(?:\.\d+)?)/.exec(out)?.[1]);
+}
+
+async function runFlawfinder(input: FlawfinderInput): Promise<NativeToolResult> {
+  let binary: string | undefined;
+  return runNativeTool(
+    TOOL_NAME,
+    input,
+    async (dir, deadline) => {
+      const flawfinder = requireTool('flawfinder');
+      binary = flawfinder;
+      const files = (await listTargetFiles(dir, input.exclude)).filter((f) =>
+        FLAWFINDER_SOURCE.test(path.basename(f.rel)),
+      );
+      if (files.length === 0) {
+        const version = await flawfinderVersion(flawfinder);
+        const run = buildSarifRun(
+          { name: TOOL_NAME, version, informationUri: INFORMATION_URI, rules: [] },
+          [],
+          input.rootUri,
+        );
+        addNotifications(run, [{ level: 'note', text: 'no C/C++ files to analyse' }]);
+        return run;
+      }
+      const logs: SarifLog[] = [];
+      const groups = batches(files.map((f) => f.rel));
+      for (const [i, group] of groups.entries()) {
+        checkpoint({ tool: TOOL_NAME, batch: i, batches: groups.length });
+        const timeoutMs = remainingMs(TOOL_NAME, deadline);
+        const run = await runTool(flawfinder, [...flawfinderArgs(input), '--', ...group], {
+          cwd: dir,
+          timeoutMs,
+          progress: () => ({ tool: TOOL_NAME, batch: i, batches: groups.length }),
+        });
+        if (run.timedOut || run.signal || run.exitCode !== 0) {
+          throw new ToolFailure(describeFailure(TOOL_NAME, run, timeoutMs));
+        }
+        if (run.truncated) {
+          throw new ToolFailure('flawfinder wrote more output than the worker keeps (64 MiB): exclude generated code');
+        }
+        try {
+          logs.push(parseSarif(run.stdout, 'flawfinder SARIF output'));
+        } catch (err) {
+          throw new ToolFailure(`flawfinder wrote unusable output: ${(err as Error).message}`);
+        }
+      }
+      return finishFlawfinderRun(logs, {
+        targetDir: dir,
+        rootUri: input.rootUri,
+        minLevel: input.minLevel,
+        exclude: input.exclude,
+      });
+    },
+    () => (binary ? flawfinderVersion(binary) : Promise.resolve(undefined)),
+  );
+}
+
+export const activities = { runFlawfinder };
