@@ -51,6 +51,21 @@ export function installHint(tool: ToolSpec, env: NodeJS.ProcessEnv = process.env
   return 'see the tool documentation';
 }
 
+/**
+ * npm and pip tools are package sets (plugins, extras): an `eslint` elsewhere on PATH (say, a
+ * project's node_modules/.bin) lacks our plugins, so only our own install counts for them.
+ */
+function installedByUs(tool: ToolSpec, env: NodeJS.ProcessEnv): boolean {
+  const dirs = toolDirs(env);
+  if (tool.install.npm) {
+    return fs.existsSync(path.join(dirs.npm, 'node_modules', '.bin', tool.command));
+  }
+  if (tool.install.pip) {
+    return fs.existsSync(path.join(dirs.venv, 'bin', tool.command));
+  }
+  return toolPath(tool.command, env) !== undefined;
+}
+
 export interface ToolStatus {
   vertical: string;
   tool: string;
@@ -119,7 +134,7 @@ export async function installTools(
   const missing: { vertical: string; tool: ToolSpec }[] = [];
   for (const vertical of verticals) {
     for (const tool of readVerticalSpec(vertical)?.tools ?? []) {
-      if (!toolPath(tool.command, env)) {
+      if (!installedByUs(tool, env)) {
         missing.push({ vertical, tool });
       }
     }

@@ -1,0 +1,176 @@
+// js_sast end to end: the fixture (JavaScript, TypeScript, TSX, and an eslint config of its own
+// that must NOT be loaded) through a real node worker running the real eslint, compared with its
+// known answers; then an eslint that refuses to run (an unknown extra rule) must leave a notification.
+import * as assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { promisify } from 'node:util';
+import { findingRows, type FindingRow } from '../../backend/sarif/log';
+import type { SarifLog, SarifRule, SarifRun } from '../../backend/sarif/types';
+import { awaitScan, findWorkflow, startScan } from '../../backend/scan';
+import { projectRoot, toolboxDir } from '../../backend/paths';
+import { installTools } from '../../backend/toolbox/tools';
+import { copyFixture, FIXTURES, startTestBackend, type TestBackend } from './harness';
+
+interface Row {
+  tool: string;
+  ruleId: string;
+  file: string;
+  line: number;
+}
+
+const expected = JSON.parse(fs.readFileSync(path.join(FIXTURES, 'js-sast.expected.json'), 'utf8')) as Row[];
+
+function byPosition(a: Row, b: Row): number {
+  return (
+    a.file.localeCompare(b.file) || a.line - b.line || a.tool.localeCompare(b.tool) || a.ruleId.localeCompare(b.ruleId)
+  );
+}
+
+function rowsOf(findings: FindingRow[]): Row[] {
+  return findings
+    .map((r) => ({ tool: r.tool, ruleId: r.ruleId, file: decodeURI(r.file ?? ''), line: r.line ?? 0 }))
+    .sort(byPosition);
+}
+
+/** sarif-multitool's verdict on a log: the errors and warnings it reports. */
+async function multitoolProblems(file: string, scratch: string): Promise<string[]> {
+  const out = path.join(scratch, `${path.basename(file)}.validation.sarif`);
+  const bin = path.join(projectRoot(), 'node_modules', '.bin', 'sarif-multitool');
+  try {
+    await promisify(execFile)(bin, ['validate', file, '--output', out], { maxBuffer: 10 * 1024 * 1024 });
+  } catch (err) {
+    // It exits non-zero when it finds errors; the report says which.
+    if (!fs.existsSync(out)) {
+      throw err;
+    }
+  }
+  const report = JSON.parse(fs.readFileSync(out, 'utf8')) as SarifLog;
+  return report.runs.flatMap((r) =>
+    (r.results ?? [])
+      .filter((x) => x.level !== 'note' && x.level !== 'none')
+      .map((x) => `${x.ruleId}: ${x.message.text ?? JSON.stringify(x.message)}`),
+  );
+}
+
+/** PATH without node_modules/.bin folders: under `npm test` the project's own eslint is on PATH,
+ * and installTools would take it for the tool and skip installing the plugin next to it. */
+function pathWithoutNodeModules(): string {
+  return (process.env.PATH ?? '')
+    .split(path.delimiter)
+    .filter((d) => !d.split(path.sep).includes('node_modules'))
+    .join(path.delimiter);
+}
+
+describe('js_sast end to end', () => {
+  let backend: TestBackend;
+  let workspace: string;
+  let firstRows: FindingRow[] = [];
+  before(
+    async () => {
+      // Idempotent: instant when `fuzzforge setup --tools` already installed them.
+      const missing = await installTools(['node'], () => undefined, { ...process.env, PATH: pathWithoutNodeModules() });
+      assert.deepEqual(
+        missing.map((m) => m.reason),
+        [],
+        'eslint must be installed (node dist/cli.js setup --tools)',
+      );
+      backend = await startTestBackend({ verticals: ['node'] });
+      workspace = copyFixture('js-sast', path.join(backend.root, 'js-sast'));
+    },
+    { timeout: 10 * 60_000 },
+  );
+  after(async () => {
+    await backend?.stop();
+  });
+
+  it('reports exactly the known findings with our config, not the workspace one', async () => {
+    const wf = findWorkflow(toolboxDir(), 'js_sast');
+    const { run } = await startScan(backend.conn, backend.runs, {
+      path: workspace,
+      workflow: wf,
+      params: {},
+      baseline: false,
+    });
+    const { summary, sarif } = await awaitScan(backend.conn, backend.runs, run.runId);
+    firstRows = findingRows(sarif);
+    const rows = rowsOf(firstRows);
+    if (process.env.FUZZFORGE_WRITE_EXPECTED) {
+      fs.writeFileSync(process.env.FUZZFORGE_WRITE_EXPECTED, `${JSON.stringify(rows, null, 2)}\n`);
+    }
+    assert.deepEqual(rows, expected);
+    assert.equal(summary.total, expected.length);
+    // The workspace's eslint.config.js loads a plugin that does not exist: had eslint read it,
+    // the tool would have failed instead of reporting.
+    assert.deepEqual(
+      summary.tools.map((t) => [t.name, t.error]),
+      [['eslint', undefined]],
+    );
+    // TypeScript and TSX were parsed (no parsing-error notifications), JS rules applied to both.
+    assert.ok(rows.some((r) => r.file.endsWith('.ts')));
+    assert.equal(sarif.runs.length, 1);
+    const runLog: SarifRun | undefined = sarif.runs[0];
+    assert.ok(runLog);
+    const driver = runLog.tool.driver;
+    assert.equal(driver.name, 'eslint');
+    assert.match(driver.version ?? '', /^\d+\.\d+\.\d+$/);
+    assert.deepEqual(runLog.invocations, [{ executionSuccessful: true }]);
+    assert.match(
+      String((runLog.properties?.plugins as Record<string, string>)['eslint-plugin-security']),
+      /^\d+\.\d+\.\d+$/,
+    );
+    for (const result of runLog.results ?? []) {
+      const loc = result.locations?.[0]?.physicalLocation;
+      assert.equal(loc?.artifactLocation?.uriBaseId, 'SRCROOT');
+      assert.ok(!/^(\/|file:)/.test(loc?.artifactLocation?.uri ?? '/'), 'URIs are relative to the workspace');
+      assert.ok(loc?.region?.snippet?.text, 'results carry the line as a snippet');
+      const rule: SarifRule | undefined = driver.rules?.[result.ruleIndex ?? -1];
+      assert.equal(rule?.id, result.ruleId);
+      assert.match(rule?.helpUri ?? '', /^https:\/\/(github\.com\/eslint-community|eslint\.org)\//);
+      assert.ok(
+        rule?.properties?.tags?.some((t) => /^external\/cwe\/cwe-\d+$/.test(t)),
+        `${rule?.id} has a CWE tag`,
+      );
+    }
+    const file = path.join(backend.root, 'js-sast.sarif');
+    fs.writeFileSync(file, JSON.stringify(sarif));
+    assert.deepEqual(await multitoolProblems(file, backend.root), []);
+  });
+
+  it('honours min_level, exclude and extra rules', async () => {
+    const wf = findWorkflow(toolboxDir(), 'js_sast');
+    const { run } = await startScan(backend.conn, backend.runs, {
+      path: workspace,
+      workflow: wf,
+      baseline: false,
+      params: { min_level: 'warning', exclude: ['src/routes/'], extra_eslint_rules: { 'no-unused-vars': 'error' } },
+    });
+    const { sarif } = await awaitScan(backend.conn, backend.runs, run.runId);
+    const want = rowsOf(firstRows.filter((r) => r.level !== 'note' && !r.file?.startsWith('src/routes/')));
+    assert.ok(want.length > 0);
+    // The extra rule finds the one unused parameter of the fixture, at eslint's severity.
+    const extra = { tool: 'eslint', ruleId: 'no-unused-vars', file: 'src/lib/settings.ts', line: 16 };
+    assert.deepEqual(rowsOf(findingRows(sarif)), [...want, extra].sort(byPosition));
+    assert.equal(findingRows(sarif).find((r) => r.ruleId === 'no-unused-vars')?.level, 'error');
+  });
+
+  it('an eslint that refuses to run leaves a notification with its error', async () => {
+    const wf = findWorkflow(toolboxDir(), 'js_sast');
+    const { run } = await startScan(backend.conn, backend.runs, {
+      path: workspace,
+      workflow: wf,
+      baseline: false,
+      params: { extra_eslint_rules: { 'no-such-rule': 'error' } },
+    });
+    const { summary, sarif } = await awaitScan(backend.conn, backend.runs, run.runId);
+    assert.equal(summary.total, 0);
+    assert.equal(summary.tools.length, 1);
+    assert.equal(summary.tools[0]?.name, 'eslint');
+    assert.match(summary.tools[0]?.error ?? '', /^eslint exited with code 2: .*Could not find "no-such-rule"/s);
+    assert.doesNotMatch(summary.tools[0]?.error ?? '', /^\s+at /m, 'no stack frames in the excerpt');
+    const runLog = sarif.runs[0];
+    assert.equal(runLog?.invocations?.[0]?.executionSuccessful, false);
+  });
+});

@@ -1,0 +1,328 @@
+// python_sast end to end: the fixture through a real python worker running the real bandit and
+// semgrep, compared with its known answers; then a semgrep that fails (a malformed rules file of
+// the workspace) must leave a notification and bandit's results.
+import * as assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { promisify } from 'node:util';
+import YAML from 'yaml';
+import { findingRows, type FindingRow } from '../../backend/sarif/log';
+import type { SarifLog } from '../../backend/sarif/types';
+import { awaitScan, findWorkflow, startScan } from '../../backend/scan';
+import { projectRoot, toolboxDir } from '../../backend/paths';
+import { findServiceBinary, whichSync } from '../../backend/services/binaries';
+import { installTools, toolPath } from '../../backend/toolbox/tools';
+import { bundledRulesFile, semgrepEnv } from '../../toolbox/modules/sast/semgrep';
+import { copyFixture, FIXTURES, startTestBackend, type TestBackend } from './harness';
+
+interface Row {
+  tool: string;
+  ruleId: string;
+  file: string;
+  line: number;
+}
+
+const expected = JSON.parse(fs.readFileSync(path.join(FIXTURES, 'python-sast.expected.json'), 'utf8')) as Row[];
+
+function byPosition(a: Row, b: Row): number {
+  return (
+    a.file.localeCompare(b.file) || a.line - b.line || a.tool.localeCompare(b.tool) || a.ruleId.localeCompare(b.ruleId)
+  );
+}
+
+function rowsOf(findings: FindingRow[]): Row[] {
+  return findings
+    .map((r) => ({ tool: r.tool, ruleId: r.ruleId, file: decodeURI(r.file ?? ''), line: r.line ?? 0 }))
+    .sort(byPosition);
+}
+
+/** sarif-multitool's verdict on a log: the errors and warnings it reports. */
+async function multitoolProblems(file: string, scratch: string): Promise<string[]> {
+  const out = path.join(scratch, `${path.basename(file)}.validation.sarif`);
+  const bin = path.join(projectRoot(), 'node_modules', '.bin', 'sarif-multitool');
+  try {
+    await promisify(execFile)(bin, ['validate', file, '--output', out], { maxBuffer: 10 * 1024 * 1024 });
+  } catch (err) {
+    // It exits non-zero when it finds errors; the report says which.
+    if (!fs.existsSync(out)) {
+      throw err;
+    }
+  }
+  const report = JSON.parse(fs.readFileSync(out, 'utf8')) as SarifLog;
+  return report.runs.flatMap((r) =>
+    (r.results ?? [])
+      .filter((x) => x.level !== 'note' && x.level !== 'none')
+      .map((x) => `${x.ruleId}: ${x.message.text ?? JSON.stringify(x.message)}`),
+  );
+}
+
+/** Invocation notifications, typed loosely: SARIF allows more than the shared type lists. */
+function notifications(sarif: SarifLog, tool: string): string[] {
+  return sarif.runs
+    .filter((r) => r.tool.driver.name === tool)
+    .flatMap((r) => r.invocations ?? [])
+    .flatMap((i) => i.toolExecutionNotifications ?? [])
+    .map((n) => n.message.text);
+}
+
+describe('python_sast end to end', () => {
+  let backend: TestBackend;
+  let workspace: string;
+  let firstRows: FindingRow[] = [];
+  before(
+    async () => {
+      // Idempotent: instant when `fuzzforge setup --tools` already installed them.
+      const missing = await installTools(['python'], () => undefined);
+      assert.deepEqual(
+        missing.map((m) => m.reason),
+        [],
+        'bandit and semgrep must be installed (node dist/cli.js setup --tools)',
+      );
+      backend = await startTestBackend({ verticals: ['python'] });
+      workspace = copyFixture('python-sast', path.join(backend.root, 'python-sast'));
+    },
+    { timeout: 15 * 60_000 },
+  );
+  after(async () => {
+    await backend?.stop();
+  });
+
+  it('reports exactly the known findings, with relative URIs, versions, help and CWE tags', async () => {
+    const wf = findWorkflow(toolboxDir(), 'python_sast');
+    const { run } = await startScan(backend.conn, backend.runs, {
+      path: workspace,
+      workflow: wf,
+      params: {},
+      baseline: false,
+    });
+    const { summary, sarif } = await awaitScan(backend.conn, backend.runs, run.runId);
+    firstRows = findingRows(sarif);
+    const rows = rowsOf(firstRows);
+    if (process.env.FUZZFORGE_WRITE_EXPECTED) {
+      fs.writeFileSync(process.env.FUZZFORGE_WRITE_EXPECTED, `${JSON.stringify(rows, null, 2)}\n`);
+    }
+    assert.deepEqual(rows, expected);
+    assert.equal(summary.total, expected.length);
+    assert.deepEqual(
+      summary.tools.map((t) => [t.name, t.error]),
+      [
+        ['bandit', undefined],
+        ['semgrep', undefined],
+      ],
+    );
+
+    for (const runLog of sarif.runs) {
+      const driver = runLog.tool.driver;
+      assert.ok(['bandit', 'semgrep'].includes(driver.name), driver.name);
+      assert.match(driver.version ?? '', /^\d+\.\d+\.\d+/, `${driver.name} has a version`);
+      assert.equal(runLog.invocations?.[0]?.executionSuccessful, true);
+      assert.ok(runLog.originalUriBaseIds?.SRCROOT?.uri.startsWith('file://'));
+      for (const result of runLog.results ?? []) {
+        const loc = result.locations?.[0]?.physicalLocation;
+        assert.equal(loc?.artifactLocation?.uriBaseId, 'SRCROOT');
+        assert.ok(!/^(\/|file:)/.test(loc?.artifactLocation?.uri ?? '/'), 'URIs are relative to the workspace');
+        assert.ok(result.level && result.level !== 'none');
+        assert.ok(result.partialFingerprints?.['fuzzforge/v1']);
+        const rule = driver.rules?.[result.ruleIndex ?? -1];
+        assert.equal(rule?.id, result.ruleId);
+        assert.ok(rule?.helpUri && rule.help?.text, `${rule?.id} has help`);
+        assert.ok(
+          rule?.properties?.tags?.some((t) => /^external\/cwe\/cwe-\d+$/.test(t)),
+          `${rule?.id} has a CWE tag`,
+        );
+      }
+    }
+    // The Python 2 file cannot be parsed by bandit: it says so instead of failing the scan.
+    const banditNotes = sarif.runs
+      .filter((r) => r.tool.driver.name === 'bandit')
+      .flatMap((r) => (r.invocations ?? []) as { toolConfigurationNotifications?: { message: { text: string } }[] }[])
+      .flatMap((i) => i.toolConfigurationNotifications ?? [])
+      .map((n) => n.message.text);
+    assert.ok(
+      banditNotes.some((t) => /syntax error/.test(t)),
+      `bandit reports the unparsable file: ${banditNotes.join('; ')}`,
+    );
+    const file = path.join(backend.root, 'python-sast.sarif');
+    fs.writeFileSync(file, JSON.stringify(sarif));
+    assert.deepEqual(await multitoolProblems(file, backend.root), []);
+  });
+
+  it('the shipped semgrep rules pass their own known answers (semgrep --test)', async () => {
+    const semgrep = toolPath('semgrep');
+    assert.ok(semgrep);
+    const dir = path.dirname(bundledRulesFile());
+    const run = await promisify(execFile)(
+      semgrep,
+      ['scan', '--test', '--json', '--metrics=off', '--disable-version-check', dir],
+      { env: { ...process.env, ...semgrepEnv(backend.root) }, maxBuffer: 10 * 1024 * 1024 },
+    ).catch((err: { stdout?: string; stderr?: string }) => ({ stdout: err.stdout ?? '', stderr: err.stderr ?? '' }));
+    const report = JSON.parse(run.stdout) as {
+      config_with_errors: unknown[];
+      results: Record<
+        string,
+        { checks: Record<string, { passed: boolean; matches: Record<string, { expected_lines: number[] }> }> }
+      >;
+    };
+    assert.deepEqual(report.config_with_errors, []);
+    const checks = Object.values(report.results).flatMap((r) => Object.entries(r.checks));
+    const ids = (YAML.parse(fs.readFileSync(bundledRulesFile(), 'utf8')) as { rules: { id: string }[] }).rules.map(
+      (r) => r.id,
+    );
+    assert.deepEqual(checks.map(([id]) => id).sort(), [...ids].sort(), 'every rule has test cases');
+    for (const [id, check] of checks) {
+      assert.ok(check.passed, `${id} matches exactly its "ruleid:" lines`);
+      assert.ok(
+        Object.values(check.matches).some((m) => m.expected_lines.length > 0),
+        `${id} has a positive case`,
+      );
+    }
+  });
+
+  it('honours tools, min_level, bandit_skips and exclude', async () => {
+    const wf = findWorkflow(toolboxDir(), 'python_sast');
+    const { run } = await startScan(backend.conn, backend.runs, {
+      path: workspace,
+      workflow: wf,
+      // Each scan on its own: a baseline would add the previous run's other results as "absent".
+      baseline: false,
+      params: { tools: ['semgrep'], min_level: 'error', exclude: ['scripts/'] },
+    });
+    const { summary, sarif } = await awaitScan(backend.conn, backend.runs, run.runId);
+    const want = firstRows.filter(
+      (r) => r.tool === 'semgrep' && r.level === 'error' && !r.file?.startsWith('scripts/'),
+    );
+    assert.ok(want.length > 0);
+    assert.deepEqual(rowsOf(findingRows(sarif)), rowsOf(want));
+    assert.deepEqual(
+      summary.tools.map((t) => t.name),
+      ['semgrep'],
+    );
+
+    const skipped = await startScan(backend.conn, backend.runs, {
+      path: workspace,
+      workflow: wf,
+      // Each scan on its own: a baseline would add the previous run's other results as "absent".
+      baseline: false,
+      params: { tools: ['bandit'], bandit_skips: ['B101', 'B105'] },
+    });
+    const done = await awaitScan(backend.conn, backend.runs, skipped.run.runId);
+    const banditWant = firstRows.filter((r) => r.tool === 'bandit' && !['B101', 'B105'].includes(r.ruleId));
+    assert.deepEqual(rowsOf(findingRows(done.sarif)), rowsOf(banditWant));
+  });
+
+  it('a semgrep that fails leaves a notification with its error, and bandit results', async () => {
+    // A repository-specific rules file that is not valid YAML: semgrep refuses to start.
+    fs.mkdirSync(path.join(workspace, '.semgrep'), { recursive: true });
+    fs.writeFileSync(
+      path.join(workspace, '.semgrep', 'team-rules.yaml'),
+      'rules:\n  - id: no-print\n    pattern: print(...)\n    message: "unterminated\n',
+    );
+    const wf = findWorkflow(toolboxDir(), 'python_sast');
+    const { run } = await startScan(backend.conn, backend.runs, {
+      path: workspace,
+      workflow: wf,
+      // Each scan on its own: a baseline would add the previous run's other results as "absent".
+      baseline: false,
+      params: { extra_semgrep_rules: ['.semgrep/team-rules.yaml'] },
+    });
+    const { summary, sarif } = await awaitScan(backend.conn, backend.runs, run.runId);
+    assert.deepEqual(
+      rowsOf(findingRows(sarif)),
+      expected.filter((r) => r.tool === 'bandit'),
+    );
+    const semgrep = summary.tools.find((t) => t.name === 'semgrep');
+    assert.equal(semgrep?.results, 0);
+    assert.match(
+      semgrep?.error ?? '',
+      /^semgrep exited with code \d+: .*Invalid YAML file \.semgrep\/team-rules\.yaml/s,
+    );
+    assert.equal(summary.tools.find((t) => t.name === 'bandit')?.error, undefined);
+    const semgrepRun = sarif.runs.find((r) => r.tool.driver.name === 'semgrep');
+    assert.equal(semgrepRun?.invocations?.[0]?.executionSuccessful, false);
+    assert.match(notifications(sarif, 'semgrep').join('\n'), /unexpected end of stream|while scanning/);
+
+    // A rules file that is not in the workspace is reported the same way, without running semgrep.
+    const missing = await startScan(backend.conn, backend.runs, {
+      path: workspace,
+      workflow: wf,
+      // Each scan on its own: a baseline would add the previous run's other results as "absent".
+      baseline: false,
+      params: { tools: ['semgrep'], extra_semgrep_rules: ['../outside.yaml'] },
+    });
+    const out = await awaitScan(backend.conn, backend.runs, missing.run.runId);
+    assert.equal(out.summary.total, 0);
+    assert.match(out.summary.tools[0]?.error ?? '', /extra rules file "\.\.\/outside\.yaml" must be a path inside/);
+  });
+});
+
+describe('python_sast on a worker without bandit', () => {
+  let backend: TestBackend | undefined;
+  let cache: string;
+  const saved: Record<string, string | undefined> = {};
+  const setEnv = (name: string, value: string | undefined) => {
+    saved[name] = process.env[name];
+    if (value === undefined) {
+      delete process.env[name];
+    } else {
+      process.env[name] = value;
+    }
+  };
+  before(async () => {
+    if (whichSync('bandit')) {
+      return; // bandit on PATH would be found anyway: the test below is skipped.
+    }
+    // A tools folder that holds semgrep only; the services keep their binaries.
+    cache = fs.mkdtempSync(path.join(os.tmpdir(), 'ff-no-bandit-'));
+    const venvBin = path.join(cache, 'tools', 'venv', 'bin');
+    fs.mkdirSync(venvBin, { recursive: true });
+    fs.symlinkSync(toolPath('semgrep') as string, path.join(venvBin, 'semgrep'));
+    setEnv('FUZZFORGE_TEMPORAL_BIN', findServiceBinary('temporal')?.path);
+    setEnv('FUZZFORGE_MINIO_BIN', findServiceBinary('minio')?.path);
+    setEnv('FUZZFORGE_CACHE_DIR', cache);
+    backend = await startTestBackend({ verticals: ['python'] });
+  });
+  after(async () => {
+    await backend?.stop();
+    for (const [name, value] of Object.entries(saved)) {
+      if (value === undefined) {
+        delete process.env[name];
+      } else {
+        process.env[name] = value;
+      }
+    }
+    if (cache) {
+      fs.rmSync(cache, { recursive: true, force: true });
+    }
+  });
+
+  it('leaves a notification naming bandit, and semgrep results', async (t) => {
+    if (!backend) {
+      t.skip('bandit is on PATH here');
+      return;
+    }
+    const workspace = copyFixture('python-sast', path.join(backend.root, 'python-sast'));
+    const wf = findWorkflow(toolboxDir(), 'python_sast');
+    const { run } = await startScan(backend.conn, backend.runs, {
+      path: workspace,
+      workflow: wf,
+      params: {},
+      baseline: false,
+    });
+    const { summary, sarif } = await awaitScan(backend.conn, backend.runs, run.runId);
+    assert.deepEqual(
+      rowsOf(findingRows(sarif)),
+      expected.filter((r) => r.tool === 'semgrep'),
+    );
+    assert.deepEqual(
+      summary.tools.map((t) => [t.name, t.error]),
+      [
+        ['bandit', 'bandit is not installed on this worker'],
+        ['semgrep', undefined],
+      ],
+    );
+    assert.deepEqual(notifications(sarif, 'bandit'), ['bandit is not installed on this worker']);
+  });
+});

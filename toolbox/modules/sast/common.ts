@@ -1,0 +1,337 @@
+// Plumbing shared by the interpreted-language SAST activities (bandit, semgrep, eslint): choosing
+// the files, batching command lines, SARIF run surgery (merge, level filter, fingerprints,
+// notifications) and the wrapper that turns a missing, crashing or garbled tool into a SARIF
+// notification part instead of a failed workflow.
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { LEVEL_ORDER } from '../../../backend/sarif/log';
+import type { SarifLocation, SarifLog, SarifResult, SarifRule, SarifRun } from '../../../backend/sarif/types';
+import type { TargetRef } from '../../shared/definitions';
+import { stderrExcerpt, ToolMissingError, type ToolRun } from '../process';
+import { fingerprint, notificationRun, relativeToTarget, SRCROOT } from '../reporters/sarif';
+import { checkpoint, objectStore, runKey, withTarget } from '../runtime';
+import { listTargetFiles } from '../targetFiles';
+
+export type MinLevel = 'note' | 'warning' | 'error';
+
+/** What every SAST activity of this folder takes besides its own options. */
+export interface SastInput {
+  runId: string;
+  target: TargetRef;
+  /** file:// URI of the workspace root on the client (SRCROOT). */
+  rootUri: string;
+  /** Extra paths to skip, gitignore syntax. */
+  exclude: string[];
+  /** Drop results below this level (default: keep all). */
+  minLevel?: MinLevel;
+  /** Wall-clock bound of the tool processes (default TOOL_TIMEOUT_MS). */
+  timeoutMs?: number;
+}
+
+export interface SastResult {
+  tool: string;
+  /** Object key of the tool's SARIF part in the results bucket. */
+  key: string;
+  results: number;
+  /** Set when the tool could not run or its output was unusable (the part is a notification). */
+  error?: string;
+}
+
+/** Default bound of one activity's tool processes; the workflows' activity timeout is longer. */
+export const TOOL_TIMEOUT_MS = 20 * 60 * 1000;
+
+/**
+ * The tool ran but gave nothing usable: crash exit code, time-out, missing or invalid output, a
+ * bad rules file. The message is shown to the user as is, so it names the tool and the evidence.
+ */
+export class ToolFailure extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ToolFailure';
+  }
+}
+
+/**
+ * The last lines of a tool's error output without stack frames: a Node or Python crash prints
+ * the useful line ("TypeError: ...", "yaml.scanner.ScannerError: ...") above a long trace.
+ */
+export function errorExcerpt(text: string, lines = 8): string {
+  const kept = text
+    .split('\n')
+    .filter((l) => !/^\s+at\s/.test(l) && !/^\s+File ".*", line \d+/.test(l))
+    .join('\n');
+  return stderrExcerpt(kept, lines);
+}
+
+/**
+ * "bandit exited with code 2: <excerpt>", "... timed out after 60 s", "... was killed by SIGSEGV".
+ * The excerpt is the end of stderr (else stdout) unless the caller picked the telling lines.
+ */
+export function describeFailure(tool: string, run: ToolRun, timeoutMs: number, excerpt?: string): string {
+  let what: string;
+  if (run.timedOut) {
+    what = `${tool} timed out after ${Math.round(timeoutMs / 1000)} s`;
+  } else if (run.signal) {
+    what = `${tool} was killed by ${run.signal}`;
+  } else {
+    what = `${tool} exited with code ${run.exitCode}`;
+  }
+  const said = excerpt || errorExcerpt(run.stderr) || errorExcerpt(run.stdout);
+  return said ? `${what}: ${said}` : `${what} (no output)`;
+}
+
+/** A private scratch folder for output files, outside the target, removed whatever happens. */
+export async function withScratch<T>(fn: (dir: string) => Promise<T>): Promise<T> {
+  const dir = await fs.promises.mkdtemp(path.join(os.tmpdir(), 'ff-sast-'));
+  try {
+    return await fn(dir);
+  } finally {
+    await fs.promises.rm(dir, { recursive: true, force: true });
+  }
+}
+
+/**
+ * Target files (posix, relative to the root) with one of the extensions, minus the workflow's
+ * excludes and the tool's own always-skipped paths (both gitignore syntax).
+ */
+export async function sourceFiles(
+  dir: string,
+  options: { extensions: readonly string[]; exclude: readonly string[]; alwaysSkip?: readonly string[] },
+): Promise<string[]> {
+  const files = await listTargetFiles(dir, [...(options.alwaysSkip ?? []), ...options.exclude]);
+  return files.filter((f) => options.extensions.some((ext) => f.rel.endsWith(ext))).map((f) => f.rel);
+}
+
+/**
+ * Split file arguments into command lines of bounded length: one exec's arguments are limited
+ * (ARG_MAX), and a monorepo can list more files than fit.
+ */
+export function argBatches(files: readonly string[], maxChars = 100_000): string[][] {
+  const batches: string[][] = [];
+  let current: string[] = [];
+  let size = 0;
+  for (const file of files) {
+    if (current.length > 0 && size + file.length + 1 > maxChars) {
+      batches.push(current);
+      current = [];
+      size = 0;
+    }
+    current.push(file);
+    size += file.length + 1;
+  }
+  if (current.length > 0) {
+    batches.push(current);
+  }
+  return batches;
+}
+
+/** Point every result's ruleIndex at its rule by id (after merging or renaming rules). */
+export function reindexRules(run: SarifRun): void {
+  const index = new Map((run.tool.driver.rules ?? []).map((r, i) => [r.id, i]));
+  for (const result of run.results ?? []) {
+    const i = result.ruleId === undefined ? undefined : index.get(result.ruleId);
+    if (i === undefined) {
+      delete result.ruleIndex;
+    } else {
+      result.ruleIndex = i;
+    }
+  }
+}
+
+/** One run out of several runs of the same tool (one per batch): rules united, notifications kept. */
+export function mergeRuns(runs: readonly SarifRun[]): SarifRun {
+  const [first] = runs;
+  if (!first) {
+    throw new Error('mergeRuns needs at least one run');
+  }
+  if (runs.length === 1) {
+    return first;
+  }
+  const rules = new Map<string, SarifRule>();
+  const results: SarifResult[] = [];
+  const invocation: InvocationWithConfiguration = { executionSuccessful: true };
+  for (const run of runs) {
+    const runRules = run.tool.driver.rules ?? [];
+    for (const rule of runRules) {
+      if (!rules.has(rule.id)) {
+        rules.set(rule.id, rule);
+      }
+    }
+    for (const result of run.results ?? []) {
+      results.push({ ...result, ruleId: result.ruleId ?? runRules[result.ruleIndex ?? -1]?.id });
+    }
+    for (const inv of (run.invocations ?? []) as InvocationWithConfiguration[]) {
+      invocation.executionSuccessful &&= inv.executionSuccessful;
+      for (const field of ['toolExecutionNotifications', 'toolConfigurationNotifications'] as const) {
+        if (inv[field]?.length) {
+          invocation[field] = [...(invocation[field] ?? []), ...(inv[field] ?? [])];
+        }
+      }
+    }
+  }
+  const merged: SarifRun = {
+    ...first,
+    tool: { driver: { ...first.tool.driver, rules: [...rules.values()] } },
+    results,
+    invocations: [invocation],
+  };
+  reindexRules(merged);
+  return merged;
+}
+
+/** Drop results below the level (their effective level is explicit after normalizeToolSarif). */
+export function filterByLevel(run: SarifRun, minLevel: MinLevel | undefined): void {
+  if (!minLevel || minLevel === 'note') {
+    return;
+  }
+  const min = LEVEL_ORDER[minLevel];
+  run.results = (run.results ?? []).filter((r) => LEVEL_ORDER[r.level ?? 'warning'] >= min);
+}
+
+/** Give results without one the fingerprint buildSarifRun computes (rule, file, line text). */
+export function addFingerprints(run: SarifRun): void {
+  for (const result of run.results ?? []) {
+    const loc = result.locations?.[0]?.physicalLocation;
+    result.partialFingerprints ??= {};
+    result.partialFingerprints['fuzzforge/v1'] ??= fingerprint({
+      ruleId: result.ruleId ?? '',
+      level: 'warning',
+      message: result.message.text,
+      file: decodeURI(loc?.artifactLocation?.uri ?? ''),
+      line: loc?.region?.startLine ?? 0,
+      snippet: loc?.region?.snippet?.text,
+    });
+  }
+}
+
+export interface Notification {
+  level: 'error' | 'warning' | 'note';
+  text: string;
+  /** Posix path relative to the target root. */
+  file?: string;
+  line?: number;
+}
+
+/** SARIF notifications may carry locations; the shared type leaves them out. */
+type NotificationWithLocation = {
+  level?: 'none' | 'note' | 'warning' | 'error';
+  message: { text: string };
+  locations?: SarifLocation[];
+};
+type InvocationWithConfiguration = NonNullable<SarifRun['invocations']>[number] & {
+  toolExecutionNotifications?: NotificationWithLocation[];
+  toolConfigurationNotifications?: NotificationWithLocation[];
+};
+
+function notificationLocation(file: string, line?: number): SarifLocation {
+  return {
+    physicalLocation: {
+      artifactLocation: { uri: encodeURI(file), uriBaseId: SRCROOT },
+      ...(line ? { region: { startLine: line } } : {}),
+    },
+  };
+}
+
+/** Attach tool execution notifications (unparsable files, per-file time-outs) to a run. */
+export function addNotifications(run: SarifRun, notes: readonly Notification[], failed = false): void {
+  if (notes.length === 0 && !failed) {
+    return;
+  }
+  const invocation: InvocationWithConfiguration = run.invocations?.[0] ?? { executionSuccessful: true };
+  invocation.executionSuccessful = invocation.executionSuccessful && !failed;
+  invocation.toolExecutionNotifications = [
+    ...(invocation.toolExecutionNotifications ?? []),
+    ...notes.map((n) => ({
+      level: n.level,
+      message: { text: n.text },
+      ...(n.file ? { locations: [notificationLocation(n.file, n.line)] } : {}),
+    })),
+  ];
+  run.invocations = [invocation, ...(run.invocations?.slice(1) ?? [])];
+}
+
+/**
+ * Locations inside invocation notifications (bandit lists the files it could not parse there)
+ * relative to SRCROOT like the results' ones, so no worker path reaches the client.
+ */
+export function normalizeNotificationLocations(run: SarifRun, targetDir: string): void {
+  for (const inv of (run.invocations ?? []) as InvocationWithConfiguration[]) {
+    for (const note of [...(inv.toolExecutionNotifications ?? []), ...(inv.toolConfigurationNotifications ?? [])]) {
+      note.locations = note.locations?.flatMap((loc) => {
+        const art = loc.physicalLocation?.artifactLocation;
+        if (!art?.uri) {
+          return [loc];
+        }
+        const rel = relativeToTarget(art.uri, targetDir);
+        if (rel === undefined) {
+          // A path outside the target means nothing on the client and would leak worker paths.
+          return [];
+        }
+        art.uri = encodeURI(rel);
+        art.uriBaseId = SRCROOT;
+        return [loc];
+      });
+    }
+  }
+}
+
+/** Why a run did not fully succeed, for the activity result. */
+function runError(run: SarifRun): string | undefined {
+  const failed = run.invocations?.find((i) => !i.executionSuccessful);
+  return failed ? (failed.toolExecutionNotifications?.[0]?.message.text ?? 'failed') : undefined;
+}
+
+/**
+ * The body of every SAST activity here: materialise the target, analyse, store the SARIF part as
+ * `parts/<tool>.sarif`. A missing tool or a ToolFailure becomes a notification part (so the
+ * workflow completes with the other tools' results); anything else (storage, cancellation, an
+ * unsafe target) is thrown so that Temporal retries or stops.
+ */
+export async function runSastTool(
+  tool: string,
+  input: SastInput,
+  analyse: (dir: string) => Promise<SarifRun>,
+  versionWhenFailed: () => Promise<string | undefined> = () => Promise.resolve(undefined),
+): Promise<SastResult> {
+  const run = await withTarget(input.target, async (dir) => {
+    checkpoint({ tool, phase: 'starting' });
+    const real = fs.realpathSync(dir);
+    try {
+      return await analyse(real);
+    } catch (err) {
+      if (err instanceof ToolMissingError || err instanceof ToolFailure) {
+        const version = err instanceof ToolMissingError ? undefined : await versionWhenFailed();
+        // Tools name files by their worker path ("Invalid YAML file /cache/.../rules.yaml"): the
+        // user knows them relative to the workspace.
+        const message = [real, dir].reduce((text, root) => text.split(`${root}${path.sep}`).join(''), err.message);
+        return notificationRun(tool, message, version ?? 'unknown');
+      }
+      throw err;
+    }
+  });
+  const log: SarifLog = { version: '2.1.0', runs: [run] };
+  const store = objectStore();
+  const key = runKey(input.runId, `parts/${tool}.sarif`);
+  await store.putJson(store.buckets.results, key, log);
+  const error = runError(run);
+  return { tool, key, results: run.results?.length ?? 0, ...(error ? { error } : {}) };
+}
+
+/** Read and parse a JSON output file a tool wrote, or explain why it is unusable. */
+export async function readJsonOutput(tool: string, file: string, run: ToolRun, timeoutMs: number): Promise<unknown> {
+  let text: string;
+  try {
+    text = await fs.promises.readFile(file, 'utf8');
+  } catch {
+    throw new ToolFailure(`${describeFailure(tool, run, timeoutMs)}; it wrote no report`);
+  }
+  try {
+    return JSON.parse(text) as unknown;
+  } catch (err) {
+    throw new ToolFailure(
+      `${tool} wrote an invalid report (${(err as Error).message}); exit code ${run.exitCode}` +
+        (errorExcerpt(run.stderr) ? `: ${errorExcerpt(run.stderr)}` : ''),
+    );
+  }
+}
