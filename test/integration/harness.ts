@@ -3,10 +3,12 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { spawn } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
+import { promisify } from 'node:util';
 import * as tar from 'tar';
 import { sleep } from '../../backend/concurrency';
-import { distEntry, toolboxDir } from '../../backend/paths';
+import { distEntry, projectRoot, toolboxDir } from '../../backend/paths';
+import type { SarifLog } from '../../backend/sarif/types';
 import type { BackendConnection } from '../../backend/services/connection';
 import {
   defaultEmbeddedOptions,
@@ -122,4 +124,36 @@ export async function makeEscapingArchive(root: string): Promise<string> {
   const archive = path.join(root, 'evil.tar.gz');
   await tar.c({ gzip: true, file: archive, cwd: base, preservePaths: true }, ['ok.py', '../escape.py']);
   return archive;
+}
+
+/**
+ * sarif-multitool's verdict on a log (an object, or a file already written): the problems it
+ * reports at the given levels (default errors only; pass ['error', 'warning'] to be stricter).
+ */
+export async function sarifValidationProblems(
+  log: SarifLog | string,
+  scratch: string,
+  levels: readonly string[] = ['error'],
+): Promise<string[]> {
+  let file = typeof log === 'string' ? log : '';
+  if (typeof log !== 'string') {
+    file = path.join(scratch, `validate-${process.pid}-${Date.now()}.sarif`);
+    fs.writeFileSync(file, JSON.stringify(log));
+  }
+  const out = `${file}.validation.sarif`;
+  const bin = path.join(projectRoot(), 'node_modules', '.bin', 'sarif-multitool');
+  try {
+    await promisify(execFile)(bin, ['validate', file, '--output', out], { maxBuffer: 10 * 1024 * 1024 });
+  } catch (err) {
+    // It exits non-zero when it finds errors; the report says which.
+    if (!fs.existsSync(out)) {
+      throw err;
+    }
+  }
+  const report = JSON.parse(fs.readFileSync(out, 'utf8')) as SarifLog;
+  return report.runs.flatMap((r) =>
+    (r.results ?? [])
+      .filter((x) => levels.includes(x.level ?? 'warning'))
+      .map((x) => `${x.ruleId}: ${x.message.text ?? JSON.stringify(x.message)}`),
+  );
 }

@@ -2,19 +2,17 @@
 // worker, compared with its expected findings; a failing tool leaves a notification and the other
 // tool's results; modules that do not fully load still get what can be analysed.
 import * as assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { promisify } from 'node:util';
 import { after, before, describe, it } from 'node:test';
 import { findingRows } from '../../backend/sarif/log';
 import type { SarifLog, SarifRun } from '../../backend/sarif/types';
 import { awaitScan, findWorkflow, startScan } from '../../backend/scan';
-import { projectRoot, toolboxDir } from '../../backend/paths';
+import { toolboxDir } from '../../backend/paths';
 import { findServiceBinary, SERVICE_BINARIES, whichSync } from '../../backend/services/binaries';
-import { copyFixture, FIXTURES, startTestBackend, type TestBackend } from './harness';
+import { copyFixture, FIXTURES, startTestBackend, type TestBackend, sarifValidationProblems } from './harness';
 
 interface Row {
   tool: string;
@@ -42,26 +40,6 @@ function runOf(sarif: SarifLog, tool: string): SarifRun {
   const run = sarif.runs.find((r) => r.tool.driver.name === tool);
   assert.ok(run, `a ${tool} run`);
   return run;
-}
-
-/** sarif-multitool's verdict on a log: the error-level problems it reports. */
-async function multitoolErrors(log: SarifLog, scratch: string): Promise<string[]> {
-  const file = path.join(scratch, `go-sast-${Date.now()}.sarif`);
-  fs.writeFileSync(file, JSON.stringify(log));
-  const out = `${file}.validation.sarif`;
-  const bin = path.join(projectRoot(), 'node_modules', '.bin', 'sarif-multitool');
-  try {
-    await promisify(execFile)(bin, ['validate', file, '--output', out], { maxBuffer: 10 * 1024 * 1024 });
-  } catch (err) {
-    // It exits non-zero when it finds errors; the report says which.
-    if (!fs.existsSync(out)) {
-      throw err;
-    }
-  }
-  const report = JSON.parse(fs.readFileSync(out, 'utf8')) as SarifLog;
-  return report.runs.flatMap((r) =>
-    (r.results ?? []).filter((x) => x.level === 'error').map((x) => `${x.ruleId}: ${x.message.text}`),
-  );
 }
 
 describe('go_sast end to end', () => {
@@ -118,7 +96,7 @@ describe('go_sast end to end', () => {
     const snippet = credential?.locations?.[0]?.physicalLocation?.region?.snippet?.text ?? '';
     assert.match(snippet, /adminPassword = "<redacted>"/);
     assert.doesNotMatch(JSON.stringify(sarif), /Zq8#vR2mK/, 'the hard-coded password is not copied into the log');
-    assert.deepEqual(await multitoolErrors(sarif, backend.root), []);
+    assert.deepEqual(await sarifValidationProblems(sarif, backend.root), []);
   });
 
   it('keeps go vet results when gosec fails, with a notification carrying gosec stderr', async () => {

@@ -2,17 +2,15 @@
 // that must NOT be loaded) through a real node worker running the real eslint, compared with its
 // known answers; then an eslint that refuses to run (an unknown extra rule) must leave a notification.
 import * as assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { promisify } from 'node:util';
 import { findingRows, type FindingRow } from '../../backend/sarif/log';
-import type { SarifLog, SarifRule, SarifRun } from '../../backend/sarif/types';
+import type { SarifRule, SarifRun } from '../../backend/sarif/types';
 import { awaitScan, findWorkflow, startScan } from '../../backend/scan';
-import { projectRoot, toolboxDir } from '../../backend/paths';
+import { toolboxDir } from '../../backend/paths';
 import { installTools } from '../../backend/toolbox/tools';
-import { copyFixture, FIXTURES, startTestBackend, type TestBackend } from './harness';
+import { copyFixture, FIXTURES, startTestBackend, type TestBackend, sarifValidationProblems } from './harness';
 
 interface Row {
   tool: string;
@@ -33,26 +31,6 @@ function rowsOf(findings: FindingRow[]): Row[] {
   return findings
     .map((r) => ({ tool: r.tool, ruleId: r.ruleId, file: decodeURI(r.file ?? ''), line: r.line ?? 0 }))
     .sort(byPosition);
-}
-
-/** sarif-multitool's verdict on a log: the errors and warnings it reports. */
-async function multitoolProblems(file: string, scratch: string): Promise<string[]> {
-  const out = path.join(scratch, `${path.basename(file)}.validation.sarif`);
-  const bin = path.join(projectRoot(), 'node_modules', '.bin', 'sarif-multitool');
-  try {
-    await promisify(execFile)(bin, ['validate', file, '--output', out], { maxBuffer: 10 * 1024 * 1024 });
-  } catch (err) {
-    // It exits non-zero when it finds errors; the report says which.
-    if (!fs.existsSync(out)) {
-      throw err;
-    }
-  }
-  const report = JSON.parse(fs.readFileSync(out, 'utf8')) as SarifLog;
-  return report.runs.flatMap((r) =>
-    (r.results ?? [])
-      .filter((x) => x.level !== 'note' && x.level !== 'none')
-      .map((x) => `${x.ruleId}: ${x.message.text ?? JSON.stringify(x.message)}`),
-  );
 }
 
 /** PATH without node_modules/.bin folders: under `npm test` the project's own eslint is on PATH,
@@ -136,7 +114,7 @@ describe('js_sast end to end', () => {
     }
     const file = path.join(backend.root, 'js-sast.sarif');
     fs.writeFileSync(file, JSON.stringify(sarif));
-    assert.deepEqual(await multitoolProblems(file, backend.root), []);
+    assert.deepEqual(await sarifValidationProblems(file, backend.root, ['error', 'warning']), []);
   });
 
   it('honours min_level, exclude and extra rules', async () => {

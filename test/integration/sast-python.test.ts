@@ -12,11 +12,11 @@ import YAML from 'yaml';
 import { findingRows, type FindingRow } from '../../backend/sarif/log';
 import type { SarifLog } from '../../backend/sarif/types';
 import { awaitScan, findWorkflow, startScan } from '../../backend/scan';
-import { projectRoot, toolboxDir } from '../../backend/paths';
+import { toolboxDir } from '../../backend/paths';
 import { findServiceBinary, whichSync } from '../../backend/services/binaries';
 import { installTools, toolPath } from '../../backend/toolbox/tools';
 import { bundledRulesFile, semgrepEnv } from '../../toolbox/modules/sast/semgrep';
-import { copyFixture, FIXTURES, startTestBackend, type TestBackend } from './harness';
+import { copyFixture, FIXTURES, startTestBackend, type TestBackend, sarifValidationProblems } from './harness';
 
 interface Row {
   tool: string;
@@ -37,26 +37,6 @@ function rowsOf(findings: FindingRow[]): Row[] {
   return findings
     .map((r) => ({ tool: r.tool, ruleId: r.ruleId, file: decodeURI(r.file ?? ''), line: r.line ?? 0 }))
     .sort(byPosition);
-}
-
-/** sarif-multitool's verdict on a log: the errors and warnings it reports. */
-async function multitoolProblems(file: string, scratch: string): Promise<string[]> {
-  const out = path.join(scratch, `${path.basename(file)}.validation.sarif`);
-  const bin = path.join(projectRoot(), 'node_modules', '.bin', 'sarif-multitool');
-  try {
-    await promisify(execFile)(bin, ['validate', file, '--output', out], { maxBuffer: 10 * 1024 * 1024 });
-  } catch (err) {
-    // It exits non-zero when it finds errors; the report says which.
-    if (!fs.existsSync(out)) {
-      throw err;
-    }
-  }
-  const report = JSON.parse(fs.readFileSync(out, 'utf8')) as SarifLog;
-  return report.runs.flatMap((r) =>
-    (r.results ?? [])
-      .filter((x) => x.level !== 'note' && x.level !== 'none')
-      .map((x) => `${x.ruleId}: ${x.message.text ?? JSON.stringify(x.message)}`),
-  );
 }
 
 /** Invocation notifications, typed loosely: SARIF allows more than the shared type lists. */
@@ -147,7 +127,7 @@ describe('python_sast end to end', () => {
     );
     const file = path.join(backend.root, 'python-sast.sarif');
     fs.writeFileSync(file, JSON.stringify(sarif));
-    assert.deepEqual(await multitoolProblems(file, backend.root), []);
+    assert.deepEqual(await sarifValidationProblems(file, backend.root, ['error', 'warning']), []);
   });
 
   it('the shipped semgrep rules pass their own known answers (semgrep --test)', async () => {

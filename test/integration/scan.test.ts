@@ -1,18 +1,24 @@
 // The first end-to-end scan: fixture -> MinIO -> Temporal -> generic worker -> SARIF -> CLI.
 import * as assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { promisify } from 'node:util';
 import { pathToFileURL } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import * as tar from 'tar';
 import { findingRows } from '../../backend/sarif/log';
 import type { SarifLog } from '../../backend/sarif/types';
 import { awaitScan, findWorkflow, startScan } from '../../backend/scan';
-import { toolboxDir, projectRoot } from '../../backend/paths';
+import { toolboxDir } from '../../backend/paths';
 import { RunFailedError } from '../../backend/temporal/runs';
-import { copyFixture, FIXTURES, runCli, startTestBackend, type TestBackend, makeEscapingArchive } from './harness';
+import {
+  copyFixture,
+  FIXTURES,
+  runCli,
+  startTestBackend,
+  type TestBackend,
+  makeEscapingArchive,
+  sarifValidationProblems,
+} from './harness';
 
 interface Expected {
   ruleId: string;
@@ -24,24 +30,6 @@ const expected = JSON.parse(fs.readFileSync(path.join(FIXTURES, 'vulnerable-app.
 
 function keyed(rows: Expected[]): string[] {
   return rows.map((r) => `${r.file}:${r.line} ${r.ruleId}`).sort();
-}
-
-/** sarif-multitool's verdict on a log: the error-level problems it reports. */
-async function multitoolErrors(file: string, scratch: string): Promise<string[]> {
-  const out = path.join(scratch, `${path.basename(file)}.validation.sarif`);
-  const bin = path.join(projectRoot(), 'node_modules', '.bin', 'sarif-multitool');
-  try {
-    await promisify(execFile)(bin, ['validate', file, '--output', out], { maxBuffer: 10 * 1024 * 1024 });
-  } catch (err) {
-    // It exits non-zero when it finds errors; the report says which.
-    if (!fs.existsSync(out)) {
-      throw err;
-    }
-  }
-  const report = JSON.parse(fs.readFileSync(out, 'utf8')) as SarifLog;
-  return report.runs.flatMap((r) =>
-    (r.results ?? []).filter((x) => x.level === 'error').map((x) => `${x.ruleId}: ${x.message.text}`),
-  );
 }
 
 describe('security_assessment end to end', () => {
@@ -87,7 +75,7 @@ describe('security_assessment end to end', () => {
     }
     const file = path.join(backend.root, 'scan.sarif');
     fs.writeFileSync(file, JSON.stringify(sarif));
-    assert.deepEqual(await multitoolErrors(file, backend.root), []);
+    assert.deepEqual(await sarifValidationProblems(file, backend.root), []);
     assert.equal(summary.inventory?.files, upload.totalFiles);
   });
 
