@@ -11,8 +11,11 @@ import { installHint } from '../../../backend/toolbox/tools';
 import { readVerticalSpec } from '../../../backend/toolbox/verticals';
 import type { TargetRef } from '../../shared/definitions';
 import { runTool, stderrExcerpt, ToolMissingError, type ToolRun } from '../process';
-import { fingerprint, notificationRun, SRCROOT } from '../reporters/sarif';
+import { notificationRun, SRCROOT } from '../reporters/sarif';
 import { checkpoint, objectStore, runKey, withTarget } from '../runtime';
+// One implementation for every SAST module; re-exported for the native tools' modules.
+import { addFingerprints, withScratch } from './common';
+export { addFingerprints, withScratch };
 
 /** What every native tool activity takes besides its own options. */
 export interface NativeToolInput {
@@ -73,16 +76,6 @@ export function remainingMs(tool: string, deadline: number): number {
     throw new ToolFailure(`${tool} timed out: its ${Math.round(TOOL_BUDGET_MS / 60_000)} min budget is spent`);
   }
   return left;
-}
-
-/** A private scratch folder for output files, removed afterwards whatever happens. */
-export async function withScratch<T>(fn: (dir: string) => Promise<T>): Promise<T> {
-  const dir = await fs.promises.mkdtemp(path.join(os.tmpdir(), 'ff-sast-'));
-  try {
-    return await fn(dir);
-  } finally {
-    await fs.promises.rm(dir, { recursive: true, force: true });
-  }
 }
 
 const versions = new Map<string, Promise<string | undefined>>();
@@ -207,22 +200,6 @@ export function keepTargetResults(run: SarifRun, exclude: readonly string[]): nu
     return exclude.length === 0 || !rules.ignores(decodeURI(art.uri));
   });
   return before - run.results.length;
-}
-
-/** Give results without one the same fingerprint buildSarifRun computes (rule, file, line text). */
-export function addFingerprints(run: SarifRun): void {
-  for (const result of run.results ?? []) {
-    const loc = result.locations?.[0]?.physicalLocation;
-    result.partialFingerprints ??= {};
-    result.partialFingerprints['fuzzforge/v1'] ??= fingerprint({
-      ruleId: result.ruleId ?? '',
-      level: 'warning',
-      message: result.message.text,
-      file: decodeURI(loc?.artifactLocation?.uri ?? ''),
-      line: loc?.region?.startLine ?? 0,
-      snippet: loc?.region?.snippet?.text,
-    });
-  }
 }
 
 /** Attach notifications (load errors, skipped packages) to a run without marking it failed. */
