@@ -8,11 +8,14 @@ bash backend/scripts/setup.sh
 # The static toolbox's tools (bandit, semgrep, gosec, gitleaks, cppcheck, flawfinder, eslint):
 # installed once under ~/.cache/fuzzforge/tools (apt system-wide), found there afterwards.
 node dist/cli.js setup --tools
+# A real VS Code for the e2e suite: code-server (npm) on Node 24 (npm), headless Debian Chromium
+# driven by playwright-core; cached under ~/.cache/fuzzforge/e2e.
+bash test/e2e/setup.sh
 # The integration tests drive the development build (source maps in stack traces).
 node esbuild.js --quiet
 echo "== typecheck"
 npx tsc --noEmit -p tsconfig.json
 echo "== lint"
 npx eslint --max-warnings=0 .
-echo "== unit + integration tests"
-node --import tsx --test --test-concurrency=1 --test-reporter=spec test/unit/*.test.ts test/integration/*.test.ts
+echo "== unit, integration and e2e tests"
+node --import tsx --test --test-concurrency=1 --test-reporter=spec test/unit/*.test.ts test/integration/*.test.ts test/e2e/*.test.ts
