@@ -1,10 +1,12 @@
 // What activities share inside one worker process: the storage client and the target cache,
 // built lazily from the environment the worker was started with.
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { activityInfo, Context, heartbeat } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import { cacheDir } from '../../backend/paths';
 import { connectionFromEnv } from '../../backend/services/connection';
+import { acquireLock } from '../../backend/services/state';
 import { UnsafeArchiveError } from '../../backend/storage/extract';
 import { ObjectStore } from '../../backend/storage/objectStore';
 import { DEFAULT_CACHE_BYTES, TargetCache } from '../../backend/storage/targetCache';
@@ -27,7 +29,15 @@ export function objectStore(): ObjectStore {
 function targetCache(): TargetCache {
   if (!cache) {
     const vertical = process.env.FUZZFORGE_VERTICAL ?? 'generic';
-    const dir = process.env.FUZZFORGE_WORKER_CACHE ?? path.join(cacheDir(), 'worker', vertical);
+    // A cache folder belongs to one worker process: its index and evictions are in-process, and a
+    // second process replacing a tree under a running tool loses files. Each vertical gets its own
+    // folder, and a second worker of the same vertical on this host gets a private one.
+    let dir = path.join(process.env.FUZZFORGE_WORKER_CACHE ?? path.join(cacheDir(), 'worker'), vertical);
+    fs.mkdirSync(dir, { recursive: true });
+    if (!acquireLock(path.join(dir, '.owner'))) {
+      dir = `${dir}-${process.pid}`;
+      process.once('exit', () => fs.rmSync(dir, { recursive: true, force: true }));
+    }
     const max = Number(process.env.FUZZFORGE_WORKER_CACHE_BYTES ?? DEFAULT_CACHE_BYTES);
     cache = new TargetCache(objectStore(), dir, max);
   }
