@@ -612,6 +612,15 @@ export async function runCli(argv: string[], io: Io = defaultIo): Promise<number
 }
 
 if (require.main === module) {
+  // `fuzzforge runs | head`: a closed pipe ends the command quietly, as other CLIs do.
+  for (const stream of [process.stdout, process.stderr]) {
+    stream.on('error', (err: NodeJS.ErrnoException) => {
+      if (err.code === 'EPIPE') {
+        process.exit(0);
+      }
+      throw err;
+    });
+  }
   void runCli(process.argv.slice(2)).then((code) => {
     // The supervisor keeps running; every other command exits with its code.
     if (code >= 0) {
