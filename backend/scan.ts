@@ -78,16 +78,33 @@ export async function startScan(conn: BackendConnection, runs: RunService, reque
       })
     : await targets.uploadArchive(request.path);
   const workspace = workspaceIdentity(stat.isDirectory() ? request.path : path.dirname(request.path));
-  const baseline = await resolveBaseline(runs, request, workspace.id);
+  const baseline = await resolveBaseline(runs, request, workspace.id, params);
   const run = await runs.start({ definition: request.workflow, params, target: upload.target, workspace, baseline });
   return { run, upload, baseline };
 }
 
-/** The run a new scan is compared with: the one asked for, or the last completed one. */
+/** Parameters as a canonical string (sorted keys), to find runs made with the same ones. */
+export function canonicalParams(value: unknown): string {
+  if (Array.isArray(value)) {
+    return `[${value.map(canonicalParams).join(',')}]`;
+  }
+  if (value && typeof value === 'object') {
+    const entries = Object.entries(value as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalParams(v)}`).join(',')}}`;
+  }
+  return JSON.stringify(value) ?? 'null';
+}
+
+/**
+ * The run a new scan is compared with: the one asked for, or the last completed run of this
+ * workspace and workflow made with the same parameters (a run with other tools, rules or
+ * excludes would make everything it did not look at appear "fixed").
+ */
 async function resolveBaseline(
   runs: RunService,
   request: ScanRequest,
   workspaceId: string,
+  params: Record<string, unknown>,
 ): Promise<BaselineRef | undefined> {
   if (request.baseline === false) {
     return undefined;
@@ -104,8 +121,9 @@ async function resolveBaseline(
     return { runId: request.baseline, sarifKey: summary.sarifKey };
   }
   try {
+    const wanted = canonicalParams(params);
     const previous = (await runs.list({ workspaceId, workflow: request.workflow.name, limit: 20 })).find(
-      (r) => r.status === 'completed',
+      (r) => r.status === 'completed' && canonicalParams(r.memo?.params ?? {}) === wanted,
     );
     if (!previous) {
       return undefined;

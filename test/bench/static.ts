@@ -578,10 +578,10 @@ async function measureCase(
     note(`  ${c.workflow} direct ${t.tool} warm-up: ${secs(await runDirect(t.direct, t.tool, scratchRoot))} s`);
   }
   // Workflow: the first run uploads the workspace and materialises the target in the workers'
-  // caches. Repeated (3 times at most) until no tool fails: the harness gives every worker the
-  // SAME cache folder, and workers materialising one target at once (full_scan's children) replace
-  // the tree under each other's feet. Once each worker has the tree in its index, runs are cache
-  // hits and no longer race.
+  // caches. Repeated (3 times at most) until no tool fails: an activity that failed before its
+  // worker had the tree (as when workers shared one cache folder and replaced each other's trees
+  // under running tools) would leave a materialisation to be paid by a timed run. Failures are
+  // printed as untimed.
   const warmupErrors: string[] = [];
   for (let attempt = 1; attempt <= 3; attempt++) {
     const warm = await runWorkflow(backend, c.workflow, workspace.workspace, false);

@@ -45,6 +45,9 @@ export async function cpp_sast(input: WorkflowInput<CppSastParams>): Promise<Sca
     runId: input.runId,
     workflow: 'cpp_sast',
     parts: parts.map((p) => ({ tool: p.tool, key: p.key })),
+    // Suppressions and the baseline apply to every workflow, not only inside full_scan.
+    target: input.target,
+    baseline: input.baseline,
   });
   progress = { phase: 'done', fraction: 1 };
   return summary;

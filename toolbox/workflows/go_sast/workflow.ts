@@ -54,6 +54,9 @@ export async function go_sast(input: WorkflowInput<GoSastParams>): Promise<ScanS
     runId: input.runId,
     workflow: 'go_sast',
     parts: parts.map((p) => ({ tool: p.tool, key: p.key })),
+    // Suppressions and the baseline apply to every workflow, not only inside full_scan.
+    target: input.target,
+    baseline: input.baseline,
   });
   progress = { phase: 'done', fraction: 1 };
   return summary;
