@@ -8,6 +8,7 @@ import { promisify } from 'node:util';
 import * as tar from 'tar';
 import { sleep } from '../../backend/concurrency';
 import { distEntry, projectRoot, toolboxDir } from '../../backend/paths';
+import { findingRows, type FindingRow } from '../../backend/sarif/log';
 import type { SarifLog } from '../../backend/sarif/types';
 import type { BackendConnection } from '../../backend/services/connection';
 import {
@@ -156,4 +157,31 @@ export async function sarifValidationProblems(
       .filter((x) => levels.includes(x.level ?? 'warning'))
       .map((x) => `${x.ruleId}: ${x.message.text ?? JSON.stringify(x.message)}`),
   );
+}
+
+/** One expected finding of a fixture (`test/fixtures/<name>.expected.json`). */
+export interface ExpectedRow {
+  tool: string;
+  ruleId: string;
+  file: string;
+  line: number;
+}
+
+export function readExpected(name: string): ExpectedRow[] {
+  return JSON.parse(fs.readFileSync(path.join(FIXTURES, `${name}.expected.json`), 'utf8')) as ExpectedRow[];
+}
+
+/** The order of the expected files: file, line, tool, rule. */
+export function byPosition(a: ExpectedRow, b: ExpectedRow): number {
+  return (
+    a.file.localeCompare(b.file) || a.line - b.line || a.tool.localeCompare(b.tool) || a.ruleId.localeCompare(b.ruleId)
+  );
+}
+
+/** A log's (or finding rows') results as comparable rows, in the expected files' order. */
+export function comparableRows(input: SarifLog | readonly FindingRow[]): ExpectedRow[] {
+  const rows = Array.isArray(input) ? (input as readonly FindingRow[]) : findingRows(input as SarifLog);
+  return rows
+    .map((r) => ({ tool: r.tool, ruleId: r.ruleId, file: decodeURI(r.file ?? ''), line: r.line ?? 0 }))
+    .sort(byPosition);
 }

@@ -6,33 +6,19 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { after, before, describe, it } from 'node:test';
-import { findingRows } from '../../backend/sarif/log';
 import type { SarifLog, SarifRun } from '../../backend/sarif/types';
 import { awaitScan, findWorkflow, startScan } from '../../backend/scan';
 import { toolboxDir } from '../../backend/paths';
-import { copyFixture, FIXTURES, startTestBackend, type TestBackend, sarifValidationProblems } from './harness';
+import {
+  copyFixture,
+  startTestBackend,
+  type TestBackend,
+  sarifValidationProblems,
+  readExpected,
+  comparableRows,
+} from './harness';
 
-interface Row {
-  tool: string;
-  ruleId: string;
-  file: string;
-  line: number;
-}
-
-const expected = JSON.parse(fs.readFileSync(path.join(FIXTURES, 'cpp-sast.expected.json'), 'utf8')) as Row[];
-
-/** Rows in the expected file's order: file, line, tool, rule. */
-function rowsOf(sarif: SarifLog): Row[] {
-  return findingRows(sarif)
-    .map((r) => ({ tool: r.tool, ruleId: r.ruleId, file: decodeURI(r.file ?? ''), line: r.line ?? 0 }))
-    .sort(
-      (a, b) =>
-        a.file.localeCompare(b.file) ||
-        a.line - b.line ||
-        a.tool.localeCompare(b.tool) ||
-        a.ruleId.localeCompare(b.ruleId),
-    );
-}
+const expected = readExpected('cpp-sast');
 
 function runOf(sarif: SarifLog, tool: string): SarifRun {
   const run = sarif.runs.find((r) => r.tool.driver.name === tool);
@@ -59,7 +45,7 @@ describe('cpp_sast end to end', () => {
 
   it('reports exactly the expected cppcheck and flawfinder findings, relative to SRCROOT, with versions', async () => {
     const { summary, sarif } = await scan({});
-    assert.deepEqual(rowsOf(sarif), expected);
+    assert.deepEqual(comparableRows(sarif), expected);
     assert.equal(summary.total, expected.length);
     assert.deepEqual(
       summary.tools.map((t) => [t.name, t.error]),
@@ -107,7 +93,7 @@ describe('cpp_sast end to end', () => {
       /unknown --std value 'gnu11'/,
     );
     assert.deepEqual(
-      rowsOf(sarif),
+      comparableRows(sarif),
       expected.filter((r) => r.tool === 'flawfinder' && r.ruleId !== 'FF1013'),
     );
   });
@@ -120,9 +106,9 @@ describe('cpp_sast end to end', () => {
     );
     const levelFourAndUp = new Set(['FF1001', 'FF1014', 'FF1015', 'FF1016', 'FF1044']);
     assert.deepEqual(
-      rowsOf(sarif),
+      comparableRows(sarif),
       expected.filter((r) => r.tool === 'flawfinder' && r.file !== 'src/table.cpp' && levelFourAndUp.has(r.ruleId)),
     );
-    assert.ok(rowsOf(sarif).length >= 5);
+    assert.ok(comparableRows(sarif).length >= 5);
   });
 });

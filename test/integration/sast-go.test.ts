@@ -7,34 +7,20 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { after, before, describe, it } from 'node:test';
-import { findingRows } from '../../backend/sarif/log';
 import type { SarifLog, SarifRun } from '../../backend/sarif/types';
 import { awaitScan, findWorkflow, startScan } from '../../backend/scan';
 import { toolboxDir } from '../../backend/paths';
 import { findServiceBinary, SERVICE_BINARIES, whichSync } from '../../backend/services/binaries';
-import { copyFixture, FIXTURES, startTestBackend, type TestBackend, sarifValidationProblems } from './harness';
+import {
+  copyFixture,
+  startTestBackend,
+  type TestBackend,
+  sarifValidationProblems,
+  readExpected,
+  comparableRows,
+} from './harness';
 
-interface Row {
-  tool: string;
-  ruleId: string;
-  file: string;
-  line: number;
-}
-
-const expected = JSON.parse(fs.readFileSync(path.join(FIXTURES, 'go-sast.expected.json'), 'utf8')) as Row[];
-
-/** Rows in the expected file's order: file, line, tool, rule. */
-function rowsOf(sarif: SarifLog): Row[] {
-  return findingRows(sarif)
-    .map((r) => ({ tool: r.tool, ruleId: r.ruleId, file: decodeURI(r.file ?? ''), line: r.line ?? 0 }))
-    .sort(
-      (a, b) =>
-        a.file.localeCompare(b.file) ||
-        a.line - b.line ||
-        a.tool.localeCompare(b.tool) ||
-        a.ruleId.localeCompare(b.ruleId),
-    );
-}
+const expected = readExpected('go-sast');
 
 function runOf(sarif: SarifLog, tool: string): SarifRun {
   const run = sarif.runs.find((r) => r.tool.driver.name === tool);
@@ -64,7 +50,7 @@ describe('go_sast end to end', () => {
 
   it('reports exactly the expected gosec and go vet findings, relative to SRCROOT, with versions', async () => {
     const { summary, sarif } = await scan(workspace, {});
-    assert.deepEqual(rowsOf(sarif), expected);
+    assert.deepEqual(comparableRows(sarif), expected);
     assert.equal(summary.total, expected.length);
     assert.deepEqual(
       summary.tools.map((t) => [t.name, t.error]),
@@ -113,7 +99,7 @@ describe('go_sast end to end', () => {
       /gosec exited with code 1: [\s\S]*Including rules: G999[\s\S]*No rules\/analyzers are configured/,
     );
     assert.deepEqual(
-      rowsOf(sarif),
+      comparableRows(sarif),
       expected.filter((r) => r.tool === 'govet'),
     );
     assert.equal(summary.tools.find((t) => t.name === 'govet')?.error, undefined);
@@ -137,7 +123,7 @@ describe('go_sast end to end', () => {
       'package util\n\nimport "fmt"\n\nfunc Describe(n int) string {\n\treturn fmt.Sprintf("%s items", n)\n}\n',
     );
     const { summary, sarif } = await scan(ws, {});
-    assert.deepEqual(rowsOf(sarif), [
+    assert.deepEqual(comparableRows(sarif), [
       { tool: 'gosec', ruleId: 'G501', file: 'broken/main.go', line: 4 },
       { tool: 'gosec', ruleId: 'G401', file: 'broken/main.go', line: 11 },
       { tool: 'govet', ruleId: 'printf', file: 'broken/util/util.go', line: 6 },
@@ -200,7 +186,7 @@ describe('go_sast on a worker without gosec', { skip: gosecOnPath && 'gosec is o
     );
     assert.equal(runOf(sarif, 'gosec').invocations?.[0]?.executionSuccessful, false);
     assert.deepEqual(
-      rowsOf(sarif),
+      comparableRows(sarif),
       expected.filter((r) => r.tool === 'govet'),
     );
   });

@@ -10,28 +10,17 @@ import type { SarifRule, SarifRun } from '../../backend/sarif/types';
 import { awaitScan, findWorkflow, startScan } from '../../backend/scan';
 import { toolboxDir } from '../../backend/paths';
 import { installTools } from '../../backend/toolbox/tools';
-import { copyFixture, FIXTURES, startTestBackend, type TestBackend, sarifValidationProblems } from './harness';
+import {
+  copyFixture,
+  startTestBackend,
+  type TestBackend,
+  sarifValidationProblems,
+  readExpected,
+  comparableRows,
+  byPosition,
+} from './harness';
 
-interface Row {
-  tool: string;
-  ruleId: string;
-  file: string;
-  line: number;
-}
-
-const expected = JSON.parse(fs.readFileSync(path.join(FIXTURES, 'js-sast.expected.json'), 'utf8')) as Row[];
-
-function byPosition(a: Row, b: Row): number {
-  return (
-    a.file.localeCompare(b.file) || a.line - b.line || a.tool.localeCompare(b.tool) || a.ruleId.localeCompare(b.ruleId)
-  );
-}
-
-function rowsOf(findings: FindingRow[]): Row[] {
-  return findings
-    .map((r) => ({ tool: r.tool, ruleId: r.ruleId, file: decodeURI(r.file ?? ''), line: r.line ?? 0 }))
-    .sort(byPosition);
-}
+const expected = readExpected('js-sast');
 
 /** PATH without node_modules/.bin folders: under `npm test` the project's own eslint is on PATH,
  * and installTools would take it for the tool and skip installing the plugin next to it. */
@@ -74,7 +63,7 @@ describe('js_sast end to end', () => {
     });
     const { summary, sarif } = await awaitScan(backend.conn, backend.runs, run.runId);
     firstRows = findingRows(sarif);
-    const rows = rowsOf(firstRows);
+    const rows = comparableRows(firstRows);
     if (process.env.FUZZFORGE_WRITE_EXPECTED) {
       fs.writeFileSync(process.env.FUZZFORGE_WRITE_EXPECTED, `${JSON.stringify(rows, null, 2)}\n`);
     }
@@ -126,11 +115,11 @@ describe('js_sast end to end', () => {
       params: { min_level: 'warning', exclude: ['src/routes/'], extra_eslint_rules: { 'no-unused-vars': 'error' } },
     });
     const { sarif } = await awaitScan(backend.conn, backend.runs, run.runId);
-    const want = rowsOf(firstRows.filter((r) => r.level !== 'note' && !r.file?.startsWith('src/routes/')));
+    const want = comparableRows(firstRows.filter((r) => r.level !== 'note' && !r.file?.startsWith('src/routes/')));
     assert.ok(want.length > 0);
     // The extra rule finds the one unused parameter of the fixture, at eslint's severity.
     const extra = { tool: 'eslint', ruleId: 'no-unused-vars', file: 'src/lib/settings.ts', line: 16 };
-    assert.deepEqual(rowsOf(findingRows(sarif)), [...want, extra].sort(byPosition));
+    assert.deepEqual(comparableRows(findingRows(sarif)), [...want, extra].sort(byPosition));
     assert.equal(findingRows(sarif).find((r) => r.ruleId === 'no-unused-vars')?.level, 'error');
   });
 

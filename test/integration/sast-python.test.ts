@@ -16,28 +16,16 @@ import { toolboxDir } from '../../backend/paths';
 import { findServiceBinary, whichSync } from '../../backend/services/binaries';
 import { installTools, toolPath } from '../../backend/toolbox/tools';
 import { bundledRulesFile, semgrepEnv } from '../../toolbox/modules/sast/semgrep';
-import { copyFixture, FIXTURES, startTestBackend, type TestBackend, sarifValidationProblems } from './harness';
+import {
+  copyFixture,
+  startTestBackend,
+  type TestBackend,
+  sarifValidationProblems,
+  readExpected,
+  comparableRows,
+} from './harness';
 
-interface Row {
-  tool: string;
-  ruleId: string;
-  file: string;
-  line: number;
-}
-
-const expected = JSON.parse(fs.readFileSync(path.join(FIXTURES, 'python-sast.expected.json'), 'utf8')) as Row[];
-
-function byPosition(a: Row, b: Row): number {
-  return (
-    a.file.localeCompare(b.file) || a.line - b.line || a.tool.localeCompare(b.tool) || a.ruleId.localeCompare(b.ruleId)
-  );
-}
-
-function rowsOf(findings: FindingRow[]): Row[] {
-  return findings
-    .map((r) => ({ tool: r.tool, ruleId: r.ruleId, file: decodeURI(r.file ?? ''), line: r.line ?? 0 }))
-    .sort(byPosition);
-}
+const expected = readExpected('python-sast');
 
 /** Invocation notifications, typed loosely: SARIF allows more than the shared type lists. */
 function notifications(sarif: SarifLog, tool: string): string[] {
@@ -80,7 +68,7 @@ describe('python_sast end to end', () => {
     });
     const { summary, sarif } = await awaitScan(backend.conn, backend.runs, run.runId);
     firstRows = findingRows(sarif);
-    const rows = rowsOf(firstRows);
+    const rows = comparableRows(firstRows);
     if (process.env.FUZZFORGE_WRITE_EXPECTED) {
       fs.writeFileSync(process.env.FUZZFORGE_WRITE_EXPECTED, `${JSON.stringify(rows, null, 2)}\n`);
     }
@@ -175,7 +163,7 @@ describe('python_sast end to end', () => {
       (r) => r.tool === 'semgrep' && r.level === 'error' && !r.file?.startsWith('scripts/'),
     );
     assert.ok(want.length > 0);
-    assert.deepEqual(rowsOf(findingRows(sarif)), rowsOf(want));
+    assert.deepEqual(comparableRows(findingRows(sarif)), comparableRows(want));
     assert.deepEqual(
       summary.tools.map((t) => t.name),
       ['semgrep'],
@@ -190,7 +178,7 @@ describe('python_sast end to end', () => {
     });
     const done = await awaitScan(backend.conn, backend.runs, skipped.run.runId);
     const banditWant = firstRows.filter((r) => r.tool === 'bandit' && !['B101', 'B105'].includes(r.ruleId));
-    assert.deepEqual(rowsOf(findingRows(done.sarif)), rowsOf(banditWant));
+    assert.deepEqual(comparableRows(findingRows(done.sarif)), comparableRows(banditWant));
   });
 
   it('a semgrep that fails leaves a notification with its error, and bandit results', async () => {
@@ -210,7 +198,7 @@ describe('python_sast end to end', () => {
     });
     const { summary, sarif } = await awaitScan(backend.conn, backend.runs, run.runId);
     assert.deepEqual(
-      rowsOf(findingRows(sarif)),
+      comparableRows(findingRows(sarif)),
       expected.filter((r) => r.tool === 'bandit'),
     );
     const semgrep = summary.tools.find((t) => t.name === 'semgrep');
@@ -293,7 +281,7 @@ describe('python_sast on a worker without bandit', () => {
     });
     const { summary, sarif } = await awaitScan(backend.conn, backend.runs, run.runId);
     assert.deepEqual(
-      rowsOf(findingRows(sarif)),
+      comparableRows(findingRows(sarif)),
       expected.filter((r) => r.tool === 'semgrep'),
     );
     assert.deepEqual(
