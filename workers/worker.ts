@@ -68,6 +68,9 @@ async function main(): Promise<void> {
     activities: loaded.activities,
     maxConcurrentActivityTaskExecutions: concurrency,
     shutdownGraceTime: '10s',
+    // Heartbeats reach the server at least every second, so a cancel reaches a long-running
+    // activity (a fuzzer) within about a second instead of 0.8 x its heartbeat timeout.
+    maxHeartbeatThrottleInterval: '1s',
   });
   if (process.env.FUZZFORGE_SUPERVISED === '1') {
     // If the supervisor dies without stopping us, do not linger as an orphan.

@@ -27,6 +27,8 @@ import { parseParamArgs } from '../toolbox/params';
 import { installTools, toolStatuses } from '../toolbox/tools';
 import { availableVerticals, knownVerticals } from '../toolbox/verticals';
 import { workspaceIdentity } from '../workspace';
+import { fuzzStats, getCrash, listCrashes, replayCrash } from '../fuzzing';
+import type { FuzzStatsSample } from '../../toolbox/shared/fuzzing';
 import type { ScanSummary } from '../../toolbox/shared/definitions';
 import { findingsTable, formatDuration, table } from './format';
 
@@ -45,6 +47,10 @@ usage:
   fuzzforge run status RUN_ID [--json]
   fuzzforge run cancel RUN_ID
   fuzzforge run findings RUN_ID [--new-only] [--fail-on LEVEL] [--fail-on-new] [--export-sarif FILE] [--json]
+  fuzzforge stats RUN_ID [--follow] [--json]      live statistics of a fuzzing run
+  fuzzforge crashes RUN_ID [--json]               unique crashes of a fuzzing run
+  fuzzforge replay RUN_ID CRASH_ID [--workspace PATH] [--original]
+                                                  build the harness locally and run it on the crash input
 
 global options:
   --backend auto|embedded|external      (default: FUZZFORGE_BACKEND_MODE or auto)
@@ -565,7 +571,137 @@ async function cmdRun(args: string[], io: Io): Promise<number> {
   });
 }
 
+function statsLine(s: FuzzStatsSample): string[] {
+  return [
+    s.harness,
+    formatDuration(s.elapsedSec * 1000),
+    String(s.execs),
+    String(s.execsPerSec),
+    s.coverage !== undefined ? `${s.coverage}/${s.features ?? '-'}` : '-',
+    String(s.corpusSize),
+    `${s.uniqueCrashes} (${s.crashes})`,
+    `${s.timeouts}/${s.ooms}`,
+    `${Math.round(s.secSinceNewCoverage)}s`,
+  ];
+}
+
+const STATS_HEADERS = ['HARNESS', 'ELAPSED', 'EXECS', 'EXEC/S', 'COV/FT', 'CORPUS', 'UNIQUE (ALL) CRASHES', 'TIMEOUTS/OOMS', 'SINCE NEW COV'];
+
+async function cmdStats(args: string[], io: Io): Promise<number> {
+  const { values, positionals } = parse(args, { follow: { type: 'boolean', short: 'f' }, json: { type: 'boolean' } });
+  const runId = positionals[0];
+  if (!runId) {
+    throw new UserError('usage: fuzzforge stats RUN_ID [--follow] [--json]');
+  }
+  const conn = await resolveBackend({
+    mode: parseBackendMode((values.backend as string | undefined) ?? process.env.FUZZFORGE_BACKEND_MODE),
+  });
+  return withRuns(conn, async (runs) => {
+    let lastAt = 0;
+    for (;;) {
+      const info = await runs.describe(runId);
+      const view = await fuzzStats(runs, runId);
+      if (values.json) {
+        if (!values.follow || (view.latest && view.latest.at !== lastAt) || isTerminal(info.status)) {
+          io.out(JSON.stringify(values.follow ? { status: info.status, phase: view.phase, latest: view.latest } : { status: info.status, ...view }));
+        }
+      } else if (!values.follow) {
+        io.out(`${runId}: ${info.status}, ${view.engine}, ${view.phase}${view.current ? ` (${view.current})` : ''}`);
+        const rows = [...view.finished, ...(view.latest && !view.finished.some((f) => f.harness === view.latest?.harness) ? [view.latest] : [])];
+        io.out(rows.length > 0 ? table(STATS_HEADERS, rows.map(statsLine)) : 'no statistics yet');
+      } else if (view.latest && view.latest.at !== lastAt) {
+        const s = view.latest;
+        io.out(
+          `${new Date(s.at).toISOString().slice(11, 19)} ${s.harness} ${formatDuration(s.elapsedSec * 1000)} ` +
+            `execs ${s.execs} (${s.execsPerSec}/s) cov ${s.coverage ?? '-'} ft ${s.features ?? '-'} corpus ${s.corpusSize} ` +
+            `crashes ${s.uniqueCrashes} unique/${s.crashes} timeouts ${s.timeouts} ooms ${s.ooms} since-new-cov ${Math.round(s.secSinceNewCoverage)}s`,
+        );
+      }
+      lastAt = view.latest?.at ?? lastAt;
+      if (!values.follow || isTerminal(info.status)) {
+        if (values.follow && !values.json) {
+          io.out(`run ${runId} ${info.status}`);
+        }
+        return 0;
+      }
+      await new Promise((r) => setTimeout(r, 1000));
+    }
+  });
+}
+
+async function cmdCrashes(args: string[], io: Io): Promise<number> {
+  const { values, positionals } = parse(args, { json: { type: 'boolean' } });
+  const runId = positionals[0];
+  if (!runId) {
+    throw new UserError('usage: fuzzforge crashes RUN_ID [--json]');
+  }
+  const conn = await resolveBackend({
+    mode: parseBackendMode((values.backend as string | undefined) ?? process.env.FUZZFORGE_BACKEND_MODE),
+  });
+  const crashes = await listCrashes(conn, runId);
+  if (values.json) {
+    io.out(JSON.stringify(crashes, null, 2));
+    return 0;
+  }
+  if (crashes.length === 0) {
+    io.out(`no crashes stored for run ${runId}`);
+    return 0;
+  }
+  io.out(
+    table(
+      ['CRASH', 'KIND', 'HARNESS', 'LOCATION', 'HITS', 'INPUT', 'FIRST SEEN'],
+      crashes.map((c) => {
+        const top = c.frames.find((f) => f.file && !f.file.startsWith('/'));
+        return [
+          c.id,
+          c.kind,
+          c.harness,
+          top ? `${top.file}:${top.line ?? '?'}` : c.harnessFile,
+          String(c.hits),
+          `${c.inputBytes} B${c.minimizedKey ? ` (min ${c.minimizedBytes ?? '?'} B)` : ''}`,
+          c.firstSeen.replace('T', ' ').slice(0, 19),
+        ];
+      }),
+    ),
+  );
+  io.out(`replay one with: fuzzforge replay ${runId} CRASH`);
+  return 0;
+}
+
+async function cmdReplay(args: string[], io: Io): Promise<number> {
+  const { values, positionals } = parse(args, { workspace: { type: 'string' }, original: { type: 'boolean' } });
+  const [runId, crashId] = positionals;
+  if (!runId || !crashId) {
+    throw new UserError('usage: fuzzforge replay RUN_ID CRASH_ID [--workspace PATH] [--original]');
+  }
+  const conn = await resolveBackend({
+    mode: parseBackendMode((values.backend as string | undefined) ?? process.env.FUZZFORGE_BACKEND_MODE),
+  });
+  const crash = await getCrash(conn, runId, crashId);
+  let workspace = values.workspace as string | undefined;
+  if (!workspace) {
+    const info = await withRuns(conn, (runs) => runs.describe(runId));
+    workspace = info.memo?.workspaceRoot && fs.existsSync(info.memo.workspaceRoot) ? info.memo.workspaceRoot : process.cwd();
+  }
+  io.err(`crash ${crash.id}: ${crash.summary} (${crash.engine}, harness ${crash.harness}, hit ${crash.hits}x)`);
+  const result = await replayCrash(conn, crash, {
+    workspace,
+    minimized: !values.original,
+    onProgress: (line) => io.err(`  ${line}`),
+  });
+  if (result.reproduced) {
+    io.out(result.output.trimEnd());
+    io.err(`reproduced: the harness failed with exit code ${result.exitCode} on the ${result.input}`);
+    return 1;
+  }
+  io.err(`did not reproduce: the harness ran the ${result.input} without failing (the bug may be fixed)`);
+  return 0;
+}
+
 const COMMANDS: Record<string, (args: string[], io: Io) => Promise<number>> = {
+  stats: cmdStats,
+  crashes: cmdCrashes,
+  replay: cmdReplay,
   up: cmdUp,
   down: cmdDown,
   status: cmdStatus,

@@ -63,10 +63,18 @@ export interface SarifResult {
   message: { text: string };
   locations?: SarifLocation[];
   relatedLocations?: SarifLocation[];
+  codeFlows?: SarifCodeFlow[];
+  /** Files that belong to the result (a crashing input), e.g. in object storage. */
+  attachments?: { description?: { text: string }; artifactLocation: SarifArtifactLocation }[];
   partialFingerprints?: Record<string, string>;
   suppressions?: { kind: 'inSource' | 'external'; status?: string; justification?: string }[];
   baselineState?: 'new' | 'unchanged' | 'updated' | 'absent';
   properties?: Record<string, unknown>;
+}
+
+export interface SarifCodeFlow {
+  message?: { text: string };
+  threadFlows: { locations: { location: SarifLocation; nestingLevel?: number }[] }[];
 }
 
 export interface SarifInvocation {

@@ -39,13 +39,16 @@ export class ObjectStore {
     return this.connection.buckets;
   }
 
-  /** Create both buckets (private) and set their lifecycle expiry. Idempotent. */
+  /**
+   * Create both buckets (private) and set their lifecycle expiry. Idempotent. In the results
+   * bucket only `runs/` expires: fuzzing corpora under `corpus/` are kept until deleted.
+   */
   async ensureBuckets(retention: Retention = DEFAULT_RETENTION): Promise<void> {
-    const plan: [string, number][] = [
-      [this.buckets.targets, retention.targetsDays],
-      [this.buckets.results, retention.resultsDays],
+    const plan: [string, number, string][] = [
+      [this.buckets.targets, retention.targetsDays, ''],
+      [this.buckets.results, retention.resultsDays, 'runs/'],
     ];
-    for (const [bucket, days] of plan) {
+    for (const [bucket, days, prefix] of plan) {
       if (!(await this.client.bucketExists(bucket))) {
         try {
           await this.client.makeBucket(bucket, this.connection.storage.region);
@@ -62,7 +65,7 @@ export class ObjectStore {
             {
               ID: 'fuzzforge-expiry',
               Status: 'Enabled',
-              Filter: { Prefix: '' },
+              Filter: { Prefix: prefix },
               Expiration: { Days: days },
             },
           ],
@@ -125,6 +128,19 @@ export class ObjectStore {
     } catch (err) {
       throw new Error(`s3://${bucket}/${key} is not valid JSON: ${(err as Error).message}`, { cause: err });
     }
+  }
+
+  /** Every object under a prefix (recursive), in key order. */
+  async list(bucket: string, prefix: string): Promise<{ key: string; size: number }[]> {
+    const out: { key: string; size: number }[] = [];
+    const stream = this.client.listObjectsV2(bucket, prefix, true);
+    for await (const item of stream) {
+      const obj = item as { name?: string; size?: number };
+      if (obj.name) {
+        out.push({ key: obj.name, size: obj.size ?? 0 });
+      }
+    }
+    return out.sort((a, b) => a.key.localeCompare(b.key));
   }
 
   async downloadFile(bucket: string, key: string, file: string): Promise<void> {

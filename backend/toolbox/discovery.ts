@@ -20,7 +20,7 @@ export interface WorkflowDefinition {
   workflowFile: string;
 }
 
-export type WorkflowOutput = 'sarif' | 'crashes' | 'stats';
+export type WorkflowOutput = 'sarif' | 'crashes' | 'corpus' | 'stats';
 
 export interface ParameterSchema {
   type: 'object';
@@ -66,7 +66,7 @@ const METADATA_SCHEMA = {
       type: 'array',
       minItems: 1,
       uniqueItems: true,
-      items: { enum: ['sarif', 'crashes', 'stats'] },
+      items: { enum: ['sarif', 'crashes', 'corpus', 'stats'] },
     },
     default_timeout: {
       description: 'seconds, or a duration like "30m", "2h", "45s"',

@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { UserError } from '../errors';
@@ -48,6 +48,9 @@ export function installHint(tool: ToolSpec, env: NodeJS.ProcessEnv = process.env
   if (i.apt) {
     return `apt-get install -y ${i.apt} (or: fuzzforge setup --tools, as root)`;
   }
+  if (i.cargo) {
+    return `cargo install --root ${path.dirname(dirs.bin)} ${i.cargo} (or: fuzzforge setup --tools)`;
+  }
   return 'see the tool documentation';
 }
 
@@ -61,9 +64,18 @@ function installedByUs(tool: ToolSpec, env: NodeJS.ProcessEnv): boolean {
     return fs.existsSync(path.join(dirs.npm, 'node_modules', '.bin', tool.command));
   }
   if (tool.install.pip) {
-    return fs.existsSync(path.join(dirs.venv, 'bin', tool.command));
+    return fs.existsSync(path.join(dirs.venv, 'bin', tool.command)) && probePasses(tool, env);
   }
-  return toolPath(tool.command, env) !== undefined;
+  return toolPath(tool.command, env) !== undefined && probePasses(tool, env);
+}
+
+/** A tool that is a library (atheris) is there when its probe command succeeds. */
+function probePasses(tool: ToolSpec, env: NodeJS.ProcessEnv): boolean {
+  if (!tool.probe) {
+    return true;
+  }
+  const command = toolPath(tool.command, env);
+  return !!command && spawnSync(command, tool.probe, { env, stdio: 'ignore', timeout: 30_000 }).status === 0;
 }
 
 export interface ToolStatus {
@@ -81,11 +93,12 @@ export function toolStatuses(verticals: readonly string[], env: NodeJS.ProcessEn
   for (const vertical of verticals) {
     for (const tool of readVerticalSpec(vertical)?.tools ?? []) {
       const found = toolPath(tool.command, env);
+      const usable = found && probePasses(tool, env);
       out.push({
         vertical,
         tool: tool.name,
         command: tool.command,
-        ...(found ? { path: found } : { reason: `not installed: ${installHint(tool, env)}` }),
+        ...(usable ? { path: found } : { reason: `not installed: ${installHint(tool, env)}` }),
       });
     }
   }
@@ -168,6 +181,15 @@ export async function installTools(
     fs.mkdirSync(dirs.bin, { recursive: true });
     onProgress(`go install ${m.tool.install.go}`);
     await run(go, ['install', m.tool.install.go as string], { ...env, GOBIN: dirs.bin }, onProgress);
+  }
+  for (const m of missing.filter((x) => x.tool.install.cargo)) {
+    const cargo = whichSync('cargo', env);
+    if (!cargo) {
+      onProgress(`cargo is missing: cannot install ${m.tool.name}`);
+      continue;
+    }
+    onProgress(`cargo install ${m.tool.install.cargo}`);
+    await run(cargo, ['install', '--root', path.dirname(dirs.bin), m.tool.install.cargo as string], env, onProgress);
   }
   const npmTools = missing.filter((m) => m.tool.install.npm);
   if (npmTools.length > 0) {

@@ -10,8 +10,10 @@ export interface ToolSpec {
   name: string;
   /** Executable name, looked up in the tools folders and on PATH. */
   command: string;
-  /** Exactly one of: a pip requirement, a Go package@version, an npm spec, Debian packages. */
-  install: { pip?: string; go?: string; npm?: string; apt?: string };
+  /** Exactly one of: a pip requirement, a Go package@version, an npm spec, Debian packages, a crate@version. */
+  install: { pip?: string; go?: string; npm?: string; apt?: string; cargo?: string };
+  /** Arguments to `command` that succeed only when the tool is usable (e.g. `-c "import atheris"`). */
+  probe?: string[];
 }
 
 /** `workers/<vertical>/vertical.yaml`: what a vertical's worker needs on the host. */

@@ -2,6 +2,7 @@
 // output, heartbeats while they run, and the whole process group killed on cancel or timeout.
 import { spawn } from 'node:child_process';
 import { toolPath, toolSearchPath } from '../../backend/toolbox/tools';
+import { killGroup } from './processGroup';
 import { checkpoint } from './runtime';
 
 export interface ToolRun {
@@ -40,17 +41,6 @@ export function requireTool(command: string): string {
     throw new ToolMissingError(command);
   }
   return found;
-}
-
-function killGroup(pid: number | undefined): void {
-  if (!pid) {
-    return;
-  }
-  try {
-    process.kill(-pid, 'SIGKILL');
-  } catch {
-    // Already gone.
-  }
 }
 
 /** Run a tool to completion (any exit code); throws only when it cannot start or on cancel. */

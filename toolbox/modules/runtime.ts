@@ -3,6 +3,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { activityInfo, Context, heartbeat } from '@temporalio/activity';
+import { Client, Connection } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import { cacheDir } from '../../backend/paths';
 import { connectionFromEnv } from '../../backend/services/connection';
@@ -13,6 +14,24 @@ import { DEFAULT_CACHE_BYTES, TargetCache } from '../../backend/storage/targetCa
 import type { TargetRef } from '../shared/definitions';
 
 let store: ObjectStore | undefined;
+let client: Promise<Client> | undefined;
+
+/** A Temporal client on the worker's own server (activities that signal their workflow). */
+export function temporalClient(): Promise<Client> {
+  if (!client) {
+    const connection = connectionFromEnv(process.env);
+    if (!connection) {
+      throw new Error('the worker was started without FUZZFORGE_TEMPORAL_* settings');
+    }
+    client = Connection.connect({ address: connection.temporal.address }).then(
+      (c) => new Client({ connection: c, namespace: connection.temporal.namespace }),
+    );
+    client.catch(() => {
+      client = undefined;
+    });
+  }
+  return client;
+}
 let cache: TargetCache | undefined;
 
 export function objectStore(): ObjectStore {

@@ -1,6 +1,7 @@
 // Names and types shared by workflows, workers and the backend client. Workflows import this
 // file, so it must stay deterministic: no Node built-ins, no I/O.
 import { defineQuery } from '@temporalio/workflow';
+import type { FuzzEngineName, FuzzStatsSample } from './fuzzing';
 
 /** Task queue of a vertical's workers. */
 export function taskQueueFor(vertical: string): string {
@@ -58,6 +59,8 @@ export interface ScanSummary {
   baseline?: { runId: string; new: number; unchanged: number; updated: number; absent: number; error?: string };
   /** Problems in .fuzzforge/ignore, with line numbers. */
   notices?: string[];
+  /** Fuzzing workflows: the last stats of each harness and the number of unique crashes. */
+  fuzzing?: { engine: FuzzEngineName; harnesses: FuzzStatsSample[]; uniqueCrashes: number };
 }
 
 /** Progress a workflow reports through the `progress` query. */

@@ -106,12 +106,13 @@ export interface CrashReport {
 
 const ASAN_HEAD = /==\d+==ERROR: (\w+Sanitizer|libFuzzer): ([\w-]+(?: on unknown address)?)/;
 const ASAN_FRAME = /^\s*#\d+ 0x[0-9a-f]+ in (.+?) (\/[^:\s]+|[\w./-]+\.\w+):(\d+)(?::\d+)?\s*$/;
-const GO_PANIC = /^panic: (.+)$/m;
+// `go test -fuzz` indents the report and prefixes it with the testing.go location.
+const GO_PANIC = /^\s*(?:\S+\.go:\d+: )?panic: (.+)$/m;
 const GO_FRAME_FN = /^([\w./*()-]+(?:\.[\w*()-]+)+)\(.*\)$/;
-const GO_FRAME_LOC = /^\t(\S+\.go):(\d+)/;
-const PY_EXC = /^=== Uncaught Python exception: ===\n(\w+(?:\.\w+)*)(?::\s*(.*))?$/m;
+const GO_FRAME_LOC = /^\s*(\S+\.go):(\d+)/;
+const PY_EXC = /^\s*=== Uncaught Python exception: ===\n(\w+(?:\.\w+)*)(?::\s*(.*))?$/m;
 const PY_FRAME = /^\s*File "([^"]+)", line (\d+), in (\S+)/;
-const RUST_PANIC = /thread '[^']*' panicked at ([^:\n]+):(\d+):\d+:\n(.*)/;
+const RUST_PANIC = /thread '[^']*'(?: \(\d+\))? panicked at ([^:\n]+):(\d+):\d+:\n(.*)/;
 
 /** Parse the first crash report in a fuzzer's output, or undefined when there is none. */
 export function parseCrash(output: string): CrashReport | undefined {
@@ -152,7 +153,7 @@ export function parseCrash(output: string): CrashReport | undefined {
     const lines = output.slice(go.index).split('\n');
     const frames: StackFrame[] = [];
     for (let i = 0; i < lines.length - 1; i++) {
-      const fn = GO_FRAME_FN.exec(lines[i] ?? '');
+      const fn = GO_FRAME_FN.exec((lines[i] ?? '').trim());
       const loc = GO_FRAME_LOC.exec(lines[i + 1] ?? '');
       if (fn && loc) {
         frames.push({ function: fn[1] as string, file: loc[1], line: Number(loc[2]) });
