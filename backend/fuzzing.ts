@@ -49,7 +49,9 @@ export async function getCrash(conn: BackendConnection, runId: string, crashId: 
   if (found.length !== 1) {
     throw new UserError(
       found.length === 0 ? `run ${runId} has no crash ${crashId}` : `crash id ${crashId} is ambiguous`,
-      crashes.length > 0 ? `crashes of this run: ${crashes.map((c) => c.id).join(', ')}` : 'list them with `fuzzforge crashes RUN_ID`',
+      crashes.length > 0
+        ? `crashes of this run: ${crashes.map((c) => c.id).join(', ')}`
+        : 'list them with `fuzzforge crashes RUN_ID`',
     );
   }
   return found[0] as CrashRecord;
@@ -77,7 +79,11 @@ const COPY_SKIP = new Set(['.git', 'node_modules', 'target', '.venv', 'venv', '_
  * Download a crash's input, build its harness from the local workspace (in a private copy, so the
  * workspace is not touched) and run it on the input. Reproduced = the harness failed.
  */
-export async function replayCrash(conn: BackendConnection, crash: CrashRecord, options: ReplayOptions): Promise<ReplayResult> {
+export async function replayCrash(
+  conn: BackendConnection,
+  crash: CrashRecord,
+  options: ReplayOptions,
+): Promise<ReplayResult> {
   const engine = ENGINES[crash.engine];
   const root = path.resolve(options.workspace);
   if (!fs.existsSync(root)) {

@@ -585,7 +585,17 @@ function statsLine(s: FuzzStatsSample): string[] {
   ];
 }
 
-const STATS_HEADERS = ['HARNESS', 'ELAPSED', 'EXECS', 'EXEC/S', 'COV/FT', 'CORPUS', 'UNIQUE (ALL) CRASHES', 'TIMEOUTS/OOMS', 'SINCE NEW COV'];
+const STATS_HEADERS = [
+  'HARNESS',
+  'ELAPSED',
+  'EXECS',
+  'EXEC/S',
+  'COV/FT',
+  'CORPUS',
+  'UNIQUE (ALL) CRASHES',
+  'TIMEOUTS/OOMS',
+  'SINCE NEW COV',
+];
 
 async function cmdStats(args: string[], io: Io): Promise<number> {
   const { values, positionals } = parse(args, { follow: { type: 'boolean', short: 'f' }, json: { type: 'boolean' } });
@@ -603,11 +613,20 @@ async function cmdStats(args: string[], io: Io): Promise<number> {
       const view = await fuzzStats(runs, runId);
       if (values.json) {
         if (!values.follow || (view.latest && view.latest.at !== lastAt) || isTerminal(info.status)) {
-          io.out(JSON.stringify(values.follow ? { status: info.status, phase: view.phase, latest: view.latest } : { status: info.status, ...view }));
+          io.out(
+            JSON.stringify(
+              values.follow
+                ? { status: info.status, phase: view.phase, latest: view.latest }
+                : { status: info.status, ...view },
+            ),
+          );
         }
       } else if (!values.follow) {
         io.out(`${runId}: ${info.status}, ${view.engine}, ${view.phase}${view.current ? ` (${view.current})` : ''}`);
-        const rows = [...view.finished, ...(view.latest && !view.finished.some((f) => f.harness === view.latest?.harness) ? [view.latest] : [])];
+        const rows = [
+          ...view.finished,
+          ...(view.latest && !view.finished.some((f) => f.harness === view.latest?.harness) ? [view.latest] : []),
+        ];
         io.out(rows.length > 0 ? table(STATS_HEADERS, rows.map(statsLine)) : 'no statistics yet');
       } else if (view.latest && view.latest.at !== lastAt) {
         const s = view.latest;
@@ -681,7 +700,8 @@ async function cmdReplay(args: string[], io: Io): Promise<number> {
   let workspace = values.workspace as string | undefined;
   if (!workspace) {
     const info = await withRuns(conn, (runs) => runs.describe(runId));
-    workspace = info.memo?.workspaceRoot && fs.existsSync(info.memo.workspaceRoot) ? info.memo.workspaceRoot : process.cwd();
+    workspace =
+      info.memo?.workspaceRoot && fs.existsSync(info.memo.workspaceRoot) ? info.memo.workspaceRoot : process.cwd();
   }
   io.err(`crash ${crash.id}: ${crash.summary} (${crash.engine}, harness ${crash.harness}, hit ${crash.hits}x)`);
   const result = await replayCrash(conn, crash, {

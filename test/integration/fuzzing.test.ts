@@ -130,7 +130,7 @@ describe('fuzzing verticals end to end', () => {
       assert.equal(crash.kind, c.kind);
       assert.equal(crash.harness, c.harness);
       // The restart loop finds the shallow bug again and again: one record, many hits.
-      assert.ok(crash.hits >= 2, `hits ${crash.hits}`);
+      assert.ok(crash.hits >= 2, `hits ${crash.hits}: ${JSON.stringify(summary.fuzzing)}`);
       const top = crash.frames.find((f) => f.file && !f.file.startsWith('/'));
       assert.deepEqual([top?.file, top?.line], [c.file, c.line]);
       const store = new ObjectStore(backend.conn);
@@ -164,7 +164,10 @@ describe('fuzzing verticals end to end', () => {
       assert.ok((view.finished[0]?.elapsedSec ?? 0) >= 10, JSON.stringify(view.finished));
       // The corpus was saved for the next campaign of this workspace.
       const corpus = await store.list(store.buckets.results, 'corpus/');
-      assert.ok(corpus.some((o) => o.key.includes(`/${c.harness}/`)), `corpus objects: ${corpus.length}`);
+      assert.ok(
+        corpus.some((o) => o.key.includes(`/${c.harness}/`)),
+        `corpus objects: ${corpus.length}`,
+      );
     });
   }
 
@@ -173,7 +176,11 @@ describe('fuzzing verticals end to end', () => {
     const workspace = copyFixture(c.fixture, path.join(backend.root, 'broken-cpp'));
     fs.appendFileSync(path.join(workspace, 'src', 'parse.cc'), '\nthis is not C++;\n');
     const wf = findWorkflow(toolboxDir(), c.workflow);
-    const { run } = await startScan(backend.conn, backend.runs, { path: workspace, workflow: wf, params: { max_total_time: 5 } });
+    const { run } = await startScan(backend.conn, backend.runs, {
+      path: workspace,
+      workflow: wf,
+      params: { max_total_time: 5 },
+    });
     await assert.rejects(backend.runs.result(run.runId), (err: Error) => {
       assert.match(err.message, /building harness fuzz_parse failed/);
       assert.match(err.message, /parse\.cc:\d+:\d+: error/);
@@ -181,20 +188,40 @@ describe('fuzzing verticals end to end', () => {
     });
   });
 
-  it('cancel kills the fuzzer within 5 s and keeps the crashes and corpus found so far', async () => {
+  it('cancel kills the fuzzer within 5 s and keeps the corpus found so far', async () => {
     const c = CASES[0] as Case;
-    const { runId } = await start(c, { max_total_time: 600, minimize_time: 0 }, 'cancel-cpp');
+    // The bug fixed: one long-lived fuzzer process, as in a real campaign.
+    const workspace = copyFixture(c.fixture, path.join(backend.root, 'cancel-cpp'));
+    const source = path.join(workspace, 'src', 'parse.cc');
+    fs.writeFileSync(
+      source,
+      fs
+        .readFileSync(source, 'utf8')
+        .replace('size_t len = data[off];', 'if (off >= size) return -1;\n    size_t len = data[off];'),
+    );
+    const wf = findWorkflow(toolboxDir(), c.workflow);
+    const { run } = await startScan(backend.conn, backend.runs, {
+      path: workspace,
+      workflow: wf,
+      params: { max_total_time: 600 },
+    });
+    const runId = run.runId;
+    const needle = path.join('fuzz', 'builds');
     let view;
     for (let i = 0; i < 240; i++) {
       view = await fuzzStats(backend.runs, runId).catch(() => undefined);
-      if (view?.latest && view.latest.uniqueCrashes >= 1 && view.latest.execs > 0) {
+      if (
+        view?.latest &&
+        view.latest.execs > 0 &&
+        view.latest.elapsedSec >= 12 &&
+        processesMatching(needle).length > 0
+      ) {
         break;
       }
       await sleep(500);
     }
-    assert.ok(view?.latest?.uniqueCrashes, 'a crash before the cancel');
-    const needle = path.join('fuzz', 'builds');
-    assert.ok(processesMatching(needle).length > 0, 'the fuzzer runs');
+    const fuzzers = processesMatching(needle);
+    assert.ok(fuzzers.length > 0, 'the fuzzer runs');
     const cancelled = Date.now();
     await backend.runs.cancel(runId);
     while (processesMatching(needle).length > 0 && Date.now() - cancelled < 20_000) {
@@ -207,10 +234,11 @@ describe('fuzzing verticals end to end', () => {
       await sleep(500);
     }
     assert.equal((await backend.runs.describe(runId)).status, 'canceled');
-    const crashes = await listCrashes(backend.conn, runId);
-    assert.equal(crashes.length, 1);
     const store = new ObjectStore(backend.conn);
     assert.ok(await store.stat(store.buckets.results, `runs/${runId}/results.sarif`), 'SARIF written on cancel');
+    const memo = (await backend.runs.describe(runId)).memo;
+    const corpus = await store.list(store.buckets.results, `corpus/${memo?.workspaceId ?? ''}/`);
+    assert.ok(corpus.length > 1, `corpus kept: ${corpus.length} entries`);
   });
 
   it('a worker killed mid-campaign is replaced; the campaign continues and keeps its crash', async () => {

@@ -97,7 +97,9 @@ export async function fuzzCampaign(
   }));
   setHandler(progressQuery, (): RunProgress => {
     const total = Math.max(1, carry.harnesses.length) * Math.max(1, params.max_total_time);
-    const done = carry.index * params.max_total_time + (latest?.harness === carry.harnesses[carry.index]?.name ? (latest?.elapsedSec ?? 0) : 0);
+    const done =
+      carry.index * params.max_total_time +
+      (latest?.harness === carry.harnesses[carry.index]?.name ? (latest?.elapsedSec ?? 0) : 0);
     return {
       phase,
       ...(carry.harnesses[carry.index]

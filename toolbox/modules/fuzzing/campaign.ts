@@ -133,7 +133,8 @@ function buildDir(engine: FuzzEngine, input: SegmentInput): string {
 }
 
 class Campaign {
-  private readonly started = Date.now();
+  /** When fuzzing started in this attempt (building and restoring do not count). */
+  private started = Date.now();
   private sample: FuzzStatsSample;
   private readonly crashIds: Set<string>;
   private readonly uploaded = new Set<string>();
@@ -144,6 +145,7 @@ class Campaign {
   private procExecs = 0;
   private signalling = false;
   private currentPid: number | undefined;
+  private fuzzing = false;
   private cancelled: Error | undefined;
 
   constructor(
@@ -193,6 +195,9 @@ class Campaign {
     }
     const corpusDir = engine.corpusDir(h, dirs);
     await fs.promises.mkdir(corpusDir, { recursive: true });
+    this.started = Date.now();
+    this.lastCoverageAt = Date.now();
+    this.fuzzing = true;
     const ticker = setInterval(() => this.onTick(), TICK_MS);
     try {
       return await this.fuzz(corpusDir);
@@ -288,7 +293,7 @@ class Campaign {
 
   /** Update the sample, heartbeat it and stop on cancel (the caller kills the fuzzer). */
   private beat(phase: string): void {
-    const elapsed = this.baseElapsed + (Date.now() - this.started) / 1000;
+    const elapsed = this.baseElapsed + (this.fuzzing ? (Date.now() - this.started) / 1000 : 0);
     this.sample = {
       ...this.sample,
       at: Date.now(),
@@ -297,7 +302,9 @@ class Campaign {
       uniqueCrashes: this.crashIds.size,
       secSinceNewCoverage: Math.round((Date.now() - this.lastCoverageAt) / 100) / 10,
     };
-    heartbeat({ sample: this.sample, crashIds: [...this.crashIds], phase } satisfies SegmentProgress & { phase: string });
+    heartbeat({ sample: this.sample, crashIds: [...this.crashIds], phase } satisfies SegmentProgress & {
+      phase: string;
+    });
     const signal = Context.current().cancellationSignal;
     if (signal.aborted) {
       this.cancelled = signal.reason instanceof Error ? signal.reason : new Error('cancelled');
@@ -361,16 +368,20 @@ class Campaign {
     const watchdog =
       'p=$1; shift; "$@" & c=$!; ' +
       'while kill -0 $c 2>/dev/null; do kill -0 $p 2>/dev/null || kill -9 -$$; sleep 1; done; wait $c';
-    const child = spawn('/bin/sh', ['-c', watchdog, 'fuzzforge-fuzz', String(process.pid), command.command, ...command.args], {
-      cwd: command.cwd,
-      env: {
-        ...process.env,
-        ...command.env,
-        PATH: [...toolSearchPath(), process.env.PATH ?? ''].join(path.delimiter),
+    const child = spawn(
+      '/bin/sh',
+      ['-c', watchdog, 'fuzzforge-fuzz', String(process.pid), command.command, ...command.args],
+      {
+        cwd: command.cwd,
+        env: {
+          ...process.env,
+          ...command.env,
+          PATH: [...toolSearchPath(), process.env.PATH ?? ''].join(path.delimiter),
+        },
+        detached: true,
+        stdio: ['ignore', 'pipe', 'pipe'],
       },
-      detached: true,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    );
     const tail: Buffer[] = [];
     let tailBytes = 0;
     let partial = { out: '', err: '' };

@@ -175,7 +175,9 @@ const atheris: FuzzEngine = {
     const files = await walk(root, (rel) => rel.endsWith('.py'));
     const out: Harness[] = [];
     for (const file of files) {
-      if (await contains(path.join(root, file), /\bTestOneInput\b[\s\S]*\batheris\b|\batheris\b[\s\S]*\bTestOneInput\b/)) {
+      if (
+        await contains(path.join(root, file), /\bTestOneInput\b[\s\S]*\batheris\b|\batheris\b[\s\S]*\bTestOneInput\b/)
+      ) {
         out.push({ name: path.posix.basename(file, '.py'), file, dir: path.posix.dirname(file) });
       }
     }
@@ -284,7 +286,14 @@ const cargoFuzz: FuzzEngine = {
     }
   },
   fuzzCommand(h, dirs, limits) {
-    return { command: cargoBinary(h, dirs), args: libFuzzerArgs(dirs, limits), cwd: dirs.work };
+    // The panic message names file:line and ASan prints the stack; Rust's own backtrace only
+    // slows every crash down (symbolisation) and so the campaign's restarts.
+    return {
+      command: cargoBinary(h, dirs),
+      args: libFuzzerArgs(dirs, limits),
+      cwd: dirs.work,
+      env: { RUST_BACKTRACE: '0' },
+    };
   },
   crashInputs: (_h, dirs) => libFuzzerArtifacts(dirs),
   replayCommand: (h, dirs, input) => ({ command: cargoBinary(h, dirs), args: [input], cwd: dirs.work }),
@@ -316,9 +325,7 @@ export function clangxx(): string {
 }
 
 function findOnPath(command: string): boolean {
-  return (process.env.PATH ?? '')
-    .split(path.delimiter)
-    .some((dir) => dir && fs.existsSync(path.join(dir, command)));
+  return (process.env.PATH ?? '').split(path.delimiter).some((dir) => dir && fs.existsSync(path.join(dir, command)));
 }
 
 function sanitizerFlag(params: FuzzParams): string {
@@ -344,14 +351,20 @@ const libFuzzer: FuzzEngine = {
     const out = path.join(dirs.build, h.name);
     if (params.build_command) {
       // OSS-Fuzz convention: the project's own script builds $OUT/<harness>.
-      const res = await runQuick('sh', ['-c', params.build_command], dirs.work, {
-        CC: clangxx().replace(/\+\+/, ''),
-        CXX: clangxx(),
-        CFLAGS: `-g -O1 ${sanitizerFlag(params).replace('fuzzer', 'fuzzer-no-link')}`,
-        CXXFLAGS: `-g -O1 ${sanitizerFlag(params).replace('fuzzer', 'fuzzer-no-link')}`,
-        LIB_FUZZING_ENGINE: '-fsanitize=fuzzer',
-        OUT: dirs.build,
-      }, tick);
+      const res = await runQuick(
+        'sh',
+        ['-c', params.build_command],
+        dirs.work,
+        {
+          CC: clangxx().replace(/\+\+/, ''),
+          CXX: clangxx(),
+          CFLAGS: `-g -O1 ${sanitizerFlag(params).replace('fuzzer', 'fuzzer-no-link')}`,
+          CXXFLAGS: `-g -O1 ${sanitizerFlag(params).replace('fuzzer', 'fuzzer-no-link')}`,
+          LIB_FUZZING_ENGINE: '-fsanitize=fuzzer',
+          OUT: dirs.build,
+        },
+        tick,
+      );
       if (res.code !== 0 || !fs.existsSync(out)) {
         throw new BuildError(
           h.name,
@@ -450,7 +463,13 @@ const goFuzz: FuzzEngine = {
   },
   async build(h, dirs, _params, tick) {
     // Compile the test binary once so a build failure is reported with the compiler output.
-    const res = await runQuick('go', ['test', '-count=1', '-run', '^$', '.'], path.join(dirs.work, h.dir), goEnv(), tick);
+    const res = await runQuick(
+      'go',
+      ['test', '-count=1', '-run', '^$', '.'],
+      path.join(dirs.work, h.dir),
+      goEnv(),
+      tick,
+    );
     if (res.code !== 0) {
       throw new BuildError(h.name, res.output);
     }
@@ -458,7 +477,9 @@ const goFuzz: FuzzEngine = {
   fuzzCommand(h, dirs, limits) {
     const fn = goFuncName(h);
     const fuzztime =
-      limits.runs !== undefined && limits.runs > 0 ? `${limits.runs}x` : `${Math.max(1, Math.ceil(limits.seconds ?? 60))}s`;
+      limits.runs !== undefined && limits.runs > 0
+        ? `${limits.runs}x`
+        : `${Math.max(1, Math.ceil(limits.seconds ?? 60))}s`;
     return {
       command: 'go',
       args: [
@@ -476,13 +497,10 @@ const goFuzz: FuzzEngine = {
       env: goEnv(),
     };
   },
-  async crashInputs(h, dirs, output) {
+  crashInputs(h, dirs, output) {
     const m = /Failing input written to (\S+)/.exec(output);
-    if (!m) {
-      return [];
-    }
-    const file = path.join(dirs.work, h.dir, m[1] as string);
-    return fs.existsSync(file) ? [file] : [];
+    const file = m ? path.join(dirs.work, h.dir, m[1] as string) : undefined;
+    return Promise.resolve(file && fs.existsSync(file) ? [file] : []);
   },
   replayCommand(h, dirs, input) {
     // `go test` replays inputs from testdata/fuzz/<Fuzz>/; put it there under a fixed name.
@@ -525,7 +543,11 @@ export const ENGINES: Record<FuzzEngineName, FuzzEngine> = {
 };
 
 /** Pick harnesses by `target` (name or file path); all when it is empty. Throws naming the choices. */
-export function selectHarnesses(found: readonly Harness[], target: string | undefined, engine: FuzzEngineName): Harness[] {
+export function selectHarnesses(
+  found: readonly Harness[],
+  target: string | undefined,
+  engine: FuzzEngineName,
+): Harness[] {
   if (found.length === 0) {
     throw new Error(`no ${engine} harness found in the workspace (${HARNESS_CONVENTION[engine]})`);
   }
@@ -534,7 +556,9 @@ export function selectHarnesses(found: readonly Harness[], target: string | unde
   }
   const picked = found.filter((h) => h.name === target || h.file === target || h.file === target.replace(/^\.\//, ''));
   if (picked.length === 0) {
-    throw new Error(`no ${engine} harness named "${target}"; found: ${found.map((h) => `${h.name} (${h.file})`).join(', ')}`);
+    throw new Error(
+      `no ${engine} harness named "${target}"; found: ${found.map((h) => `${h.name} (${h.file})`).join(', ')}`,
+    );
   }
   return picked;
 }
