@@ -9,9 +9,32 @@ import { cacheDir } from './paths';
 import type { BackendConnection } from './services/connection';
 import { ObjectStore } from './storage/objectStore';
 import type { RunService } from './temporal/runs';
-import { toolSearchPath } from './toolbox/tools';
+import { toolSearchPath, type ToolStatus } from './toolbox/tools';
+import type { VerticalAvailability } from './toolbox/verticals';
 import { statsQuery, type CrashRecord, type FuzzStatsView } from '../toolbox/shared/fuzzing';
 import { ENGINES, selectHarnesses, type CampaignDirs } from '../toolbox/modules/fuzzing/engines';
+
+/** Whether each fuzzing engine can run here: its vertical's toolchain and its fuzzer tool. */
+export function fuzzingAvailability(
+  verticals: readonly VerticalAvailability[],
+  tools: readonly ToolStatus[],
+): { engine: string; workflow: string; vertical: string; available: boolean; reason?: string }[] {
+  return Object.values(ENGINES).map((e) => {
+    const v = verticals.find((x) => x.vertical === e.vertical);
+    const tool = e.toolName ? tools.find((t) => t.vertical === e.vertical && t.tool === e.toolName) : undefined;
+    const reasons = [
+      ...(!v ? [`no ${e.vertical} vertical`] : !v.available ? [v.reason ?? `${e.vertical} vertical unavailable`] : []),
+      ...(e.toolName && !tool?.path ? [tool?.reason ?? `${e.toolName} is not installed`] : []),
+    ];
+    return {
+      engine: e.name,
+      workflow: e.workflow,
+      vertical: e.vertical,
+      available: reasons.length === 0,
+      ...(reasons.length > 0 ? { reason: reasons.join('; ') } : {}),
+    };
+  });
+}
 
 /** The `stats` query of a fuzzing run (works on finished runs too while a worker is up). */
 export async function fuzzStats(runs: RunService, runId: string): Promise<FuzzStatsView> {

@@ -27,7 +27,7 @@ import { parseParamArgs } from '../toolbox/params';
 import { installTools, toolStatuses } from '../toolbox/tools';
 import { availableVerticals, knownVerticals } from '../toolbox/verticals';
 import { workspaceIdentity } from '../workspace';
-import { fuzzStats, getCrash, listCrashes, replayCrash } from '../fuzzing';
+import { fuzzingAvailability, fuzzStats, getCrash, listCrashes, replayCrash } from '../fuzzing';
 import type { FuzzStatsSample } from '../../toolbox/shared/fuzzing';
 import type { ScanSummary } from '../../toolbox/shared/definitions';
 import { findingsTable, formatDuration, table } from './format';
@@ -249,6 +249,7 @@ async function cmdStatus(args: string[], io: Io): Promise<number> {
           health,
           verticals: verticals.map((v) => ({ ...v, pollers: pollers[v.vertical] ?? 0 })),
           tools: toolStatuses(knownVerticals()),
+          fuzzing: fuzzingAvailability(verticals, toolStatuses(knownVerticals())),
           binaries,
         },
         null,
@@ -294,6 +295,19 @@ async function cmdStatus(args: string[], io: Io): Promise<number> {
       ),
     );
   }
+  io.out('');
+  io.out(
+    table(
+      ['FUZZER', 'WORKFLOW', 'VERTICAL', 'AVAILABLE', 'WHY NOT'],
+      fuzzingAvailability(verticals, tools).map((f) => [
+        f.engine,
+        f.workflow,
+        f.vertical,
+        f.available ? 'yes' : 'no',
+        f.reason ?? '',
+      ]),
+    ),
+  );
   io.out('');
   io.out(
     table(
@@ -575,7 +589,7 @@ function statsLine(s: FuzzStatsSample): string[] {
   return [
     s.harness,
     formatDuration(s.elapsedSec * 1000),
-    String(s.execs),
+    `${s.execsEstimated ? '~' : ''}${s.execs}`,
     String(s.execsPerSec),
     s.coverage !== undefined ? `${s.coverage}/${s.features ?? '-'}` : '-',
     String(s.corpusSize),
@@ -632,7 +646,7 @@ async function cmdStats(args: string[], io: Io): Promise<number> {
         const s = view.latest;
         io.out(
           `${new Date(s.at).toISOString().slice(11, 19)} ${s.harness} ${formatDuration(s.elapsedSec * 1000)} ` +
-            `execs ${s.execs} (${s.execsPerSec}/s) cov ${s.coverage ?? '-'} ft ${s.features ?? '-'} corpus ${s.corpusSize} ` +
+            `execs ${s.execsEstimated ? '~' : ''}${s.execs} (${s.execsPerSec}/s) cov ${s.coverage ?? '-'} ft ${s.features ?? '-'} corpus ${s.corpusSize} ` +
             `crashes ${s.uniqueCrashes} unique/${s.crashes} timeouts ${s.timeouts} ooms ${s.ooms} since-new-cov ${Math.round(s.secSinceNewCoverage)}s`,
         );
       }

@@ -1,5 +1,9 @@
 import * as assert from 'node:assert/strict';
+import * as path from 'node:path';
 import { describe, it } from 'node:test';
+import { ENGINES, selectHarnesses } from '../../toolbox/modules/fuzzing/engines';
+import { buildCrashSarif, crashRuleId } from '../../toolbox/modules/fuzzing/report';
+import type { CrashRecord } from '../../toolbox/shared/fuzzing';
 import { crashSignature, parseCrash, parseGoFuzzLine, parseLibFuzzerLine } from '../../toolbox/modules/fuzzing/parse';
 
 describe('fuzzer statistics lines', () => {
@@ -132,5 +136,134 @@ describe('crash signatures', () => {
     const a = parseCrash(ASAN)!;
     const moreRuntime = parseCrash(ASAN.replace('/src/llvm/FuzzerLoop.cpp:611:15', '/src/llvm/FuzzerLoop.cpp:700:1'))!;
     assert.equal(crashSignature(a, inWorkspace, 5), crashSignature(moreRuntime, inWorkspace, 5));
+  });
+});
+
+describe('crash reports as the fuzzers print them today', () => {
+  it('reads go test -fuzz reports, which indent the panic behind the testing.go location', () => {
+    const out = [
+      '--- FAIL: FuzzParse (1.45s)',
+      '    --- FAIL: FuzzParse (0.00s)',
+      '        testing.go:1927: panic: runtime error: index out of range [5] with length 5',
+      '            goroutine 42 [running]:',
+      '            runtime/debug.Stack()',
+      '            \t/usr/local/go/src/runtime/debug/stack.go:26 +0x9b',
+      '            example.com/fuzzgo.ParseRecord({0xc000012345, 0x5, 0x5})',
+      '            \t/work/ws/parse.go:44 +0x1b6',
+      '    Failing input written to testdata/fuzz/FuzzParse/2afbebb46eb7b327',
+    ].join('\n');
+    const crash = parseCrash(out);
+    assert.equal(crash?.kind, 'index out of range');
+    assert.deepEqual(
+      crash?.frames.map((f) => [f.function, f.file, f.line]),
+      [
+        ['runtime/debug.Stack', '/usr/local/go/src/runtime/debug/stack.go', 26],
+        ['example.com/fuzzgo.ParseRecord', '/work/ws/parse.go', 44],
+      ],
+    );
+  });
+
+  it('reads atheris reports (indented headline) and Rust panics that name the thread id', () => {
+    const py = parseCrash(
+      ' === Uncaught Python exception: ===\nIndexError: index out of range\nTraceback (most recent call last):\n  File "/w/fuzz_parser.py", line 17, in TestOneInput\n  File "/w/parser.py", line 34, in parse_record\n',
+    );
+    assert.equal(py?.kind, 'IndexError');
+    assert.deepEqual(py?.frames[0], { function: 'parse_record', file: '/w/parser.py', line: 34 });
+    const rust = parseCrash(
+      "thread '<unnamed>' (12345) panicked at /w/src/lib.rs:42:19:\nindex out of bounds: the len is 5 but the index is 5\n",
+    );
+    assert.equal(rust?.kind, 'rust-panic');
+    assert.deepEqual(rust?.frames[0], { function: 'panic', file: '/w/src/lib.rs', line: 42 });
+  });
+});
+
+describe('harness discovery and selection', () => {
+  const fixtures = path.join(__dirname, '..', 'fixtures');
+  it('finds each fixture harness by its language convention', async () => {
+    assert.deepEqual(await ENGINES.libfuzzer.discover(path.join(fixtures, 'fuzz-cpp')), [
+      { name: 'fuzz_parse', file: 'fuzz/fuzz_parse.cc', dir: 'fuzz' },
+    ]);
+    assert.deepEqual(await ENGINES.atheris.discover(path.join(fixtures, 'fuzz-python')), [
+      { name: 'fuzz_parser', file: 'fuzz_parser.py', dir: '.' },
+    ]);
+    assert.deepEqual(await ENGINES['go-fuzz'].discover(path.join(fixtures, 'fuzz-go')), [
+      { name: 'FuzzParse', file: 'parse_test.go', dir: '.' },
+    ]);
+    assert.deepEqual(await ENGINES['cargo-fuzz'].discover(path.join(fixtures, 'fuzz-rust')), [
+      { name: 'parse', file: 'fuzz/fuzz_targets/parse.rs', dir: 'fuzz' },
+    ]);
+    // Other engines' harnesses are not mistaken for one's own.
+    assert.deepEqual(await ENGINES.atheris.discover(path.join(fixtures, 'fuzz-cpp')), []);
+  });
+
+  it('selects by name or path and names the choices when nothing matches', () => {
+    const found = [
+      { name: 'a', file: 'fuzz/a.cc', dir: 'fuzz' },
+      { name: 'b', file: 'fuzz/b.cc', dir: 'fuzz' },
+    ];
+    assert.deepEqual(selectHarnesses(found, undefined, 'libfuzzer'), found);
+    assert.deepEqual(selectHarnesses(found, './fuzz/b.cc', 'libfuzzer'), [found[1]]);
+    assert.throws(
+      () => selectHarnesses(found, 'c', 'libfuzzer'),
+      /no libfuzzer harness named "c"; found: a \(fuzz\/a\.cc\), b/,
+    );
+    assert.throws(() => selectHarnesses([], undefined, 'go-fuzz'), /no go-fuzz harness found.*FuzzXxx/);
+  });
+});
+
+describe('crashes as SARIF', () => {
+  const crash: CrashRecord = {
+    id: '0123456789abcdef',
+    engine: 'libfuzzer',
+    harness: 'fuzz_parse',
+    harnessFile: 'fuzz/fuzz_parse.cc',
+    kind: 'heap-buffer-overflow',
+    summary: 'AddressSanitizer: heap-buffer-overflow',
+    frames: [
+      { function: '__asan_memcpy', file: '/usr/lib/llvm/asan.cpp', line: 9 },
+      { function: 'parse_record', file: 'src/parse.cc', line: 26 },
+      { function: 'LLVMFuzzerTestOneInput', file: 'fuzz/fuzz_parse.cc', line: 16 },
+    ],
+    hits: 7,
+    firstSeen: '2026-11-24T00:00:00.000Z',
+    lastSeen: '2026-11-24T00:00:09.000Z',
+    inputKey: 'runs/r/crashes/0123456789abcdef/input',
+    inputBytes: 6,
+    minimizedKey: 'runs/r/crashes/0123456789abcdef/minimized',
+    minimizedBytes: 5,
+    stackKey: 'runs/r/crashes/0123456789abcdef/stack.txt',
+    reproduce: './fuzz_parse crash-0123456789abcdef',
+  };
+
+  it('locates the result at the top workspace frame, with the stack as a code flow and the inputs attached', () => {
+    const log = buildCrashSarif('libfuzzer', [crash], 'file:///ws', 'results');
+    const run = log.runs[0];
+    const r = run?.results?.[0];
+    assert.equal(run?.tool.driver.name, 'libFuzzer');
+    assert.equal(r?.ruleId, 'fuzz/heap-buffer-overflow');
+    assert.equal(r?.level, 'error');
+    assert.deepEqual(r?.locations?.[0]?.physicalLocation, {
+      artifactLocation: { uri: 'src/parse.cc', uriBaseId: 'SRCROOT' },
+      region: { startLine: 26 },
+    });
+    assert.equal(r?.codeFlows?.[0]?.threadFlows[0]?.locations.length, 3);
+    // Frames outside the workspace are described, not linked.
+    assert.equal(r?.codeFlows?.[0]?.threadFlows[0]?.locations[0]?.location.physicalLocation, undefined);
+    assert.deepEqual(
+      r?.attachments?.map((a) => a.artifactLocation.uri),
+      ['s3://results/runs/r/crashes/0123456789abcdef/input', 's3://results/runs/r/crashes/0123456789abcdef/minimized'],
+    );
+    assert.match(r?.message.text ?? '', /hit 7 times/);
+    assert.equal(r?.partialFingerprints?.['fuzzforge/crash/v1'], crash.id);
+    assert.deepEqual(run?.tool.driver.rules?.[0]?.properties?.tags, ['security', 'fuzzing', 'external/cwe/cwe-122']);
+  });
+
+  it('rates timeouts and out-of-memory as warnings and falls back to the harness file', () => {
+    const log = buildCrashSarif('go-fuzz', [{ ...crash, kind: 'timeout', frames: [] }], 'file:///ws', 'results');
+    const r = log.runs[0]?.results?.[0];
+    assert.equal(r?.level, 'warning');
+    assert.equal(r?.locations?.[0]?.physicalLocation?.artifactLocation?.uri, 'fuzz/fuzz_parse.cc');
+    assert.equal(r?.codeFlows, undefined);
+    assert.equal(crashRuleId('index out of range'), 'fuzz/index-out-of-range');
   });
 });

@@ -47,6 +47,8 @@ export interface FuzzStatsSample {
   at: number;
   harness: string;
   execs: number;
+  /** True when `execs` is extrapolated from the fuzzer's last reported rate (libFuzzer is quiet between pulses). */
+  execsEstimated?: boolean;
   execsPerSec: number;
   coverage?: number;
   features?: number;

@@ -143,6 +143,9 @@ class Campaign {
   /** execs of fuzzer processes that already ended in this attempt. */
   private doneExecs = 0;
   private procExecs = 0;
+  /** When the running fuzzer last reported its executions, and its rate then. */
+  private reportedAt = 0;
+  private reportedRate = 0;
   private signalling = false;
   private currentPid: number | undefined;
   private fuzzing = false;
@@ -241,6 +244,7 @@ class Campaign {
       const outcome = await this.runFuzzer(command, left);
       this.doneExecs += this.procExecs;
       this.procExecs = 0;
+      this.reportedRate = 0;
       const inputs = await engine.crashInputs(h, dirs, outcome.output);
       if (inputs.length > 0) {
         for (const file of inputs) {
@@ -291,14 +295,30 @@ class Campaign {
     return abs;
   }
 
+  /**
+   * Executions so far. libFuzzer reports them only on new coverage and at powers of two, so in a
+   * long quiet stretch the count is extrapolated from the last reported rate and flagged as
+   * estimated (never below what was shown before); the fuzzer's final statistics replace it.
+   */
+  private execsNow(): { execs: number; execsEstimated?: boolean } {
+    const exact = this.baseExecs + this.doneExecs + this.procExecs;
+    const quiet = (Date.now() - this.reportedAt) / 1000;
+    if (!this.currentPid || this.reportedRate <= 0 || quiet < TICK_MS / 1000 || this.engine.name === 'go-fuzz') {
+      return { execs: exact };
+    }
+    const estimate = exact + Math.round(this.reportedRate * quiet);
+    return { execs: Math.max(estimate, this.sample.execs), execsEstimated: true };
+  }
+
   /** Update the sample, heartbeat it and stop on cancel (the caller kills the fuzzer). */
   private beat(phase: string): void {
     const elapsed = this.baseElapsed + (this.fuzzing ? (Date.now() - this.started) / 1000 : 0);
+    const { execsEstimated: _previous, ...rest } = this.sample;
     this.sample = {
-      ...this.sample,
+      ...rest,
       at: Date.now(),
       elapsedSec: Math.round(elapsed * 10) / 10,
-      execs: this.baseExecs + this.doneExecs + this.procExecs,
+      ...this.execsNow(),
       uniqueCrashes: this.crashIds.size,
       secSinceNewCoverage: Math.round((Date.now() - this.lastCoverageAt) / 100) / 10,
     };
@@ -339,6 +359,10 @@ class Campaign {
     const prev = this.sample;
     if (s.execs !== undefined) {
       this.procExecs = Math.max(this.procExecs, s.execs);
+      this.reportedAt = Date.now();
+    }
+    if (s.execsPerSec !== undefined) {
+      this.reportedRate = s.execsPerSec;
     }
     const grew =
       (s.coverage !== undefined && s.coverage > (prev.coverage ?? 0)) ||

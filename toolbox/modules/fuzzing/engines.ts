@@ -96,6 +96,10 @@ export interface FuzzEngine {
   vertical: string;
   /** The command that must be installed on the worker. */
   tool: string;
+  /** The tool's name in workers/<vertical>/vertical.yaml (absent: the vertical's toolchain is enough). */
+  toolName?: string;
+  /** The workflow that runs this engine. */
+  workflow: string;
   discover(root: string): Promise<Harness[]>;
   /** Build the harness; returns the commands to run (throws BuildError with the compiler output). */
   build(h: Harness, dirs: CampaignDirs, params: FuzzParams, tick?: () => void): Promise<void>;
@@ -171,6 +175,8 @@ const atheris: FuzzEngine = {
   name: 'atheris',
   vertical: 'python',
   tool: 'python3',
+  toolName: 'atheris',
+  workflow: 'atheris_fuzzing',
   async discover(root) {
     const files = await walk(root, (rel) => rel.endsWith('.py'));
     const out: Harness[] = [];
@@ -261,6 +267,8 @@ const cargoFuzz: FuzzEngine = {
   name: 'cargo-fuzz',
   vertical: 'rust',
   tool: 'cargo-fuzz',
+  toolName: 'cargo-fuzz',
+  workflow: 'cargo_fuzzing',
   async discover(root) {
     const files = await walk(root, (rel) => /(^|\/)fuzz_targets\/[^/]+\.rs$/.test(rel));
     return files
@@ -337,6 +345,8 @@ const libFuzzer: FuzzEngine = {
   name: 'libfuzzer',
   vertical: 'cpp',
   tool: 'clang++',
+  toolName: 'clang',
+  workflow: 'libfuzzer_fuzzing',
   async discover(root) {
     const files = await walk(root, (rel) => C_SOURCE.test(rel));
     const out: Harness[] = [];
@@ -440,6 +450,7 @@ const goFuzz: FuzzEngine = {
   name: 'go-fuzz',
   vertical: 'go',
   tool: 'go',
+  workflow: 'go_fuzzing',
   async discover(root) {
     const files = await walk(root, (rel) => rel.endsWith('_test.go'));
     const out: Harness[] = [];
