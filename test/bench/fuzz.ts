@@ -2,11 +2,14 @@
 // asserts nothing. For each engine, on its fixture with the known bug fixed (so one fuzzer process
 // runs the whole time, as in a real campaign):
 //   - direct: the harness built by the same engine code, run from a shell-like child process for
-//     BENCH_SECONDS with the same libFuzzer/go flags; executions per second from its own final
-//     statistics (libFuzzer's stat::number_of_executed_units / go's last progress line);
+//     BENCH_SECONDS with the same libFuzzer/go flags; executions per second = its own count
+//     (libFuzzer's stat::number_of_executed_units / go's last progress line) / the process's wall
+//     time (start-up included; for go that includes compiling the test binary);
 //   - workflow: the same harness fuzzed by the *_fuzzing workflow on a real backend for the same
-//     time, executions per second = final execs / fuzzing seconds (build excluded, as in direct);
-//   - stats staleness: while the workflow runs, the client asks the `stats` query every 500 ms;
+//     time, executions per second = final execs / fuzzing seconds (the harness build before the
+//     clock starts is excluded, as it is from the direct run; go's test compile is in both);
+//   - stats staleness: while the workflow runs, the client asks the `stats` query every second (as
+//     `fuzzforge stats --follow` does);
 //     staleness = now - the sample's timestamp (p50/p95/max).
 // Direct and workflow runs alternate BENCH_ROUNDS times per engine and the medians are compared, so
 // a burst of load from elsewhere on the machine hits both sides alike.
@@ -117,21 +120,22 @@ async function direct(c: Case, ws: string, root: string): Promise<number> {
   const started = Date.now();
   const res = await runQuick(cmd.command, cmd.args, cmd.cwd, cmd.env ?? {});
   const wall = (Date.now() - started) / 1000;
+  // Wall time of the process, start-up included, as the workflow side counts it.
   const units = /stat::number_of_executed_units:\s*(\d+)/.exec(res.output);
   if (units) {
-    return Number(units[1]) / SECONDS;
+    return Number(units[1]) / wall;
   }
   const lines = res.output
     .split('\n')
     .map(parseGoFuzzLine)
     .filter((s) => s?.execs !== undefined);
   const last = lines[lines.length - 1];
-  if (!last?.execs || !last.elapsedSec) {
+  if (!last?.execs) {
     throw new Error(
       `no statistics from the direct ${c.engine} run (exit ${res.code}, ${wall}s):\n${res.output.slice(-2000)}`,
     );
   }
-  return last.execs / last.elapsedSec;
+  return last.execs / wall;
 }
 
 async function main(): Promise<void> {
@@ -147,8 +151,14 @@ async function main(): Promise<void> {
       const staleness: number[] = [];
       for (let round = 1; round <= ROUNDS; round++) {
         const ws = fixedWorkspace(c, path.join(root, `direct-${round}`));
-        process.stderr.write(`${c.engine} ${round}/${ROUNDS}: direct run (${SECONDS}s)...\n`);
-        directEps.push(await direct(c, ws, path.join(root, `direct-${round}`)));
+        // Alternate which side goes first, so a drift in machine load does not favour one.
+        const runDirect = async () => {
+          process.stderr.write(`${c.engine} ${round}/${ROUNDS}: direct run (${SECONDS}s)...\n`);
+          directEps.push(await direct(c, ws, path.join(root, `direct-${round}`)));
+        };
+        if (round % 2 === 1) {
+          await runDirect();
+        }
         process.stderr.write(`${c.engine} ${round}/${ROUNDS}: workflow run (${SECONDS}s)...\n`);
         const wsWorkflow = fixedWorkspace(c, path.join(root, `wf-${round}`));
         const wf = findWorkflow(toolboxDir(), c.workflow);
@@ -166,11 +176,14 @@ async function main(): Promise<void> {
           if (view?.phase === 'fuzzing' && view.latest && view.latest.execs > 0) {
             staleness.push((Date.now() - view.latest.at) / 1000);
           }
-          await new Promise((r) => setTimeout(r, 500));
+          await new Promise((r) => setTimeout(r, 1000));
         }
         const { summary } = await awaitScan(backend.conn, backend.runs, run.runId);
         const last = summary.fuzzing?.harnesses[0];
         workflowEps.push(last && last.elapsedSec > 0 ? last.execs / last.elapsedSec : NaN);
+        if (round % 2 === 0) {
+          await runDirect();
+        }
       }
       const d = percentile(directEps, 50);
       const w = percentile(workflowEps, 50);

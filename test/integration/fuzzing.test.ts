@@ -239,6 +239,30 @@ describe('fuzzing verticals end to end', () => {
     const memo = (await backend.runs.describe(runId)).memo;
     const corpus = await store.list(store.buckets.results, `corpus/${memo?.workspaceId ?? ''}/`);
     assert.ok(corpus.length > 1, `corpus kept: ${corpus.length} entries`);
+    // The next campaign of this workspace starts from it: with one execution allowed, libFuzzer
+    // only loads the corpus, and reports more than its single empty seed.
+    const next = await startScan(backend.conn, backend.runs, {
+      path: workspace,
+      workflow: wf,
+      params: { max_total_time: 30, max_executions: 1 },
+    });
+    const { summary } = await awaitScan(backend.conn, backend.runs, next.run.runId);
+    assert.ok((summary.fuzzing?.harnesses[0]?.corpusSize ?? 0) > 1, JSON.stringify(summary.fuzzing));
+  });
+
+  it('a seed corpus or dictionary that is not in the workspace fails the run naming the parameter', async () => {
+    const c = CASES[0] as Case;
+    const workspace = copyFixture(c.fixture, path.join(backend.root, 'bad-param'));
+    const wf = findWorkflow(toolboxDir(), c.workflow);
+    const { run } = await startScan(backend.conn, backend.runs, {
+      path: workspace,
+      workflow: wf,
+      params: { max_total_time: 5, seed_corpus: 'seeds/missing' },
+    });
+    await assert.rejects(
+      backend.runs.result(run.runId),
+      /seed_corpus "seeds\/missing" does not exist in the workspace/,
+    );
   });
 
   it('a worker killed mid-campaign is replaced; the campaign continues and keeps its crash', async () => {
@@ -255,7 +279,15 @@ describe('fuzzing verticals end to end', () => {
     assert.ok(before?.uniqueCrashes, 'a crash before the worker dies');
     const worker = readState(backend.stateDir)?.workers.find((w) => w.vertical === c.vertical);
     assert.ok(worker?.pid);
+    const harnessProcess = path.join('fuzz', 'runs');
+    assert.ok(processesMatching(harnessProcess).length > 0 || before.uniqueCrashes > 0);
     process.kill(worker.pid, 'SIGKILL');
+    // The fuzzer must not outlive its worker (its watchdog ends the process group).
+    const killed = Date.now();
+    while (processesMatching(harnessProcess).length > 0 && Date.now() - killed < 10_000) {
+      await sleep(100);
+    }
+    assert.deepEqual(processesMatching(harnessProcess), [], 'no orphaned fuzzer after the worker died');
     const { summary } = await awaitScan(backend.conn, backend.runs, runId);
     const after = summary.fuzzing?.harnesses[0];
     assert.equal(summary.fuzzing?.uniqueCrashes, 1);

@@ -32,6 +32,13 @@ describe('fuzzer statistics lines', () => {
       rssMb: 44,
     });
     assert.equal(parseLibFuzzerLine('INFO: Seed: 1234'), undefined);
+    // -fork=N: the parent's own summary line.
+    assert.deepEqual(
+      parseLibFuzzerLine(
+        '#126264: cov: 7 ft: 9 corp: 4 exec/s 126264 oom/timeout/crash: 0/0/0 time: 2s job: 2 dft_time: 0',
+      ),
+      { execs: 126264, coverage: 7, features: 9, corpusSize: 4, execsPerSec: 126264 },
+    );
     assert.equal(parseLibFuzzerLine('#12 NEW cov: x'), undefined);
   });
 

@@ -21,7 +21,15 @@ import {
 } from '../../shared/fuzzing';
 import { killGroup } from '../processGroup';
 import { objectStore, runKey, temporalClient, withTarget } from '../runtime';
-import { BuildError, ENGINES, runQuick, selectHarnesses, type CampaignDirs, type FuzzEngine } from './engines';
+import {
+  BuildError,
+  ENGINES,
+  pythonFor,
+  runQuick,
+  selectHarnesses,
+  type CampaignDirs,
+  type FuzzEngine,
+} from './engines';
 import { crashSignature, parseCrash, type CrashReport, type FuzzStats } from './parse';
 import { buildCrashSarif } from './report';
 
@@ -121,7 +129,8 @@ async function fuzzSegment(input: SegmentInput): Promise<FuzzSegmentResult> {
 function buildDir(engine: FuzzEngine, input: SegmentInput): string {
   const root = path.join(cacheDir(), 'fuzz', 'builds', safeName(input.workspaceId), engine.name);
   if (engine.name === 'cargo-fuzz') {
-    // One cargo target folder per workspace: incremental builds across campaigns.
+    // One cargo target folder per workspace: incremental builds across its campaigns. (Shared by
+    // all workspaces, two harnesses of the same name would replace each other's binary.)
     return path.join(root, 'cargo-target');
   }
   const key = crypto
@@ -129,7 +138,28 @@ function buildDir(engine: FuzzEngine, input: SegmentInput): string {
     .update(`${input.target.digest}\0${input.params.sanitizer ?? ''}\0${input.params.build_command ?? ''}`)
     .digest('hex')
     .slice(0, 16);
+  pruneOldBuilds(root, key);
   return path.join(root, key);
+}
+
+/** Builds of earlier workspace contents are dropped after a day (each edit makes a new one). */
+function pruneOldBuilds(root: string, keep: string): void {
+  let names: string[];
+  try {
+    names = fs.readdirSync(root);
+  } catch {
+    return;
+  }
+  for (const name of names) {
+    const dir = path.join(root, name);
+    try {
+      if (name !== keep && Date.now() - fs.statSync(dir).mtimeMs > 24 * 3600 * 1000) {
+        fs.rmSync(dir, { recursive: true, force: true });
+      }
+    } catch {
+      // Another worker is pruning it.
+    }
+  }
 }
 
 class Campaign {
@@ -196,6 +226,13 @@ class Campaign {
       }
       throw err;
     }
+    if (engine.name === 'atheris' && input.params.jobs > 1) {
+      // libFuzzer's fork mode re-executes argv[0], which for atheris is a .py file, not a program.
+      throw ApplicationFailure.nonRetryable(
+        'jobs > 1 is not supported by atheris_fuzzing (libFuzzer fork mode cannot re-run a Python script); use jobs: 1, or start one run per harness',
+        'BadParameter',
+      );
+    }
     const corpusDir = engine.corpusDir(h, dirs);
     await fs.promises.mkdir(corpusDir, { recursive: true });
     this.started = Date.now();
@@ -260,9 +297,14 @@ class Campaign {
           continue;
         }
         if (this.sample.execs === this.baseExecs) {
+          const missingModule = /ModuleNotFoundError: No module named '([^']+)'/.exec(outcome.output);
           throw ApplicationFailure.nonRetryable(
             `${engine.name} harness ${h.name} could not start fuzzing (exit ${outcome.code}):\n` +
-              outcome.output.trim().split('\n').slice(-40).join('\n'),
+              outcome.output.trim().split('\n').slice(-40).join('\n') +
+              (missingModule
+                ? `\nThe harness imports ${missingModule[1]}, which is not installed where atheris runs: ` +
+                  `${pythonFor().replace(/python$/, 'pip')} install <the workspace's requirements>`
+                : ''),
             'FuzzerFailed',
           );
         }

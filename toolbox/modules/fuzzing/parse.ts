@@ -33,6 +33,17 @@ function bytes(text: string): number | undefined {
  * or undefined for any other line.
  */
 export function parseLibFuzzerLine(line: string): FuzzStats | undefined {
+  // Fork mode (-fork=N, our `jobs`): the parent's summary of its jobs.
+  const fork = /^#(\d+): cov: (\d+) ft: (\d+) corp: (\d+) exec\/s:? (\d+)/.exec(line.trim());
+  if (fork) {
+    return {
+      execs: Number(fork[1]),
+      coverage: Number(fork[2]),
+      features: Number(fork[3]),
+      corpusSize: Number(fork[4]),
+      execsPerSec: Number(fork[5]),
+    };
+  }
   const m = /^#(\d+)\s+(\w+)\s+(.*)$/.exec(line.trim());
   if (!m) {
     return undefined;
