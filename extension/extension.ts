@@ -540,7 +540,7 @@ export function activate(context: vscode.ExtensionContext): FuzzforgeApi {
   let saveTimer: NodeJS.Timeout | undefined;
   context.subscriptions.push(
     vscode.workspace.onDidSaveTextDocument((doc) => {
-      const workflowName = config().get<string>('runOnSave') ?? '';
+      const workflowName = config().get<string>('runOnSave.workflow') ?? '';
       if (!workflowName || !vscode.workspace.isTrusted) {
         return;
       }

@@ -114,7 +114,7 @@ describe('e2e: the FuzzForge extension in a real VS Code, on a real backend', ()
         // in time); the palette scan does not save, so it does not trigger it.
         settings: {
           'fuzzforge.backend.mode': 'embedded',
-          'fuzzforge.runOnSave': WORKFLOW,
+          'fuzzforge.runOnSave.workflow': WORKFLOW,
           'fuzzforge.runOnSave.delayMs': 200,
         },
       }),

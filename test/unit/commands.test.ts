@@ -68,6 +68,12 @@ describe('views', () => {
     }
   });
 
+  it('has no setting whose key is a prefix of another (VS Code would ignore the longer one)', () => {
+    const keys = Object.keys(manifest.contributes.configuration.properties);
+    const clashes = keys.flatMap((a) => keys.filter((b) => b.startsWith(`${a}.`)).map((b) => `${a} / ${b}`));
+    assert.deepEqual(clashes, []);
+  });
+
   it('declares the groupBy setting with the groupings the view knows', () => {
     const setting = manifest.contributes.configuration.properties['fuzzforge.findings.groupBy'];
     assert.ok(setting);
