@@ -10,7 +10,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { copyFixture, startTestBackend, type TestBackend } from '../integration/harness';
-import { buildExtensionVsix } from './package';
+import { buildExtensionVsix } from '../../backend/scripts/package';
 import { missingSetup, startVSCode, type Problem, type VSCode } from './vscode';
 
 const projectRoot = path.resolve(__dirname, '..', '..');

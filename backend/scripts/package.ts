@@ -43,14 +43,11 @@ export function buildExtensionVsix(dir: string): BuiltVsix {
   fs.mkdirSync(stage, { recursive: true });
   const pkg = JSON.parse(fs.readFileSync(path.join(projectRoot, 'package.json'), 'utf8')) as Record<string, unknown>;
   fs.writeFileSync(path.join(stage, 'package.json'), JSON.stringify(pkg, null, 2));
-  for (const d of ['dist', 'toolbox', 'workers']) {
+  for (const d of ['dist', 'toolbox', 'workers', 'media']) {
     fs.cpSync(path.join(projectRoot, d), path.join(stage, d), { recursive: true, dereference: true });
   }
   // The project README links relative paths vsce cannot resolve without a repository URL.
-  fs.writeFileSync(
-    path.join(stage, 'README.md'),
-    '# FuzzForge\n\nPackaged by test/e2e/package.ts for the e2e tests.\n',
-  );
+  fs.writeFileSync(path.join(stage, 'README.md'), '# FuzzForge\n\nPackaged by backend/scripts/package.ts.\n');
   fs.writeFileSync(path.join(stage, 'LICENSE'), 'Apache-2.0\n');
   for (const rel of productionPackages()) {
     const target = path.join(stage, rel);
@@ -93,7 +90,7 @@ export function buildExtensionVsix(dir: string): BuiltVsix {
   };
 }
 
-// Run directly: node --import tsx test/e2e/package.ts [outDir]
+// Run directly: node --import tsx backend/scripts/package.ts [outDir]
 if (require.main === module) {
   const out = process.argv[2] ?? fs.mkdtempSync(path.join(os.tmpdir(), 'ff-vsix-'));
   const r = buildExtensionVsix(out);
