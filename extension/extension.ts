@@ -245,6 +245,7 @@ export function activate(context: vscode.ExtensionContext): FuzzforgeApi {
     }
     const { conn, runs } = await connect();
     const work = async (progress: vscode.Progress<{ message?: string }>, token: vscode.CancellationToken) => {
+      const t0 = Date.now();
       progress.report({ message: 'packing and uploading' });
       const excludes = config().get<string[]>('exclude') ?? [];
       const { run, upload } = await startScan(conn, runs, {
@@ -256,7 +257,8 @@ export function activate(context: vscode.ExtensionContext): FuzzforgeApi {
           progress.report({ message: `${p.phase} ${p.files}${p.totalFiles ? `/${p.totalFiles}` : ''} files` }),
         onNotice: (line) => log.warn(line),
       });
-      log.info(`run ${run.runId} started (${upload.uploadedObjects} objects uploaded)`);
+      const t1 = Date.now();
+      log.info(`run ${run.runId} started (${upload.uploadedObjects} objects uploaded, ${t1 - t0} ms)`);
       const previous = running.get(workflow.name);
       if (previous) {
         await previous.cancel();
@@ -273,7 +275,11 @@ export function activate(context: vscode.ExtensionContext): FuzzforgeApi {
           log.warn(`${tool.name}: ${tool.error ?? ''}`);
         }
         lastRun = { runId: run.runId, workflow: workflow.name, log: sarif };
+        const t2 = Date.now();
         const shown = findings.show(workflow.name, run.runId, sarif, folder.fsPath);
+        log.info(
+          `run ${run.runId}: ${shown} finding(s) shown; pack and upload ${t1 - t0} ms, run and SARIF ${t2 - t1} ms, markers ${Date.now() - t2} ms`,
+        );
         return { runId: run.runId, findings: shown };
       } catch (err) {
         if (err instanceof RunFailedError) {
@@ -548,6 +554,7 @@ export function activate(context: vscode.ExtensionContext): FuzzforgeApi {
       if (!folder) {
         return;
       }
+      log.info(`saved ${vscode.workspace.asRelativePath(doc.uri)}: ${workflowName} runs on save`);
       clearTimeout(saveTimer);
       saveTimer = setTimeout(
         () => {
