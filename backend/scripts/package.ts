@@ -213,8 +213,20 @@ export function buildExtensionVsix(dir: string): BuiltVsix {
     }
   }
   const target = vsceTarget();
-  const stage = path.join(dir, 'extension');
-  fs.mkdirSync(stage, { recursive: true });
+  fs.mkdirSync(dir, { recursive: true });
+  // A private staging folder: `dir` may be the checkout itself (npm run package), whose extension/
+  // folder holds sources.
+  const stageRoot = fs.mkdtempSync(path.join(os.tmpdir(), 'ff-vsix-stage-'));
+  const stage = path.join(stageRoot, 'extension');
+  fs.mkdirSync(stage);
+  try {
+    return packageStage(stage, dir, target, t0);
+  } finally {
+    fs.rmSync(stageRoot, { recursive: true, force: true });
+  }
+}
+
+function packageStage(stage: string, dir: string, target: string, t0: number): BuiltVsix {
   const pkg = JSON.parse(fs.readFileSync(path.join(projectRoot, 'package.json'), 'utf8')) as Record<string, unknown>;
   const roots = runtimeRoots();
   const { folders, missing } = dependencyClosure(roots);
@@ -254,7 +266,7 @@ export function buildExtensionVsix(dir: string): BuiltVsix {
   }
   slimCoreBridge(stage, process.platform, process.arch);
   fs.writeFileSync(path.join(stage, '.vscodeignore'), `${VSCODEIGNORE.join('\n')}\n`);
-  const vsix = path.join(dir, `fuzzforge-vscode-${String(pkg.version)}-${target}.vsix`);
+  const vsix = path.resolve(dir, `fuzzforge-vscode-${String(pkg.version)}-${target}.vsix`);
   try {
     execFileSync(
       path.join(projectRoot, 'node_modules', '.bin', 'vsce'),
