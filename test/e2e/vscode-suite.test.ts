@@ -31,7 +31,8 @@ describe('e2e: the extension-host test suite (test/vscode) in code-server', () =
       stdio: 'pipe',
     });
     tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'ff-e2e-suite-'));
-    backend = await startTestBackend({ verticals: ['generic'] });
+    // python too: the suite stops a python_sast run while its tools run.
+    backend = await startTestBackend({ verticals: ['generic', 'python'] });
   });
 
   after(async () => {

@@ -161,3 +161,26 @@ test('Re-run scans again with the same workflow and parameters', async () => {
     expected.map(key).sort(),
   );
 }, 300_000);
+
+test('Stop Run cancels a running run: it shows as canceled, quietly', async () => {
+  // python_sast runs bandit and semgrep for seconds: long enough to be stopped while they run.
+  const scan = api.scan(folder.uri, 'python_sast');
+  const outcome = scan.then(
+    () => 'finished',
+    (err: unknown) => (err as Error).name,
+  );
+  let running;
+  const end = Date.now() + 60_000;
+  while (!(running = api.runs.runs.find((r) => r.workflow === 'python_sast' && r.status === 'running'))) {
+    assert.ok(Date.now() < end, 'the python_sast run shows as running');
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  assert.equal(api.views.runs.getTreeItem(running).contextValue, 'run.running');
+  await vscode.commands.executeCommand('fuzzforge.cancelRun', running);
+  assert.equal(await outcome, 'Cancelled', 'the scan ends as a cancellation, not an error');
+  await api.runs.refresh();
+  const canceled = api.runs.runs.find((r) => r.runId === running.runId);
+  assert.equal(canceled?.status, 'canceled');
+  const item = api.views.runs.getTreeItem(canceled);
+  assert.equal((item.iconPath as vscode.ThemeIcon).id, 'circle-slash');
+}, 120_000);
