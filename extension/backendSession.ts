@@ -1,7 +1,7 @@
 // The backend connection's lifetime (the second of the extension's two): one Temporal client
 // shared by scans, the Runs view and re-attached runs, replaced when the backend moves (a restart
 // on other ports) and closed when it stops.
-import * as vscode from 'vscode';
+import type * as vscode from 'vscode';
 import { UserError } from '../backend/errors';
 import { parseBackendMode, resolveBackend } from '../backend/services/backend';
 import type { BackendConnection } from '../backend/services/connection';
@@ -15,9 +15,6 @@ export interface Connected {
 
 export class BackendSession implements vscode.Disposable {
   private current: { key: string; conn: BackendConnection; runs: Promise<RunService> } | undefined;
-  private readonly _onDidChangeConnection = new vscode.EventEmitter<BackendConnection | undefined>();
-  /** Fires when the session connects to a (new) backend, or loses it. */
-  readonly onDidChangeConnection = this._onDidChangeConnection.event;
 
   constructor(
     private readonly mode: () => string | undefined,
@@ -44,10 +41,7 @@ export class BackendSession implements vscode.Disposable {
       current = { key, conn, runs };
       this.current = current;
       runs.then(
-        () => {
-          this.log.info(`connected to Temporal at ${conn.temporal.address}`);
-          this._onDidChangeConnection.fire(conn);
-        },
+        () => this.log.info(`connected to Temporal at ${conn.temporal.address}`),
         () => {
           if (this.current?.runs === runs) {
             this.current = undefined;
@@ -79,7 +73,6 @@ export class BackendSession implements vscode.Disposable {
     const previous = this.current;
     this.current = undefined;
     if (previous) {
-      this._onDidChangeConnection.fire(undefined);
       const runs = await previous.runs.catch(() => undefined);
       await runs?.close().catch((err: unknown) => this.log.warn(`closing the Temporal client: ${String(err)}`));
     }
@@ -87,6 +80,5 @@ export class BackendSession implements vscode.Disposable {
 
   dispose(): void {
     void this.reset();
-    this._onDidChangeConnection.dispose();
   }
 }

@@ -4,10 +4,11 @@
 // already running when the editor started are handed to `reattach` once, so their results still
 // become diagnostics.
 import * as vscode from 'vscode';
-import { isTerminal, RunFailedError, type RunInfo } from '../backend/temporal/runs';
+import { isTerminal, type RunInfo } from '../backend/temporal/runs';
 import { workspaceIdentity } from '../backend/workspace';
 import type { ScanSummary } from '../toolbox/shared/definitions';
 import type { BackendSession } from './backendSession';
+import { runFailureReason } from './errors';
 
 export interface RunEntry extends RunInfo {
   summary?: ScanSummary;
@@ -140,7 +141,7 @@ export class RunsModel implements vscode.Disposable {
           try {
             this.summaries.set(r.runId, await runs.result(r.runId));
           } catch (err) {
-            this.failures.set(r.runId, err instanceof RunFailedError ? err.reason : (err as Error).message);
+            this.failures.set(r.runId, runFailureReason(err) ?? (err as Error).message);
           }
         }),
     );
