@@ -6,6 +6,8 @@ const esbuild = require('esbuild');
 const production = process.argv.includes('--production');
 const watch = process.argv.includes('--watch');
 const quiet = process.argv.includes('--quiet');
+/** Only the extension-host test suite (test/vscode), for test/vscode/run.ts and the e2e tests. */
+const vscodeSuite = process.argv.includes('--vscode-suite');
 
 /** Packages with native parts or SDK-internal state are loaded from node_modules at run time. */
 const nodeExternals = ['@temporalio/*', '@swc/*', 'esbuild', 'cpu-features', 'ssh2'];
@@ -37,7 +39,20 @@ const builds = [
   { ...common, entryPoints: ['workers/worker.ts'], outfile: 'dist/worker.js', external: nodeExternals },
 ];
 
+const suiteBuild = {
+  ...common,
+  minify: false,
+  sourcemap: 'inline',
+  entryPoints: ['test/vscode/suite/index.ts'],
+  outfile: 'out/vscode-suite/index.js',
+  external: ['vscode'],
+};
+
 async function main() {
+  if (vscodeSuite) {
+    await esbuild.build(suiteBuild);
+    return;
+  }
   if (watch) {
     const contexts = await Promise.all(builds.map((b) => esbuild.context(b)));
     await Promise.all(contexts.map((c) => c.watch()));

@@ -37,6 +37,17 @@ export default tseslint.config(
     },
   },
   {
+    // The pure halves of the extension (view models, error mapping, command ids) are unit-tested in
+    // plain Node: they must not need VS Code either.
+    files: ['extension/commandIds.ts', 'extension/errors.ts', 'extension/views/viewModel.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        { paths: [{ name: 'vscode', message: 'pure extension modules are tested without VS Code' }] },
+      ],
+    },
+  },
+  {
     // Workflow code runs in Temporal's deterministic sandbox: no I/O, no Node built-ins.
     files: ['toolbox/workflows/**/*.ts', 'toolbox/shared/**/*.ts'],
     rules: {

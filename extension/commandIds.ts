@@ -6,6 +6,11 @@ export const COMMAND_IDS = [
   'fuzzforge.showBackendStatus',
   'fuzzforge.scanWorkspace',
   'fuzzforge.cancelRun',
+  'fuzzforge.rerun',
+  'fuzzforge.openRunSarif',
+  'fuzzforge.openRunInTemporalUi',
+  'fuzzforge.refreshRuns',
+  'fuzzforge.groupFindingsBy',
   'fuzzforge.exportSarif',
   'fuzzforge.openTemporalUi',
   'fuzzforge.openMinioConsole',
@@ -17,7 +22,7 @@ export const COMMAND_IDS = [
 
 export type CommandId = (typeof COMMAND_IDS)[number];
 
-/** Commands only reachable from quick fixes (hidden from the palette). */
+/** Commands only reachable from quick fixes and view rows (hidden from the palette). */
 export const INTERNAL_COMMANDS: readonly CommandId[] = [
   'fuzzforge.suppressOnLine',
   'fuzzforge.suppressInIgnoreFile',

@@ -5,9 +5,8 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { describeError, UserError } from '../backend/errors';
 import { stateDir, toolboxDir } from '../backend/paths';
-import { awaitScan, findWorkflow, startScan } from '../backend/scan';
-import { parseBackendMode, resolveBackend } from '../backend/services/backend';
-import type { BackendConnection } from '../backend/services/connection';
+import { awaitScan, fetchSarif, findWorkflow, startScan } from '../backend/scan';
+import { whichSync } from '../backend/services/binaries';
 import {
   checkHealth,
   defaultEmbeddedOptions,
@@ -15,18 +14,27 @@ import {
   startEmbedded,
   stopEmbedded,
 } from '../backend/services/embedded';
-import { RunService } from '../backend/temporal/runs';
+import { RunFailedError, type RunService } from '../backend/temporal/runs';
 import { discoverWorkflows, type WorkflowDefinition } from '../backend/toolbox/discovery';
 import { parseParamArgs } from '../backend/toolbox/params';
 import { availableVerticals } from '../backend/toolbox/verticals';
 import type { SarifLog } from '../backend/sarif/types';
+import { BackendSession, type Connected } from './backendSession';
 import { FindingCodeActions, suppressInIgnoreFile } from './codeActions';
 import { COMMAND_IDS, type CommandId } from './commandIds';
+import { ErrorReporter } from './errorReporter';
+import { BackendDownError, Cancelled, MissingServiceBinaryError, missingServiceBinaries } from './errors';
 import { FindingsStore } from './findings';
+import { RunsModel, type RunEntry } from './runs';
+import { FindingsView, type FindingsNode } from './views/findingsView';
+import { RunsView } from './views/runsView';
+import { GROUP_BY, parseGroupBy, runRow, runStatusLabel, temporalRunUrl } from './views/viewModel';
 
 export interface FuzzforgeApi {
   readonly log: vscode.LogOutputChannel;
   readonly findings: FindingsStore;
+  readonly runs: RunsModel;
+  readonly views: { readonly runs: RunsView; readonly findings: FindingsView };
   /** Scan a folder with a workflow, as the palette command does (for tests). */
   scan(
     folder: vscode.Uri,
@@ -35,57 +43,82 @@ export interface FuzzforgeApi {
   ): Promise<{ runId: string; findings: number }>;
 }
 
-/** Cancellation by the user: quiet, no popup. */
-class Cancelled extends Error {}
-
 interface LastRun {
   runId: string;
   workflow: string;
   log: SarifLog;
 }
 
+/** What run actions receive: a row of the Runs view, or nothing (from the palette: pick one). */
+function runArg(arg: unknown): RunEntry | undefined {
+  return arg && typeof arg === 'object' && 'runId' in arg && 'status' in arg ? (arg as RunEntry) : undefined;
+}
+
 export function activate(context: vscode.ExtensionContext): FuzzforgeApi {
   const log = vscode.window.createOutputChannel('FuzzForge', { log: true });
+  const reporter = new ErrorReporter(log);
   const findings = new FindingsStore();
   const status = vscode.window.createStatusBarItem(vscode.StatusBarAlignment.Left, 50);
   status.command = 'fuzzforge.showBackendStatus';
-  context.subscriptions.push(log, findings, status);
+  const config = () => vscode.workspace.getConfiguration('fuzzforge');
+  const session = new BackendSession(() => config().get<string>('backend.mode'), log);
+  const runsModel = new RunsModel(session, {
+    log,
+    reattach: (run, folder) => reattach(run, folder),
+    onError: (err) => void reporter.report(err, 'listing runs', { once: 'runs' }),
+    startedAt: new Date(),
+  });
+  const runsView = new RunsView(runsModel);
+  const findingsView = new FindingsView(findings);
+  context.subscriptions.push(log, findings, status, session, runsModel, runsView, findingsView);
+  /** The running scans this window started, by workflow: a new one supersedes (cancels) the old. */
   const running = new Map<string, { runId: string; cancel: () => Promise<void> }>();
   let lastRun: LastRun | undefined;
-
-  const config = () => vscode.workspace.getConfiguration('fuzzforge');
 
   const refreshStatus = () => {
     const state = runningEmbedded(stateDir());
     const counts = findings.counts();
     const health = config().get<string>('backend.mode') === 'external' ? 'external' : state ? 'ready' : 'stopped';
-    status.text = `$(shield) FuzzForge: ${health}${running.size ? ` · $(sync~spin) ${running.size}` : ''} · $(error) ${counts.error} $(warning) ${counts.warning}`;
+    const inProgress = runsModel.inProgress;
+    status.text = `$(shield) FuzzForge: ${health}${inProgress ? ` · $(sync~spin) ${inProgress}` : ''} · $(error) ${counts.error} $(warning) ${counts.warning}`;
     status.tooltip = 'FuzzForge backend and findings (click for status)';
     status.show();
   };
-  context.subscriptions.push(findings.onDidChangeFindings(refreshStatus));
+  context.subscriptions.push(findings.onDidChangeFindings(refreshStatus), runsModel.onDidChangeRuns(refreshStatus));
   refreshStatus();
 
   /** The backend this window uses; offers to start the embedded one when it is down. */
-  const connect = async (): Promise<BackendConnection> => {
-    const mode = parseBackendMode(config().get<string>('backend.mode') ?? 'auto');
+  const connect = async (): Promise<Connected> => {
     try {
-      return await resolveBackend({ mode });
+      return await session.connect();
     } catch (err) {
-      if (err instanceof UserError && /not running/.test(err.message)) {
+      if (err instanceof BackendDownError && config().get<string>('backend.mode') !== 'external') {
         const choice = await vscode.window.showWarningMessage('The FuzzForge backend is not running.', 'Start Backend');
         if (choice !== 'Start Backend') {
           throw new Cancelled();
         }
         await startBackend();
-        refreshStatus();
-        return resolveBackend({ mode });
+        return session.connect();
       }
       throw err;
     }
   };
 
   const startBackend = async () => {
+    // Temporal and MinIO come from the Go module proxy: say how to get them before trying.
+    const missing = missingServiceBinaries();
+    if (missing.length > 0) {
+      if (!whichSync('go')) {
+        throw new MissingServiceBinaryError(missing);
+      }
+      const choice = await vscode.window.showWarningMessage(
+        `FuzzForge needs ${missing.join(' and ')}, which ${missing.length > 1 ? 'are' : 'is'} not installed yet. Build ${missing.length > 1 ? 'them' : 'it'} now with Go (a few minutes, once)? \`npm run setup\` in the FuzzForge checkout does the same.`,
+        'Build and Start',
+      );
+      if (!choice) {
+        throw new Cancelled();
+      }
+    }
     const result = await vscode.window.withProgress(
       { location: vscode.ProgressLocation.Notification, title: 'FuzzForge: starting backend' },
       (progress) =>
@@ -95,8 +128,52 @@ export function activate(context: vscode.ExtensionContext): FuzzforgeApi {
         }),
     );
     log.info(`backend ready: Temporal ${result.state.temporal.address}, MinIO ${result.state.storage.endpoint}`);
+    reporter.reset('runs');
     refreshStatus();
+    void runsModel.refresh();
     return result;
+  };
+
+  /** Log what explains a failed run: its pending activities' failures and where the worker logs are. */
+  const logRunFailure = async (runs: RunService, runId: string, taskQueue: string | undefined) => {
+    const info = await runs.describe(runId).catch(() => undefined);
+    for (const a of info?.pendingActivities ?? []) {
+      log.error(`  ${a.type} (attempt ${a.attempt}): ${a.lastFailure ?? 'no failure recorded'}`);
+    }
+    const state = runningEmbedded(stateDir());
+    const vertical = taskQueue?.replace(/^fuzzforge-/, '');
+    if (state && vertical) {
+      log.error(`  worker log: ${path.join(state.logsDir, `worker-${vertical}.log`)}`);
+    }
+  };
+
+  /** Wait for a run this window did not start (it was running when the editor started). */
+  const reattach = (run: RunEntry, folder: vscode.WorkspaceFolder) => {
+    void (async () => {
+      log.info(`run ${run.runId} (${run.workflow}) was running when the editor started: waiting for its results`);
+      runsModel.track(run, folder);
+      try {
+        const { conn, runs } = await session.connect();
+        try {
+          const { sarif } = await awaitScan(conn, runs, run.runId);
+          lastRun = { runId: run.runId, workflow: run.workflow, log: sarif };
+          const shown = findings.show(run.workflow, run.runId, sarif, folder.uri.fsPath);
+          log.info(`re-attached run ${run.runId}: ${shown} finding(s)`);
+        } catch (err) {
+          if (err instanceof RunFailedError) {
+            await logRunFailure(runs, run.runId, run.taskQueue);
+            if (err.status === 'canceled') {
+              throw new Cancelled();
+            }
+          }
+          throw err;
+        }
+      } catch (err) {
+        await reporter.report(err, `re-attached run ${run.runId}`, { once: run.runId });
+      } finally {
+        runsModel.untrack(run.runId);
+      }
+    })();
   };
 
   const pickFolder = async (): Promise<vscode.WorkspaceFolder> => {
@@ -166,72 +243,122 @@ export function activate(context: vscode.ExtensionContext): FuzzforgeApi {
     if (!vscode.workspace.isTrusted) {
       throw new UserError('FuzzForge scans only run in trusted workspaces', 'trust this workspace to scan it');
     }
-    const conn = await connect();
-    const runs = await RunService.connect(conn);
-    try {
-      const work = async (progress: vscode.Progress<{ message?: string }>, token: vscode.CancellationToken) => {
-        progress.report({ message: 'packing and uploading' });
-        const excludes = config().get<string[]>('exclude') ?? [];
-        const { run, upload } = await startScan(conn, runs, {
-          path: folder.fsPath,
-          workflow,
-          params,
-          excludes,
-          onUploadProgress: (p) =>
-            progress.report({ message: `${p.phase} ${p.files}${p.totalFiles ? `/${p.totalFiles}` : ''} files` }),
-          onNotice: (line) => log.warn(line),
-        });
-        log.info(`run ${run.runId} started (${upload.uploadedObjects} objects uploaded)`);
-        const previous = running.get(workflow.name);
-        if (previous) {
-          await previous.cancel();
+    const { conn, runs } = await connect();
+    const work = async (progress: vscode.Progress<{ message?: string }>, token: vscode.CancellationToken) => {
+      const t0 = Date.now();
+      progress.report({ message: 'packing and uploading' });
+      const excludes = config().get<string[]>('exclude') ?? [];
+      const { run, upload } = await startScan(conn, runs, {
+        path: folder.fsPath,
+        workflow,
+        params,
+        excludes,
+        onUploadProgress: (p) =>
+          progress.report({ message: `${p.phase} ${p.files}${p.totalFiles ? `/${p.totalFiles}` : ''} files` }),
+        onNotice: (line) => log.warn(line),
+      });
+      const t1 = Date.now();
+      log.info(`run ${run.runId} started (${upload.uploadedObjects} objects uploaded, ${t1 - t0} ms)`);
+      const previous = running.get(workflow.name);
+      if (previous) {
+        await previous.cancel();
+      }
+      running.set(workflow.name, { runId: run.runId, cancel: () => runs.cancel(run.runId).catch(() => undefined) });
+      runsModel.track(run, vscode.workspace.getWorkspaceFolder(folder));
+      const cancel = token.onCancellationRequested(() => {
+        void runs.cancel(run.runId).catch((err: unknown) => log.error(`cancel ${run.runId}: ${describeError(err)}`));
+      });
+      try {
+        progress.report({ message: 'queued' });
+        const { summary, sarif } = await awaitScan(conn, runs, run.runId, (p) => progress.report({ message: p.phase }));
+        for (const tool of summary.tools.filter((t) => t.error)) {
+          log.warn(`${tool.name}: ${tool.error ?? ''}`);
         }
-        running.set(workflow.name, { runId: run.runId, cancel: () => runs.cancel(run.runId).catch(() => undefined) });
-        refreshStatus();
-        const cancel = token.onCancellationRequested(() => {
-          void runs.cancel(run.runId).catch((err: unknown) => log.error(`cancel ${run.runId}: ${describeError(err)}`));
-        });
-        try {
-          progress.report({ message: 'queued' });
-          const { summary, sarif } = await awaitScan(conn, runs, run.runId, (p) =>
-            progress.report({ message: p.phase }),
-          );
-          for (const tool of summary.tools.filter((t) => t.error)) {
-            log.warn(`${tool.name}: ${tool.error ?? ''}`);
+        lastRun = { runId: run.runId, workflow: workflow.name, log: sarif };
+        const t2 = Date.now();
+        const shown = findings.show(workflow.name, run.runId, sarif, folder.fsPath);
+        log.info(
+          `run ${run.runId}: ${shown} finding(s) shown; pack and upload ${t1 - t0} ms, run and SARIF ${t2 - t1} ms, markers ${Date.now() - t2} ms`,
+        );
+        return { runId: run.runId, findings: shown };
+      } catch (err) {
+        if (err instanceof RunFailedError) {
+          await logRunFailure(runs, run.runId, run.taskQueue);
+          // Stopped on purpose (Stop Run, a superseding save, the CLI): not an error.
+          if (err.status === 'canceled') {
+            log.info(`run ${run.runId} was cancelled`);
+            throw new Cancelled();
           }
-          lastRun = { runId: run.runId, workflow: workflow.name, log: sarif };
-          const shown = findings.show(workflow.name, run.runId, sarif, folder.fsPath);
-          return { runId: run.runId, findings: shown };
-        } finally {
-          cancel.dispose();
-          if (running.get(workflow.name)?.runId === run.runId) {
-            running.delete(workflow.name);
-          }
-          refreshStatus();
         }
-      };
-      return silent
-        ? await vscode.window.withProgress(
-            { location: vscode.ProgressLocation.Window, title: `FuzzForge ${workflow.name}` },
-            (p) => work(p, new vscode.CancellationTokenSource().token),
-          )
-        : await vscode.window.withProgress(
-            { location: vscode.ProgressLocation.Notification, title: `FuzzForge: ${workflow.name}`, cancellable: true },
-            work,
-          );
-    } finally {
-      await runs.close();
-    }
+        throw err;
+      } finally {
+        cancel.dispose();
+        if (running.get(workflow.name)?.runId === run.runId) {
+          running.delete(workflow.name);
+        }
+        runsModel.untrack(run.runId);
+      }
+    };
+    return silent
+      ? await vscode.window.withProgress(
+          { location: vscode.ProgressLocation.Window, title: `FuzzForge ${workflow.name}` },
+          (p) => work(p, new vscode.CancellationTokenSource().token),
+        )
+      : await vscode.window.withProgress(
+          { location: vscode.ProgressLocation.Notification, title: `FuzzForge: ${workflow.name}`, cancellable: true },
+          work,
+        );
+  };
+
+  /** A palette or Re-run scan: progress, then a notification with the count. */
+  const scanAndReport = async (folder: vscode.Uri, wf: WorkflowDefinition, params: Record<string, unknown>) => {
+    const { runId, findings: count } = await scan(folder, wf, params);
+    void vscode.window
+      .showInformationMessage(`FuzzForge ${wf.name}: ${count} finding(s) (run ${runId}).`, 'Show Problems')
+      .then((choice) => (choice ? vscode.commands.executeCommand('workbench.actions.view.problems') : undefined));
   };
 
   const openUrl = async (which: 'temporal' | 'minio') => {
     const state = runningEmbedded(stateDir());
     if (!state) {
-      throw new UserError('the embedded backend is not running', 'run FuzzForge: Start Backend');
+      throw new BackendDownError('the embedded backend is not running');
     }
     await vscode.env.openExternal(
       vscode.Uri.parse(which === 'temporal' ? state.temporal.uiUrl : state.storage.consoleUrl),
     );
+  };
+
+  /** The run a run action is for: the row it was invoked on, or one picked from the Runs view's list. */
+  const pickRun = async (
+    arg: unknown,
+    wanted: (r: RunEntry) => boolean,
+    placeHolder: string,
+    none: string,
+  ): Promise<RunEntry> => {
+    const given = runArg(arg);
+    if (given) {
+      return runsModel.find(given.runId) ?? given;
+    }
+    await runsModel.refresh();
+    const candidates = runsModel.runs.filter(wanted);
+    if (candidates.length === 0) {
+      void vscode.window.showInformationMessage(none);
+      throw new Cancelled();
+    }
+    const pick =
+      candidates.length === 1
+        ? { run: candidates[0]! }
+        : await vscode.window.showQuickPick(
+            candidates.map((run) => {
+              const row = runRow(run);
+              return { label: row.label, description: row.description, detail: run.runId, run };
+            }),
+            { placeHolder },
+          );
+    if (!pick) {
+      throw new Cancelled();
+    }
+    return pick.run;
   };
 
   const commands: Record<CommandId, (...args: unknown[]) => Promise<unknown>> = {
@@ -244,8 +371,10 @@ export function activate(context: vscode.ExtensionContext): FuzzforgeApi {
       );
     },
     'fuzzforge.stopBackend': async () => {
+      await session.reset();
       const stopped = await stopEmbedded(stateDir());
       refreshStatus();
+      void runsModel.refresh();
       void vscode.window.showInformationMessage(
         stopped ? 'FuzzForge backend stopped.' : 'FuzzForge backend was not running.',
       );
@@ -268,24 +397,91 @@ export function activate(context: vscode.ExtensionContext): FuzzforgeApi {
       const folder = await pickFolder();
       const wf = await pickWorkflow();
       const params = await askParams(wf);
-      const { runId, findings: count } = await scan(folder.uri, wf, params);
-      const choice = await vscode.window.showInformationMessage(
-        `FuzzForge ${wf.name}: ${count} finding(s) (run ${runId}).`,
-        'Show Problems',
-      );
-      if (choice) {
-        await vscode.commands.executeCommand('workbench.actions.view.problems');
-      }
+      await scanAndReport(folder.uri, wf, params);
     },
-    'fuzzforge.cancelRun': async () => {
-      const items = [...running.entries()].map(([workflow, r]) => ({ label: r.runId, description: workflow, run: r }));
-      if (items.length === 0) {
-        void vscode.window.showInformationMessage('No FuzzForge run is in progress in this window.');
-        return;
+    'fuzzforge.cancelRun': async (arg) => {
+      const run = await pickRun(
+        arg,
+        (r) => r.status === 'running',
+        'Run to stop',
+        'No FuzzForge run is in progress in this workspace.',
+      );
+      const { runs } = await connect();
+      await runs.cancel(run.runId);
+      log.info(`cancel requested for run ${run.runId}`);
+      await runsModel.refresh();
+    },
+    'fuzzforge.rerun': async (arg) => {
+      const run = await pickRun(arg, () => true, 'Run to run again', 'No FuzzForge run in this workspace yet.');
+      const root = run.memo?.workspaceRoot ?? run.folder?.uri.fsPath;
+      if (!root) {
+        throw new UserError(`run ${run.runId} does not say which folder it scanned`, 'start a new scan instead');
       }
-      const pick =
-        items.length === 1 ? items[0] : await vscode.window.showQuickPick(items, { placeHolder: 'Run to cancel' });
-      await pick?.run.cancel();
+      const wf = findWorkflow(toolboxDir(), run.memo?.workflow ?? run.workflow);
+      await scanAndReport(vscode.Uri.file(root), wf, run.memo?.params ?? {});
+    },
+    'fuzzforge.openRunSarif': async (arg) => {
+      const run = await pickRun(
+        arg,
+        (r) => r.status === 'completed',
+        'Run whose SARIF to open',
+        'No completed FuzzForge run in this workspace yet.',
+      );
+      if (run.status !== 'completed') {
+        throw new UserError(
+          `run ${run.runId} is ${runStatusLabel(run.status)}${run.failure ? `: ${run.failure}` : ''}`,
+          'only a completed run has a SARIF log',
+        );
+      }
+      const { conn, runs } = await connect();
+      const summary = run.summary ?? (await runs.result(run.runId));
+      const sarif = await fetchSarif(conn, summary);
+      const dir = vscode.Uri.joinPath(context.globalStorageUri, 'sarif');
+      await vscode.workspace.fs.createDirectory(dir);
+      const file = vscode.Uri.joinPath(dir, `${run.runId}.sarif`);
+      await vscode.workspace.fs.writeFile(file, Buffer.from(JSON.stringify(sarif, null, 2)));
+      await vscode.window.showTextDocument(file, { preview: false });
+    },
+    'fuzzforge.openRunInTemporalUi': async (arg) => {
+      const run = await pickRun(
+        arg,
+        () => true,
+        'Run to open in the Temporal UI',
+        'No FuzzForge run in this workspace yet.',
+      );
+      const { conn } = await connect();
+      if (!conn.temporal.uiUrl) {
+        throw new UserError(
+          `no Temporal UI address is known for this ${conn.mode} backend`,
+          `open your Temporal UI and look for workflow id ${run.runId}`,
+        );
+      }
+      await vscode.env.openExternal(
+        vscode.Uri.parse(temporalRunUrl(conn.temporal.uiUrl, conn.temporal.namespace, run.runId, run.executionRunId)),
+      );
+    },
+    'fuzzforge.refreshRuns': () => runsModel.refresh(),
+    'fuzzforge.groupFindingsBy': async (arg) => {
+      let by = typeof arg === 'string' ? parseGroupBy(arg) : undefined;
+      if (!by) {
+        const current = findingsView.groupBy;
+        const pick = await vscode.window.showQuickPick(
+          GROUP_BY.map((g) => ({ label: g, description: g === current ? 'current' : undefined })),
+          { placeHolder: 'Group FuzzForge findings by' },
+        );
+        if (!pick) {
+          throw new Cancelled();
+        }
+        by = pick.label;
+      }
+      // Where the setting lives now (workspace or user), so the change takes effect.
+      const inspect = config().inspect<string>('findings.groupBy');
+      const target =
+        inspect?.workspaceFolderValue !== undefined || inspect?.workspaceValue !== undefined
+          ? vscode.ConfigurationTarget.Workspace
+          : vscode.ConfigurationTarget.Global;
+      await config().update('findings.groupBy', by, target);
+      findingsView.refresh();
     },
     'fuzzforge.exportSarif': async () => {
       if (!lastRun) {
@@ -312,27 +508,28 @@ export function activate(context: vscode.ExtensionContext): FuzzforgeApi {
       await vscode.commands.executeCommand('editor.action.quickFix', uri, ruleId);
     },
     'fuzzforge.suppressInIgnoreFile': (uri, ruleId) => suppressInIgnoreFile(uri as vscode.Uri, String(ruleId)),
-    'fuzzforge.openRuleHelp': async (uri) => {
-      await vscode.env.openExternal(vscode.Uri.parse(String(uri)));
+    'fuzzforge.openRuleHelp': async (arg) => {
+      // From a quick fix: the URL; from the Findings view: the finding's row.
+      const node = arg as FindingsNode | undefined;
+      const target =
+        node && typeof node === 'object' && node.kind === 'finding' ? node.finding.diagnostic.helpUri : undefined;
+      if (target) {
+        await vscode.env.openExternal(target);
+      } else if (typeof arg === 'string') {
+        await vscode.env.openExternal(vscode.Uri.parse(arg));
+      }
     },
   };
 
   // One wrapper for every command: cancellation is quiet, errors are short popups with the full
-  // text in the log channel.
+  // text in the log channel and a button that fixes them when there is one.
   for (const id of COMMAND_IDS) {
     context.subscriptions.push(
       vscode.commands.registerCommand(id, async (...args: unknown[]) => {
         try {
           return await commands[id](...args);
         } catch (err) {
-          if (err instanceof Cancelled) {
-            return undefined;
-          }
-          log.error(`${id} failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
-          const choice = await vscode.window.showErrorMessage(`FuzzForge: ${describeError(err)}`, 'Show Log');
-          if (choice) {
-            log.show();
-          }
+          await reporter.report(err, `${id} failed`);
           return undefined;
         }
       }),
@@ -349,7 +546,7 @@ export function activate(context: vscode.ExtensionContext): FuzzforgeApi {
   let saveTimer: NodeJS.Timeout | undefined;
   context.subscriptions.push(
     vscode.workspace.onDidSaveTextDocument((doc) => {
-      const workflowName = config().get<string>('runOnSave') ?? '';
+      const workflowName = config().get<string>('runOnSave.workflow') ?? '';
       if (!workflowName || !vscode.workspace.isTrusted) {
         return;
       }
@@ -357,6 +554,7 @@ export function activate(context: vscode.ExtensionContext): FuzzforgeApi {
       if (!folder) {
         return;
       }
+      log.info(`saved ${vscode.workspace.asRelativePath(doc.uri)}: ${workflowName} runs on save`);
       clearTimeout(saveTimer);
       saveTimer = setTimeout(
         () => {
@@ -365,9 +563,8 @@ export function activate(context: vscode.ExtensionContext): FuzzforgeApi {
               const wf = findWorkflow(toolboxDir(), workflowName);
               await scan(folder.uri, wf, parseParamArgs(wf, []), true);
             } catch (err) {
-              if (!(err instanceof Cancelled)) {
-                log.error(`run on save (${workflowName}) failed: ${describeError(err)}`);
-              }
+              // A popup once per distinct failure: saving again does not repeat it.
+              await reporter.report(err, `run on save (${workflowName})`, { once: 'runOnSave' });
             }
           })();
         },
@@ -377,9 +574,16 @@ export function activate(context: vscode.ExtensionContext): FuzzforgeApi {
     { dispose: () => clearTimeout(saveTimer) },
   );
 
+  // The first listing re-attaches runs that were running before the editor started; it waits for
+  // activate() to return (nothing slow happens during activation).
+  const firstListing = setTimeout(() => void runsModel.refresh(), 0);
+  context.subscriptions.push({ dispose: () => clearTimeout(firstListing) });
+
   return {
     log,
     findings,
+    runs: runsModel,
+    views: { runs: runsView, findings: findingsView },
     scan: (folder, workflow, params = {}) => scan(folder, findWorkflow(toolboxDir(), workflow), params),
   };
 }

@@ -91,6 +91,21 @@ export class FindingsStore implements vscode.Disposable {
     return specs.length;
   }
 
+  /** Every finding currently shown (what the Problems panel has from us), with its file. */
+  all(): { uri: vscode.Uri; diagnostic: FindingDiagnostic }[] {
+    const out: { uri: vscode.Uri; diagnostic: FindingDiagnostic }[] = [];
+    for (const c of this.collections.values()) {
+      c.forEach((uri, diags) => {
+        for (const d of diags) {
+          if (d instanceof FindingDiagnostic) {
+            out.push({ uri, diagnostic: d });
+          }
+        }
+      });
+    }
+    return out;
+  }
+
   /** Every finding currently shown, by severity. */
   counts(): Record<'error' | 'warning' | 'other', number> {
     const counts = { error: 0, warning: 0, other: 0 };

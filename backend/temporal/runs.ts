@@ -85,6 +85,8 @@ export interface RunInfo {
   closeTime?: Date;
   taskQueue: string;
   memo?: Partial<RunMemo>;
+  /** Temporal's id of this execution (its "run id"), for links into the Temporal UI. */
+  executionRunId?: string;
 }
 
 /** A new run id: workflow name, UTC time, randomness. Readable in the Temporal UI and in a shell. */
@@ -103,6 +105,7 @@ function toRunInfo(info: Omit<WorkflowExecutionInfo, 'raw'>): RunInfo {
     closeTime: info.closeTime,
     taskQueue: info.taskQueue,
     memo,
+    executionRunId: info.runId,
   };
 }
 
@@ -179,8 +182,9 @@ export class RunService {
       ...(baseline ? { baselineRunId: baseline.runId } : {}),
     };
     const taskQueue = taskQueueFor(definition.vertical);
+    let executionRunId: string;
     try {
-      await this.client.workflow.start(definition.name, {
+      const handle = await this.client.workflow.start(definition.name, {
         taskQueue,
         workflowId: runId,
         args: [input],
@@ -192,6 +196,7 @@ export class RunService {
           { key: VERTICAL_KEY, value: definition.vertical },
         ],
       });
+      executionRunId = handle.firstExecutionRunId;
     } catch (err) {
       if (/search attribute/i.test((err as Error).message)) {
         throw new UserError(
@@ -201,7 +206,15 @@ export class RunService {
       }
       throw err;
     }
-    return { runId, workflow: definition.name, status: 'running', startTime: new Date(), taskQueue, memo };
+    return {
+      runId,
+      workflow: definition.name,
+      status: 'running',
+      startTime: new Date(),
+      taskQueue,
+      memo,
+      executionRunId,
+    };
   }
 
   /** Runs, newest first, optionally of one workspace and/or one workflow. */

@@ -1,7 +1,8 @@
 // Our extension in a real VS Code (code-server + headless Chromium): the .vsix built from this
 // repository (test/e2e/package.ts) attaches to a real embedded backend started for this file
 // (startTestBackend, private FUZZFORGE_STATE_DIR), scans a copy of test/fixtures/vulnerable-app
-// from the palette, and its findings show in the Problems panel; then run on save.
+// from the palette, and its findings show in the Problems panel, the Findings view and the Runs
+// view; a run that was already running when VS Code started is re-attached; then run on save.
 // Needs a fresh build (node esbuild.js --quiet) and test/e2e/setup.sh. Screenshots and logs go to
 // test-output/e2e/.
 import * as assert from 'node:assert/strict';
@@ -10,8 +11,10 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { copyFixture, startTestBackend, type TestBackend } from '../integration/harness';
-import { buildExtensionVsix } from './package';
-import { missingSetup, startVSCode, type Problem, type VSCode } from './vscode';
+import { toolboxDir } from '../../backend/paths';
+import { findWorkflow, startScan } from '../../backend/scan';
+import { buildExtensionVsix } from '../../backend/scripts/package';
+import { missingSetup, startVSCode, type Problem, type TreeRow, type VSCode } from './vscode';
 
 const projectRoot = path.resolve(__dirname, '..', '..');
 const outputDir = path.join(projectRoot, 'test-output', 'e2e');
@@ -62,6 +65,25 @@ function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
+/** Waits until a view's rows satisfy `ok`; returns the last rows read. */
+async function waitForRows(
+  vsc: VSCode,
+  view: string,
+  ok: (rows: TreeRow[]) => boolean,
+  timeoutMs = 30_000,
+): Promise<TreeRow[]> {
+  const end = Date.now() + timeoutMs;
+  let rows: TreeRow[] = [];
+  while (Date.now() < end) {
+    rows = await vsc.viewRows(view);
+    if (ok(rows)) {
+      return rows;
+    }
+    await sleep(250);
+  }
+  throw new Error(`view ${view} never showed the expected rows; it shows: ${JSON.stringify(rows.map((r) => r.label))}`);
+}
+
 /** The marker for a finding: same file, line and message (VS Code may append the rule code). */
 function findMarker(problems: Problem[], file: string, line: number, message: string): Problem | undefined {
   return problems.find((p) => p.file === file && p.line === line && p.message.startsWith(message));
@@ -89,6 +111,11 @@ describe('e2e: the FuzzForge extension in a real VS Code, on a real backend', ()
   let backend: TestBackend | undefined;
   let vsc: VSCode | undefined;
   let workspace = '';
+  /** A worker stopped (SIGSTOP) so a run stays running across VS Code's start. */
+  let pausedWorker: number | undefined;
+  let earlyRunId = '';
+  let paletteRunId = '';
+  let findingCount = 0;
 
   before(async () => {
     if (skip) {
@@ -99,6 +126,13 @@ describe('e2e: the FuzzForge extension in a real VS Code, on a real backend', ()
     console.log(`vsix: ${built.vsix} ${(built.bytes / 1e6).toFixed(1)} MB, ${built.files} files, ${built.ms} ms`);
     backend = await timed('start backend', () => startTestBackend({ verticals: ['generic'] }));
     workspace = copyFixture('vulnerable-app', path.join(tmp, 'workspace'));
+    // A run of this workspace that is still running when VS Code starts: the generic worker is
+    // paused, so the run waits in its queue until the test lets the worker go on.
+    pausedWorker = backend.state.workers.find((w) => w.vertical === 'generic')?.pid;
+    assert.ok(pausedWorker, 'the generic worker has a pid');
+    process.kill(pausedWorker, 'SIGSTOP');
+    const wf = findWorkflow(toolboxDir(), WORKFLOW);
+    earlyRunId = (await startScan(backend.conn, backend.runs, { path: workspace, workflow: wf, params: {} })).run.runId;
     vsc = await timed('start VS Code (install vsix + workbench)', () =>
       startVSCode({
         workspace,
@@ -114,7 +148,7 @@ describe('e2e: the FuzzForge extension in a real VS Code, on a real backend', ()
         // in time); the palette scan does not save, so it does not trigger it.
         settings: {
           'fuzzforge.backend.mode': 'embedded',
-          'fuzzforge.runOnSave': WORKFLOW,
+          'fuzzforge.runOnSave.workflow': WORKFLOW,
           'fuzzforge.runOnSave.delayMs': 200,
         },
       }),
@@ -122,6 +156,9 @@ describe('e2e: the FuzzForge extension in a real VS Code, on a real backend', ()
   });
 
   after(async () => {
+    if (pausedWorker) {
+      process.kill(pausedWorker, 'SIGCONT');
+    }
     await vsc?.stop();
     await backend?.stop();
     if (tmp) {
@@ -138,6 +175,46 @@ describe('e2e: the FuzzForge extension in a real VS Code, on a real backend', ()
     const text = (await item.innerText()).trim();
     assert.match(text, /FuzzForge: ready/, `status bar item: ${text}`);
   });
+
+  it(
+    're-attaches the run that was running when VS Code started, and shows its findings when it ends',
+    { skip, timeout: 180_000 },
+    async () => {
+      assert.ok(vsc && pausedWorker);
+      await vsc.runCommand('FuzzForge: Focus on Runs View');
+      const running = await waitForRows(vsc, 'Runs', (rows) =>
+        rows.some((r) => r.label.startsWith(`${WORKFLOW} running,`) && r.label.endsWith(`run ${earlyRunId}`)),
+      );
+      await vsc.screenshot('extension-1b-reattached-running');
+      assert.equal(running.length, 1, JSON.stringify(running));
+      // The worker goes on: the run completes, the re-attached window applies its results.
+      process.kill(pausedWorker, 'SIGCONT');
+      pausedWorker = undefined;
+      const done = await waitForRows(
+        vsc,
+        'Runs',
+        (rows) =>
+          rows.some((r) => r.label.startsWith(`${WORKFLOW} completed,`) && r.label.endsWith(`run ${earlyRunId}`)),
+        120_000,
+      );
+      // Its findings are markers now: the status bar counts them ("FuzzForge: ready · 42 19").
+      const status = vsc.page.locator('.statusbar-item:has-text("FuzzForge:")').first();
+      const end = Date.now() + 30_000;
+      let text = '';
+      let errors = 0;
+      while (Date.now() < end) {
+        text = (await status.innerText()).trim();
+        errors = Number(/·\s*(\d+)\s+\d+\s*$/.exec(text)?.[1] ?? 0);
+        if (errors > 0) {
+          break;
+        }
+        await sleep(250);
+      }
+      await vsc.screenshot('extension-1c-reattached-done');
+      assert.match(done.find((r) => r.label.endsWith(earlyRunId))!.label, /\d+ findings \(\d+ error/);
+      assert.ok(errors > 0, `status bar counts the re-attached run's findings: ${JSON.stringify(text)}`);
+    },
+  );
 
   it('scans the workspace from the palette with security_assessment', { skip, timeout: 420_000 }, async () => {
     assert.ok(vsc);
@@ -180,6 +257,9 @@ describe('e2e: the FuzzForge extension in a real VS Code, on a real backend', ()
     await vsc.screenshot('extension-4-scan-done');
     const count = Number(/(\d+) finding/.exec(text)?.[1]);
     assert.ok(count >= EXPECTED.length, `notification: ${text}`);
+    findingCount = count;
+    paletteRunId = /\(run ([\w-]+)\)/.exec(text)?.[1] ?? '';
+    assert.ok(paletteRunId, `notification names the run: ${text}`);
   });
 
   it('shows the findings in the Problems panel at their lines', { skip }, async () => {
@@ -196,6 +276,91 @@ describe('e2e: the FuzzForge extension in a real VS Code, on a real backend', ()
       );
       assert.equal(m.source, 'fuzzforge-patterns', m.label);
     }
+  });
+
+  it(
+    'lists the findings in the Findings view: severity groups with counts, then by file',
+    { skip, timeout: 120_000 },
+    async () => {
+      assert.ok(vsc);
+      await vsc.runCommand('FuzzForge: Focus on Findings View');
+      let rows = await waitForRows(vsc, 'Findings', (r) => r.some((row) => row.level === 1));
+      await vsc.screenshot('extension-6a-findings-by-severity');
+      // Errors is open and long: close it to see every group.
+      if (rows.find((r) => r.label.startsWith('Errors,'))?.expanded) {
+        await vsc.clickViewRow('Findings', 'Errors,');
+      }
+      rows = await waitForRows(vsc, 'Findings', (r) => r.filter((row) => row.level === 1).length >= 2);
+      const groups = rows.filter((r) => r.level === 1);
+      const counts = groups.map((g) => Number(/, (\d+)$/.exec(g.label)?.[1]));
+      assert.deepEqual(
+        groups.map((g) => g.label.replace(/, \d+$/, '')),
+        ['Errors', 'Warnings'],
+        JSON.stringify(groups),
+      );
+      assert.equal(
+        counts.reduce((a, b) => a + b, 0),
+        findingCount,
+        `group counts add up to the scan's ${findingCount}: ${JSON.stringify(groups)}`,
+      );
+
+      // Group by file, open python/app.py: its findings at their lines.
+      await vsc.runCommand('FuzzForge: Group Findings By…');
+      const input = vsc.page.locator('.quick-input-widget .quick-input-box input');
+      await input.waitFor({ state: 'visible', timeout: 10_000 });
+      await vsc.page.keyboard.type('file');
+      await sleep(300);
+      await vsc.page.keyboard.press('Enter');
+      await waitForRows(vsc, 'Findings', (r) => r.some((row) => row.label.startsWith('python/app.py,')));
+      await vsc.screenshot('extension-6b-findings-by-file');
+      await vsc.clickViewRow('Findings', 'python/app.py,');
+      rows = await waitForRows(vsc, 'Findings', (r) =>
+        r.some((row) => row.level === 2 && row.label.includes(' at python/app.py:')),
+      );
+      await vsc.screenshot('extension-6c-findings-app-py');
+      fs.writeFileSync(path.join(outputDir, 'extension-findings-view.json'), JSON.stringify(rows, null, 2));
+      for (const e of EXPECTED) {
+        const label = `error ${e.ruleId} at python/${e.file}:${e.line}: ${e.message}`;
+        assert.ok(
+          rows.some((r) => r.level === 2 && r.label === label),
+          `no row "${label}"; rows: ${JSON.stringify(rows.map((r) => r.label))}`,
+        );
+      }
+
+      // A click opens the file at the finding.
+      const evalRow = EXPECTED.find((e) => e.ruleId === 'ff-code-evaluation')!;
+      await vsc.clickViewRow('Findings', `error ${evalRow.ruleId} at python/${evalRow.file}:${evalRow.line}:`);
+      const selection = vsc.page.locator('.statusbar-item[id="status.editor.selection"]').first();
+      const end = Date.now() + 15_000;
+      let where = '';
+      while (Date.now() < end) {
+        where = ((await selection.textContent().catch(() => '')) ?? '').trim();
+        if (where.startsWith(`Ln ${evalRow.line},`)) {
+          break;
+        }
+        await sleep(200);
+      }
+      await vsc.screenshot('extension-6d-finding-opened');
+      assert.match(where, new RegExp(`^Ln ${evalRow.line}, Col \\d+`), `editor selection after the click: ${where}`);
+    },
+  );
+
+  it('lists the completed runs in the Runs view with their workflow and counts', { skip }, async () => {
+    assert.ok(vsc);
+    await vsc.runCommand('FuzzForge: Focus on Runs View');
+    const rows = await waitForRows(vsc, 'Runs', (r) => r.some((row) => row.label.endsWith(`run ${paletteRunId}`)));
+    await vsc.screenshot('extension-6e-runs');
+    const row = rows.find((r) => r.label.endsWith(`run ${paletteRunId}`))!;
+    assert.match(
+      row.label,
+      new RegExp(`^${WORKFLOW} completed, \\d\\d:\\d\\d · [\\d.]+ m?s · ${findingCount} findings \\(`),
+    );
+    assert.match(row.text, new RegExp(`^${WORKFLOW}`));
+    assert.equal(
+      rows.length,
+      2,
+      `the re-attached run and the palette run: ${JSON.stringify(rows.map((r) => r.label))}`,
+    );
   });
 
   it('runs on save: a new eval() line gets a marker', { skip, timeout: 150_000 }, async () => {

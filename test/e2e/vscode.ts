@@ -87,6 +87,7 @@ export interface Page {
   keyboard: { press(key: string): Promise<void>; type(text: string, options?: { delay?: number }): Promise<void> };
   screenshot(options: { path: string; fullPage?: boolean }): Promise<Buffer>;
   waitForTimeout(ms: number): Promise<void>;
+  exposeFunction(name: string, fn: (...args: unknown[]) => unknown): Promise<void>;
   on(event: 'console', listener: (msg: { type(): string; text(): string }) => void): void;
   on(event: 'pageerror', listener: (error: Error) => void): void;
 }
@@ -131,6 +132,17 @@ export interface Problem {
   label: string;
 }
 
+/** A row of a tree view (Explorer-style views contributed by extensions). */
+export interface TreeRow {
+  /** aria-label: the item's accessibility label, else its label and description. */
+  label: string;
+  /** 1 for top-level items. */
+  level: number;
+  /** Undefined for leaves. */
+  expanded?: boolean;
+  text: string;
+}
+
 export interface VSCodeOptions {
   /** The folder VS Code opens. */
   workspace: string;
@@ -145,6 +157,12 @@ export interface VSCodeOptions {
   viewport?: { width: number; height: number };
   /** Milliseconds to wait for code-server and the workbench; default 120000. */
   startTimeoutMs?: number;
+  /**
+   * Load an extension from its folder instead of a .vsix (like F5), and optionally run an
+   * extension-host test suite in it: `testsPath` is the bundled module exporting `run()`. The
+   * workbench reports the suite's exit code through waitForTestsExit().
+   */
+  development?: { extensionPath: string; testsPath?: string };
   /** stop() keeps code-server's output as <outputDir>/<name>.code-server.log and VS Code's logs
    *  as <outputDir>/<name>.logs/; default 'vscode'. */
   name?: string;
@@ -165,8 +183,15 @@ export interface VSCode {
   notifications(): Promise<string[]>;
   /** Waits until a notification toast matching `text` shows; returns its text. */
   waitForNotification(text: string | RegExp, options?: { timeoutMs?: number }): Promise<string>;
+  /** The rows a view (by its title, e.g. 'Findings') renders now: its list is virtual, so only
+   *  rows in view are there; collapse or filter to see others. */
+  viewRows(view: string): Promise<TreeRow[]>;
+  /** Clicks the first row of a view whose label matches (a click toggles a group, opens a leaf). */
+  clickViewRow(view: string, label: string | RegExp): Promise<void>;
   /** Opens the Problems panel and reads its rows. */
   problems(): Promise<Problem[]>;
+  /** With `development.testsPath`: the suite's exit code (0 = every test passed). */
+  waitForTestsExit(options?: { timeoutMs?: number }): Promise<number>;
   /** code-server's output so far (stdout and stderr). */
   serverLog(): string;
   stop(): Promise<void>;
@@ -355,7 +380,17 @@ export async function startVSCode(options: VSCodeOptions): Promise<VSCode> {
     }
 
     const port = await freePort();
-    const url = `http://127.0.0.1:${port}/?folder=${encodeURIComponent(workspace)}`;
+    let url = `http://127.0.0.1:${port}/?folder=${encodeURIComponent(workspace)}`;
+    if (options.development) {
+      // VS Code web's development payload, as `code --extensionDevelopmentPath/--extensionTestsPath`:
+      // locations on the server, in the remote authority the page itself uses.
+      const remote = (p: string) => `vscode-remote://127.0.0.1:${port}${path.resolve(p)}`;
+      const payload: [string, string][] = [['extensionDevelopmentPath', remote(options.development.extensionPath)]];
+      if (options.development.testsPath) {
+        payload.push(['extensionTestsPath', remote(options.development.testsPath)]);
+      }
+      url += `&payload=${encodeURIComponent(JSON.stringify(payload))}`;
+    }
     const started = spawn(
       p.node,
       [
@@ -372,6 +407,9 @@ export async function startVSCode(options: VSCodeOptions): Promise<VSCode> {
         '--ignore-last-opened',
         '--session-socket',
         path.join(root, 'session.sock'),
+        // A built VS Code honours the URL's development payload only with the smoke-test driver
+        // on (code-server passes the flag through to the VS Code server).
+        ...(options.development ? ['--vscode-option', 'enable-smoke-test-driver'] : []),
         workspace,
       ],
       // Its own process group, so stop() ends code-server and all it started, by pid.
@@ -432,6 +470,12 @@ export async function startVSCode(options: VSCodeOptions): Promise<VSCode> {
     });
     const page = context.pages()[0] ?? (await context.newPage());
     page.on('pageerror', (e) => (log += `[page error] ${e.message}\n`));
+    // The workbench calls window.codeAutomationExit(code) when an extension test suite ends.
+    let testsExit: number | undefined;
+    await page.exposeFunction('codeAutomationExit', (code: unknown) => {
+      testsExit = typeof code === 'number' ? code : Number(code);
+      log += `[workbench] extension tests exited with code ${testsExit}\n`;
+    });
     await page.goto(url, { timeout: startTimeout, waitUntil: 'domcontentloaded' });
     await waitForWorkbench(page, startTimeout, () => log);
 
@@ -462,6 +506,30 @@ export async function startVSCode(options: VSCodeOptions): Promise<VSCode> {
         }
       },
       problems: () => problems(page),
+      viewRows: (view) => viewRows(page, view),
+      async clickViewRow(view, label) {
+        const rows = await viewRows(page, view);
+        const index = rows.findIndex((r) =>
+          typeof label === 'string' ? r.label.startsWith(label) : label.test(r.label),
+        );
+        if (index < 0) {
+          throw new Error(`no row ${String(label)} in view ${view}; rows: ${JSON.stringify(rows.map((r) => r.label))}`);
+        }
+        await viewRowLocator(page, view).nth(index).click();
+      },
+      async waitForTestsExit(opts) {
+        const end = Date.now() + (opts?.timeoutMs ?? 600_000);
+        while (testsExit === undefined) {
+          if (Date.now() > end) {
+            throw new Error(`the extension test suite did not finish within ${opts?.timeoutMs ?? 600_000} ms`);
+          }
+          if (started.exitCode !== null || started.signalCode !== null) {
+            throw new Error(`code-server exited (${started.exitCode ?? started.signalCode}) during the suite`);
+          }
+          await sleep(250);
+        }
+        return testsExit;
+      },
       serverLog: () => log,
       stop: cleanup,
     };
@@ -573,6 +641,27 @@ async function openFile(page: Page, relativePath: string, timeoutMs: number): Pr
   }
   await page.keyboard.press('Escape');
   throw new Error(`Quick Open found no "${relativePath}" within ${timeoutMs} ms`);
+}
+
+function viewRowLocator(page: Page, view: string): Locator {
+  return page.locator(`.pane:has(> .pane-header[aria-label^="${view}"]) .monaco-list-row`);
+}
+
+async function viewRows(page: Page, view: string): Promise<TreeRow[]> {
+  const rows = await viewRowLocator(page, view).evaluateAll((els) =>
+    els.map((e) => [
+      e.getAttribute('aria-label') ?? '',
+      e.getAttribute('aria-level') ?? '',
+      e.getAttribute('aria-expanded') ?? '',
+      e.innerText,
+    ]),
+  );
+  return (rows as [string, string, string, string][]).map(([label, level, expanded, text]) => ({
+    label,
+    level: Number(level) || 1,
+    ...(expanded ? { expanded: expanded === 'true' } : {}),
+    text,
+  }));
 }
 
 async function notifications(page: Page): Promise<string[]> {

@@ -1,0 +1,82 @@
+// The extension-host suite of test/vscode (the one `npm run test:vscode` gives to
+// @vscode/test-electron where VS Code desktop exists) run inside the VS Code server of
+// code-server: the extension is loaded from this checkout as a development extension and the
+// suite's exit code comes back through the workbench. Needs a build (node esbuild.js --quiet) and
+// test/e2e/setup.sh; the suite bundle is built here.
+import * as assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { copyFixture, startTestBackend, type TestBackend } from '../integration/harness';
+import type { TestResult } from '../vscode/suite/harness';
+import { missingSetup, startVSCode, type VSCode } from './vscode';
+
+const projectRoot = path.resolve(__dirname, '..', '..');
+const outputDir = path.join(projectRoot, 'test-output', 'e2e');
+const skip = missingSetup();
+
+describe('e2e: the extension-host test suite (test/vscode) in code-server', () => {
+  let tmp: string | undefined;
+  let backend: TestBackend | undefined;
+  let vsc: VSCode | undefined;
+
+  before(async () => {
+    if (skip) {
+      return;
+    }
+    execFileSync(process.execPath, [path.join(projectRoot, 'esbuild.js'), '--vscode-suite'], {
+      cwd: projectRoot,
+      stdio: 'pipe',
+    });
+    tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'ff-e2e-suite-'));
+    // python too: the suite stops a python_sast run while its tools run.
+    backend = await startTestBackend({ verticals: ['generic', 'python'] });
+  });
+
+  after(async () => {
+    await vsc?.stop();
+    await backend?.stop();
+    if (tmp) {
+      fs.rmSync(tmp, { recursive: true, force: true });
+    }
+  });
+
+  it('passes every test of the suite', { skip, timeout: 900_000 }, async () => {
+    assert.ok(tmp && backend);
+    const workspace = copyFixture('vulnerable-app', path.join(tmp, 'workspace'));
+    const results = path.join(tmp, 'results.json');
+    vsc = await startVSCode({
+      workspace,
+      outputDir,
+      name: 'vscode-suite',
+      development: {
+        extensionPath: projectRoot,
+        testsPath: path.join(projectRoot, 'out', 'vscode-suite', 'index.js'),
+      },
+      env: {
+        FUZZFORGE_STATE_DIR: backend.stateDir,
+        FUZZFORGE_TOOLBOX: backend.env.FUZZFORGE_TOOLBOX,
+        FUZZFORGE_WORKER_CACHE: process.env.FUZZFORGE_WORKER_CACHE,
+        FUZZFORGE_VSCODE_TEST_RESULTS: results,
+      },
+      settings: { 'fuzzforge.backend.mode': 'embedded' },
+    });
+    const code = await vsc.waitForTestsExit({ timeoutMs: 840_000 });
+    await vsc.screenshot('vscode-suite-done');
+    assert.ok(fs.existsSync(results), `the suite wrote no results (exit code ${code})`);
+    const report = JSON.parse(fs.readFileSync(results, 'utf8')) as { suite: string; results: TestResult[] };
+    fs.copyFileSync(results, path.join(outputDir, 'vscode-suite-results.json'));
+    for (const r of report.results) {
+      console.log(`  ${r.ok ? '✔' : '✖'} [extension host] ${r.name} (${r.ms} ms)`);
+    }
+    const failed = report.results.filter((r) => !r.ok);
+    assert.deepEqual(
+      failed.map((r) => `${r.name}: ${r.error ?? ''}`),
+      [],
+    );
+    assert.ok(report.results.length >= 8, `${report.results.length} tests ran`);
+    assert.equal(code, 0);
+  });
+});

@@ -1,0 +1,186 @@
+// The extension inside a real extension host, through VS Code's own API: activation, commands,
+// a scan of a copy of test/fixtures/vulnerable-app against a real backend, the diagnostics, and the
+// Runs and Findings views' models. The runner (test/vscode/run.ts, or test/e2e/vscode-suite.test.ts
+// in code-server) opens that copy as the workspace and points FUZZFORGE_STATE_DIR at a test backend.
+import * as assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import * as vscode from 'vscode';
+import type { FuzzforgeApi } from '../../../extension/extension';
+import type { FindingsNode } from '../../../extension/views/findingsView';
+import { test } from './harness';
+
+/** This bundle is out/vscode-suite/index.js: the project root is two folders up. */
+const projectRoot = path.resolve(__dirname, '..', '..');
+const EXTENSION_ID = 'fuzzforge.fuzzforge-vscode';
+const WORKFLOW = 'security_assessment';
+
+interface Expected {
+  ruleId: string;
+  file: string;
+  line: number;
+}
+
+const expected = JSON.parse(
+  fs.readFileSync(path.join(projectRoot, 'test', 'fixtures', 'vulnerable-app.expected.json'), 'utf8'),
+) as Expected[];
+const key = (e: Expected) => `${e.ruleId} ${e.file}:${e.line}`;
+
+let api: FuzzforgeApi;
+let folder: vscode.WorkspaceFolder;
+let runId = '';
+let count = 0;
+
+function ours(): { file: string; line: number; ruleId: string; diag: vscode.Diagnostic }[] {
+  const out: { file: string; line: number; ruleId: string; diag: vscode.Diagnostic }[] = [];
+  for (const [uri, diags] of vscode.languages.getDiagnostics()) {
+    for (const d of diags) {
+      if (d.source === 'fuzzforge-patterns') {
+        const code = typeof d.code === 'object' ? String(d.code.value) : String(d.code);
+        out.push({
+          file: path.relative(folder.uri.fsPath, uri.fsPath),
+          line: d.range.start.line + 1,
+          ruleId: code,
+          diag: d,
+        });
+      }
+    }
+  }
+  return out;
+}
+
+test('activates and returns its API', async () => {
+  const ext = vscode.extensions.getExtension<FuzzforgeApi>(EXTENSION_ID);
+  assert.ok(ext, `extension ${EXTENSION_ID} is loaded`);
+  api = await ext.activate();
+  assert.ok(api.findings && api.runs && api.views.findings && api.views.runs, 'API has findings, runs and views');
+  const first = vscode.workspace.workspaceFolders?.[0];
+  assert.ok(first, 'a workspace folder is open');
+  folder = first;
+});
+
+test('registers every command it contributes', async () => {
+  const manifest = vscode.extensions.getExtension(EXTENSION_ID)!.packageJSON as {
+    contributes: { commands: { command: string }[] };
+  };
+  const registered = new Set(await vscode.commands.getCommands(true));
+  const missing = manifest.contributes.commands.map((c) => c.command).filter((c) => !registered.has(c));
+  assert.deepEqual(missing, []);
+});
+
+test(`scans the workspace with ${WORKFLOW}: exactly the fixture's findings become diagnostics`, async () => {
+  const result = await api.scan(folder.uri, WORKFLOW);
+  runId = result.runId;
+  count = result.findings;
+  const got = ours()
+    .map((d) => key(d))
+    .sort();
+  assert.deepEqual(got, expected.map(key).sort());
+  assert.equal(count, expected.length);
+}, 300_000);
+
+test('the Findings view groups what the Problems panel has, by severity, file and rule', async () => {
+  const view = api.views.findings;
+  const original = view.groupBy;
+  try {
+    for (const by of ['severity', 'file', 'rule'] as const) {
+      await vscode.commands.executeCommand('fuzzforge.groupFindingsBy', by);
+      assert.equal(view.groupBy, by);
+      const groups = view.currentGroups();
+      const total = groups.reduce((n, g) => n + g.entries.length, 0);
+      assert.equal(total, count, `${by}: every finding once`);
+      for (const g of groups) {
+        assert.match(g.description, new RegExp(`^${g.entries.length}\\b`), `${by}: ${g.label} shows its count`);
+      }
+      if (by === 'file') {
+        const app = groups.find((g) => g.label === 'python/app.py');
+        assert.ok(app, 'a group for python/app.py');
+        assert.deepEqual(
+          app.entries.map((e) => `${e.ruleId} ${e.line + 1}`),
+          expected
+            .filter((e) => e.file === 'python/app.py')
+            .sort((a, b) => a.line - b.line)
+            .map((e) => `${e.ruleId} ${e.line}`),
+        );
+      }
+    }
+  } finally {
+    await vscode.commands.executeCommand('fuzzforge.groupFindingsBy', original);
+  }
+});
+
+test('clicking a finding opens its file with the range selected', async () => {
+  const view = api.views.findings;
+  const groups = view.getChildren();
+  const first = groups[0];
+  assert.ok(first && first.kind === 'group');
+  const node = view.getChildren(first)[0] as FindingsNode & { kind: 'finding' };
+  const item = view.getTreeItem(node);
+  assert.ok(item.command, 'a finding row has a command');
+  await vscode.commands.executeCommand(item.command.command, ...((item.command.arguments ?? []) as unknown[]));
+  const editor = vscode.window.activeTextEditor;
+  assert.ok(editor, 'an editor is open');
+  assert.equal(editor.document.uri.fsPath, node.finding.file);
+  assert.equal(editor.selection.start.line, node.finding.line);
+});
+
+test('the Runs view lists the completed run with its counts', async () => {
+  await api.runs.refresh();
+  const run = api.runs.runs.find((r) => r.runId === runId);
+  assert.ok(run, `run ${runId} is listed: ${api.runs.runs.map((r) => r.runId).join(', ')}`);
+  assert.equal(run.status, 'completed');
+  assert.equal(run.workflow, WORKFLOW);
+  assert.equal(run.summary?.total, count);
+  const item = api.views.runs.getTreeItem(run);
+  assert.equal(item.label, WORKFLOW);
+  assert.match(String(item.description), new RegExp(`${count} findings`));
+  assert.equal(item.contextValue, 'run.completed.sarif');
+});
+
+test("Open SARIF shows the run's merged log in an editor", async () => {
+  const run = api.runs.runs.find((r) => r.runId === runId);
+  await vscode.commands.executeCommand('fuzzforge.openRunSarif', run);
+  const editor = vscode.window.activeTextEditor;
+  assert.ok(editor && editor.document.uri.path.endsWith(`/${runId}.sarif`), editor?.document.uri.toString());
+  const log = JSON.parse(editor.document.getText()) as { version: string; runs: { results?: unknown[] }[] };
+  assert.equal(log.version, '2.1.0');
+  assert.ok(log.runs.some((r) => (r.results?.length ?? 0) > 0));
+});
+
+test('Re-run scans again with the same workflow and parameters', async () => {
+  const run = api.runs.runs.find((r) => r.runId === runId);
+  await vscode.commands.executeCommand('fuzzforge.rerun', run);
+  await api.runs.refresh();
+  const again = api.runs.runs.filter((r) => r.workflow === WORKFLOW && r.status === 'completed');
+  assert.ok(again.length >= 2, `two completed ${WORKFLOW} runs: ${again.map((r) => r.runId).join(', ')}`);
+  assert.deepEqual(again[0]!.memo?.params, run!.memo?.params);
+  assert.deepEqual(
+    ours()
+      .map((d) => key(d))
+      .sort(),
+    expected.map(key).sort(),
+  );
+}, 300_000);
+
+test('Stop Run cancels a running run: it shows as canceled, quietly', async () => {
+  // python_sast runs bandit and semgrep for seconds: long enough to be stopped while they run.
+  const scan = api.scan(folder.uri, 'python_sast');
+  const outcome = scan.then(
+    () => 'finished',
+    (err: unknown) => (err as Error).name,
+  );
+  let running;
+  const end = Date.now() + 60_000;
+  while (!(running = api.runs.runs.find((r) => r.workflow === 'python_sast' && r.status === 'running'))) {
+    assert.ok(Date.now() < end, 'the python_sast run shows as running');
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  assert.equal(api.views.runs.getTreeItem(running).contextValue, 'run.running');
+  await vscode.commands.executeCommand('fuzzforge.cancelRun', running);
+  assert.equal(await outcome, 'Cancelled', 'the scan ends as a cancellation, not an error');
+  await api.runs.refresh();
+  const canceled = api.runs.runs.find((r) => r.runId === running.runId);
+  assert.equal(canceled?.status, 'canceled');
+  const item = api.views.runs.getTreeItem(canceled);
+  assert.equal((item.iconPath as vscode.ThemeIcon).id, 'circle-slash');
+}, 120_000);

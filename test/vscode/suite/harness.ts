@@ -1,0 +1,67 @@
+// A small test runner for the extension host. The suite runs inside VS Code (desktop through
+// @vscode/test-electron, or the VS Code server of code-server), where node:test's runner cannot
+// report: tests run in order, each with a timeout, the first failure does not stop the rest, and
+// the outcome goes to the console and, when FUZZFORGE_VSCODE_TEST_RESULTS names a file, to JSON.
+import * as fs from 'node:fs';
+
+export interface TestResult {
+  name: string;
+  ok: boolean;
+  ms: number;
+  error?: string;
+}
+
+interface Test {
+  name: string;
+  fn: () => Promise<void> | void;
+  timeoutMs: number;
+}
+
+const tests: Test[] = [];
+
+/** Register a test; they run in the order they are declared. */
+export function test(name: string, fn: Test['fn'], timeoutMs = 60_000): void {
+  tests.push({ name, fn, timeoutMs });
+}
+
+async function withTimeout(test: Test): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    await Promise.race([
+      Promise.resolve().then(test.fn),
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`timed out after ${test.timeoutMs} ms`)), test.timeoutMs);
+      }),
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** Run every registered test; rejects when one failed (VS Code then exits with code 1). */
+export async function runAll(suite: string): Promise<TestResult[]> {
+  const results: TestResult[] = [];
+  console.log(`▶ ${suite}`);
+  for (const t of tests) {
+    const t0 = Date.now();
+    try {
+      await withTimeout(t);
+      results.push({ name: t.name, ok: true, ms: Date.now() - t0 });
+      console.log(`  ✔ ${t.name} (${Date.now() - t0} ms)`);
+    } catch (err) {
+      const error = err instanceof Error ? (err.stack ?? err.message) : String(err);
+      results.push({ name: t.name, ok: false, ms: Date.now() - t0, error });
+      console.log(`  ✖ ${t.name} (${Date.now() - t0} ms)\n${error.replace(/^/gm, '      ')}`);
+    }
+  }
+  const failed = results.filter((r) => !r.ok).length;
+  console.log(`ℹ ${suite}: ${results.length - failed} passed, ${failed} failed`);
+  const out = process.env.FUZZFORGE_VSCODE_TEST_RESULTS;
+  if (out) {
+    fs.writeFileSync(out, JSON.stringify({ suite, results }, null, 2));
+  }
+  if (failed > 0) {
+    throw new Error(`${failed} of ${results.length} test(s) failed in ${suite}`);
+  }
+  return results;
+}
