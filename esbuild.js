@@ -37,6 +37,16 @@ const builds = [
     banner: { js: '#!/usr/bin/env node' },
   },
   { ...common, entryPoints: ['workers/worker.ts'], outfile: 'dist/worker.js', external: nodeExternals },
+  {
+    // Webview pages run in the editor's browser sandbox: one IIFE per page, the toolkit bundled in.
+    ...common,
+    platform: 'browser',
+    target: 'es2022',
+    format: 'iife',
+    entryPoints: ['webview/stats/main.ts'],
+    outfile: 'dist/webview/stats.js',
+    tsconfig: 'webview/tsconfig.json',
+  },
 ];
 
 const suiteBuild = {

@@ -11,6 +11,8 @@ export const COMMAND_IDS = [
   'fuzzforge.openRunInTemporalUi',
   'fuzzforge.refreshRuns',
   'fuzzforge.groupFindingsBy',
+  'fuzzforge.showFuzzingStats',
+  'fuzzforge.replayCrash',
   'fuzzforge.exportSarif',
   'fuzzforge.openTemporalUi',
   'fuzzforge.openMinioConsole',

@@ -14,6 +14,7 @@ import {
   startEmbedded,
   stopEmbedded,
 } from '../backend/services/embedded';
+import { listCrashes } from '../backend/fuzzing';
 import { RunFailedError, type RunService } from '../backend/temporal/runs';
 import { discoverWorkflows, type WorkflowDefinition } from '../backend/toolbox/discovery';
 import { parseParamArgs } from '../backend/toolbox/params';
@@ -25,6 +26,7 @@ import { COMMAND_IDS, type CommandId } from './commandIds';
 import { ErrorReporter } from './errorReporter';
 import { BackendDownError, Cancelled, MissingServiceBinaryError, missingServiceBinaries } from './errors';
 import { FindingsStore } from './findings';
+import { FuzzingPanel, replayInEditor, type FuzzingPanelDeps } from './fuzzingPanel';
 import { RunsModel, type RunEntry } from './runs';
 import { FindingsView, type FindingsNode } from './views/findingsView';
 import { RunsView } from './views/runsView';
@@ -361,6 +363,13 @@ export function activate(context: vscode.ExtensionContext): FuzzforgeApi {
     return pick.run;
   };
 
+  const fuzzingDeps: FuzzingPanelDeps = {
+    extensionUri: context.extensionUri,
+    connect: () => connect(),
+    log,
+    report: (err, doing) => void reporter.report(err, doing),
+  };
+
   const commands: Record<CommandId, (...args: unknown[]) => Promise<unknown>> = {
     'fuzzforge.startBackend': async () => {
       const result = await startBackend();
@@ -499,6 +508,49 @@ export function activate(context: vscode.ExtensionContext): FuzzforgeApi {
     },
     'fuzzforge.openTemporalUi': () => openUrl('temporal'),
     'fuzzforge.openMinioConsole': () => openUrl('minio'),
+    'fuzzforge.showFuzzingStats': async (arg) => {
+      const run = await pickRun(
+        arg,
+        (r) => r.workflow.endsWith('_fuzzing'),
+        'Fuzzing run to show',
+        'No fuzzing run in this workspace yet (start one with FuzzForge: Scan Workspace… and a *_fuzzing workflow).',
+      );
+      FuzzingPanel.show(fuzzingDeps, run.runId);
+    },
+    'fuzzforge.replayCrash': async (arg, crashArg) => {
+      const run = await pickRun(
+        arg,
+        (r) => r.workflow.endsWith('_fuzzing'),
+        'Fuzzing run whose crash to replay',
+        'No fuzzing run in this workspace yet.',
+      );
+      let crashId = typeof crashArg === 'string' ? crashArg : undefined;
+      if (!crashId) {
+        const { conn } = await connect();
+        const crashes = await listCrashes(conn, run.runId);
+        if (crashes.length === 0) {
+          void vscode.window.showInformationMessage(`Run ${run.runId} has found no crash (yet).`);
+          return undefined;
+        }
+        const pick =
+          crashes.length === 1
+            ? { id: crashes[0]!.id }
+            : await vscode.window.showQuickPick(
+                crashes.map((c) => ({
+                  label: `${c.kind} in ${c.harness}`,
+                  description: `hit ${c.hits}x, ${c.inputBytes} B`,
+                  detail: `${c.id}: ${c.summary}`,
+                  id: c.id,
+                })),
+                { placeHolder: 'Crash to replay on this machine' },
+              );
+        if (!pick) {
+          throw new Cancelled();
+        }
+        crashId = pick.id;
+      }
+      return replayInEditor(fuzzingDeps, run.runId, crashId, run.memo?.workspaceRoot ?? run.folder?.uri.fsPath);
+    },
     'fuzzforge.showLogs': () => {
       log.show();
       return Promise.resolve();

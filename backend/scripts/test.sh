@@ -15,6 +15,7 @@ bash test/e2e/setup.sh
 node esbuild.js --quiet
 echo "== typecheck"
 npx tsc --noEmit -p tsconfig.json
+npx tsc --noEmit -p webview/tsconfig.json
 echo "== lint"
 npx eslint --max-warnings=0 .
 echo "== unit, integration and e2e tests"

@@ -101,7 +101,10 @@ export interface RunRow {
   /** Read by screen readers (and the e2e tests): every visible fact in one sentence. */
   accessibilityLabel: string;
   icon: StatusIcon;
-  /** contextValue: `run.<status>`, plus `.sarif` when the run has a SARIF log to open. */
+  /**
+   * contextValue: `run.<status>`, plus `.fuzzing` for fuzzing workflows (stats and crashes) and
+   * `.sarif` when the run has a SARIF log to open.
+   */
   contextValue: string;
 }
 
@@ -130,7 +133,7 @@ export function runRow(run: RunRowInput, now: Date = new Date(), multiRoot = fal
     description,
     accessibilityLabel: `${run.workflow} ${runStatusLabel(run.status)}${failure}, ${description}, run ${run.runId}`,
     icon: runStatusIcon(run.status),
-    contextValue: `run.${run.status}${run.status === 'completed' ? '.sarif' : ''}`,
+    contextValue: `run.${run.status}${run.workflow.endsWith('_fuzzing') ? '.fuzzing' : ''}${run.status === 'completed' ? '.sarif' : ''}`,
   };
 }
 

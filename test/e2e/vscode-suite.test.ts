@@ -31,8 +31,8 @@ describe('e2e: the extension-host test suite (test/vscode) in code-server', () =
       stdio: 'pipe',
     });
     tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'ff-e2e-suite-'));
-    // python too: the suite stops a python_sast run while its tools run.
-    backend = await startTestBackend({ verticals: ['generic', 'python'] });
+    // python too: the suite stops a python_sast run while its tools run; cpp for its fuzzing run.
+    backend = await startTestBackend({ verticals: ['generic', 'python', 'cpp'] });
   });
 
   after(async () => {

@@ -112,6 +112,23 @@ describe('runs view model', () => {
     assert.match(failed.accessibilityLabel, /^go_sast timed out: Workflow execution timed out, /);
   });
 
+  it('marks fuzzing runs so their rows offer stats and crash replay (running or not)', () => {
+    const now = new Date(2026, 10, 24, 15, 30, 10);
+    const start = new Date(2026, 10, 24, 15, 30, 0);
+    assert.equal(
+      runRow({ runId: 'f1', workflow: 'libfuzzer_fuzzing', status: 'running', startTime: start }, now).contextValue,
+      'run.running.fuzzing',
+    );
+    assert.equal(
+      runRow({ runId: 'f2', workflow: 'go_fuzzing', status: 'canceled', startTime: start }, now).contextValue,
+      'run.canceled.fuzzing',
+    );
+    assert.equal(
+      runRow({ runId: 'f3', workflow: 'atheris_fuzzing', status: 'completed', startTime: start }, now).contextValue,
+      'run.completed.fuzzing.sarif',
+    );
+  });
+
   it('names the workspace folder in multi-root workspaces only', () => {
     const run = { runId: 'r', workflow: 'w', status: 'canceled' as const, workspaceName: 'api' };
     assert.equal(runRow(run, new Date(), false).description, 'canceled');

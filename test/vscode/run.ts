@@ -69,7 +69,7 @@ async function main(): Promise<number> {
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'ff-vscode-'));
   let backend: TestBackend | undefined;
   try {
-    backend = await startTestBackend({ verticals: ['generic'] });
+    backend = await startTestBackend({ verticals: ['generic', 'python', 'cpp'] });
     const workspace = copyFixture('vulnerable-app', path.join(tmp, 'workspace'));
     const userData = path.join(tmp, 'user-data');
     fs.mkdirSync(path.join(userData, 'User'), { recursive: true });

@@ -4,6 +4,7 @@
 // in code-server) opens that copy as the workspace and points FUZZFORGE_STATE_DIR at a test backend.
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { FuzzforgeApi } from '../../../extension/extension';
@@ -184,3 +185,35 @@ test('Stop Run cancels a running run: it shows as canceled, quietly', async () =
   const item = api.views.runs.getTreeItem(canceled);
   assert.equal((item.iconPath as vscode.ThemeIcon).id, 'circle-slash');
 }, 120_000);
+
+test('a fuzzing run: its crash is a diagnostic at the bug, the stats panel opens, and the crash replays', async () => {
+  // A copy of the libFuzzer fixture next to the workspace: one known heap-buffer-overflow.
+  const fuzzDir = fs.mkdtempSync(path.join(os.tmpdir(), 'ff-suite-fuzz-'));
+  fs.cpSync(path.join(projectRoot, 'test', 'fixtures', 'fuzz-cpp'), fuzzDir, { recursive: true });
+  try {
+    const { runId: fuzzRun, findings } = await api.scan(vscode.Uri.file(fuzzDir), 'libfuzzer_fuzzing', {
+      max_total_time: 5,
+      minimize_time: 0,
+    });
+    assert.equal(findings, 1, 'one unique crash');
+    const diags = vscode.languages.getDiagnostics(vscode.Uri.file(path.join(fuzzDir, 'src', 'parse.cc')));
+    const crash = diags.find((d) => d.source === 'libFuzzer');
+    assert.ok(crash, `a libFuzzer diagnostic in src/parse.cc: ${JSON.stringify(diags.map((d) => d.message))}`);
+    assert.equal(crash.range.start.line + 1, 26);
+    assert.match(crash.message, /heap-buffer-overflow/);
+    await api.runs.refresh();
+    const row = api.runs.runs.find((r) => r.runId === fuzzRun) ?? { runId: fuzzRun, status: 'completed' };
+    await vscode.commands.executeCommand('fuzzforge.showFuzzingStats', row);
+    // The panel's tab appears once the workbench has created it.
+    let tabs: string[] = [];
+    for (let i = 0; i < 50 && !tabs.includes(`Fuzzing ${fuzzRun}`); i++) {
+      await new Promise((r) => setTimeout(r, 200));
+      tabs = vscode.window.tabGroups.all.flatMap((g) => g.tabs).map((t) => t.label);
+    }
+    assert.ok(tabs.includes(`Fuzzing ${fuzzRun}`), `tabs: ${tabs.join(', ')}`);
+    const replay = await vscode.commands.executeCommand<{ reproduced: boolean }>('fuzzforge.replayCrash', row);
+    assert.equal(replay.reproduced, true);
+  } finally {
+    fs.rmSync(fuzzDir, { recursive: true, force: true });
+  }
+}, 300_000);

@@ -282,6 +282,7 @@ class Campaign {
       this.doneExecs += this.procExecs;
       this.procExecs = 0;
       this.reportedRate = 0;
+      this.averageRate();
       const inputs = await engine.crashInputs(h, dirs, outcome.output);
       if (inputs.length > 0) {
         for (const file of inputs) {
@@ -312,6 +313,7 @@ class Campaign {
       // The fuzzer stopped on its own limit.
       break;
     }
+    this.averageRate();
     this.beat('saving corpus');
     const harnessLeft = input.params.max_total_time - this.sample.elapsedSec;
     const reason: FuzzSegmentResult['reason'] =
@@ -335,6 +337,18 @@ class Campaign {
       );
     }
     return abs;
+  }
+
+  /**
+   * Between fuzzer processes and at the end, exec/s is the average of this attempt: a fuzzer that
+   * ran for under a second (a crash found at once) reports 0 itself.
+   */
+  private averageRate(): void {
+    const seconds = (Date.now() - this.started) / 1000;
+    const execs = this.doneExecs + this.procExecs;
+    if (seconds > 0 && execs > 0) {
+      this.sample = { ...this.sample, execsPerSec: Math.round(execs / seconds) };
+    }
   }
 
   /**

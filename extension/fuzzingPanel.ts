@@ -1,0 +1,236 @@
+// The live fuzzing statistics of one run in a webview (webview/stats), refreshed every 2 s while
+// the run goes on, with its unique crashes: open a crash's location, replay it on this machine.
+import * as crypto from 'node:crypto';
+import * as path from 'node:path';
+import * as vscode from 'vscode';
+import { fuzzStats, listCrashes, replayCrash } from '../backend/fuzzing';
+import { isTerminal } from '../backend/temporal/runs';
+import type { StatsRequest, StatsUpdate } from '../webview/protocol';
+import type { Connected } from './backendSession';
+
+export interface FuzzingPanelDeps {
+  extensionUri: vscode.Uri;
+  connect(): Promise<Connected>;
+  log: vscode.LogOutputChannel;
+  /** Report an error the way every command does. */
+  report(err: unknown, doing: string): void;
+}
+
+const REFRESH_MS = 2000;
+
+export class FuzzingPanel implements vscode.Disposable {
+  private static readonly open = new Map<string, FuzzingPanel>();
+  private timer: NodeJS.Timeout | undefined;
+  private workspaceRoot: string | undefined;
+  private disposed = false;
+
+  /** Show (or reveal) the statistics of a run. */
+  static show(deps: FuzzingPanelDeps, runId: string): FuzzingPanel {
+    const existing = FuzzingPanel.open.get(runId);
+    if (existing) {
+      existing.panel.reveal();
+      return existing;
+    }
+    const panel = vscode.window.createWebviewPanel(
+      'fuzzforge.fuzzingStats',
+      `Fuzzing ${runId}`,
+      vscode.ViewColumn.Active,
+      {
+        enableScripts: true,
+        retainContextWhenHidden: true,
+        localResourceRoots: [vscode.Uri.joinPath(deps.extensionUri, 'dist', 'webview')],
+      },
+    );
+    const created = new FuzzingPanel(deps, runId, panel);
+    FuzzingPanel.open.set(runId, created);
+    return created;
+  }
+
+  private constructor(
+    private readonly deps: FuzzingPanelDeps,
+    readonly runId: string,
+    readonly panel: vscode.WebviewPanel,
+  ) {
+    panel.webview.html = this.html();
+    panel.onDidDispose(() => this.dispose());
+    panel.webview.onDidReceiveMessage((m: StatsRequest) => void this.onMessage(m));
+  }
+
+  private html(): string {
+    const nonce = crypto.randomBytes(16).toString('base64');
+    const script = this.panel.webview.asWebviewUri(
+      vscode.Uri.joinPath(this.deps.extensionUri, 'dist', 'webview', 'stats.js'),
+    );
+    const csp = [
+      "default-src 'none'",
+      `style-src ${this.panel.webview.cspSource} 'unsafe-inline'`,
+      `font-src ${this.panel.webview.cspSource}`,
+      `script-src 'nonce-${nonce}'`,
+    ].join('; ');
+    return `<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="UTF-8">
+<meta http-equiv="Content-Security-Policy" content="${csp}">
+<meta name="viewport" content="width=device-width, initial-scale=1.0">
+<title>Fuzzing ${this.runId}</title>
+<style>
+  body { padding: 0 16px; }
+  header { display: flex; gap: 8px; align-items: baseline; flex-wrap: wrap; }
+  .charts { display: flex; gap: 16px; flex-wrap: wrap; }
+  figure { margin: 8px 0; }
+  .chart { width: 420px; height: 120px; border: 1px solid var(--vscode-panel-border); }
+  .chart polyline { fill: none; stroke: var(--vscode-charts-blue); stroke-width: 1.5; }
+  .error { color: var(--vscode-errorForeground); }
+</style>
+</head>
+<body>
+<div id="root">Loading…</div>
+<script nonce="${nonce}" src="${script.toString()}"></script>
+</body>
+</html>`;
+  }
+
+  private async onMessage(message: StatsRequest): Promise<void> {
+    try {
+      if (message.type === 'ready') {
+        await this.refresh();
+      } else if (message.type === 'cancel') {
+        const { runs } = await this.deps.connect();
+        await runs.cancel(this.runId);
+        await this.refresh();
+      } else if (message.type === 'openFrame') {
+        await this.openFrame(message.file, message.line);
+      } else if (message.type === 'replay') {
+        await this.replay(message.crashId);
+      }
+    } catch (err) {
+      this.deps.report(err, message.type === 'replay' ? 'replaying the crash' : 'updating fuzzing statistics');
+    }
+  }
+
+  /** Ask the workflow and storage again, post the page, and keep polling while the run goes on. */
+  async refresh(): Promise<void> {
+    if (this.disposed) {
+      return;
+    }
+    clearTimeout(this.timer);
+    const { conn, runs } = await this.deps.connect();
+    const info = await runs.describe(this.runId);
+    this.workspaceRoot = info.memo?.workspaceRoot;
+    let view;
+    let error: string | undefined;
+    try {
+      view = await fuzzStats(runs, this.runId);
+    } catch (err) {
+      error = isTerminal(info.status) ? undefined : (err as Error).message;
+    }
+    const crashes = await listCrashes(conn, this.runId);
+    const update: StatsUpdate = {
+      type: 'update',
+      runId: this.runId,
+      workflow: info.workflow,
+      status: info.status,
+      ...(view ? { view } : {}),
+      crashes,
+      ...(error ? { error } : {}),
+    };
+    await this.panel.webview.postMessage(update);
+    if (!isTerminal(info.status) && !this.disposed) {
+      this.timer = setTimeout(() => {
+        this.refresh().catch((err: unknown) => this.deps.log.warn(`fuzzing stats of ${this.runId}: ${String(err)}`));
+      }, REFRESH_MS);
+    }
+  }
+
+  private async openFrame(file: string, line: number | undefined): Promise<void> {
+    await openFrame(this.workspaceRoot, file, line);
+  }
+
+  /** Build the harness from the run's workspace and run it on the crash input; say what happened. */
+  async replay(crashId: string): Promise<{ reproduced: boolean }> {
+    return replayInEditor(this.deps, this.runId, crashId, this.workspaceRoot);
+  }
+
+  dispose(): void {
+    this.disposed = true;
+    clearTimeout(this.timer);
+    FuzzingPanel.open.delete(this.runId);
+  }
+}
+
+async function openFrame(workspaceRoot: string | undefined, file: string, line: number | undefined): Promise<void> {
+  const root = workspaceRoot ?? vscode.workspace.workspaceFolders?.[0]?.uri.fsPath;
+  if (!root) {
+    return;
+  }
+  const uri = vscode.Uri.file(path.join(root, file));
+  const pos = new vscode.Position(Math.max(0, (line ?? 1) - 1), 0);
+  await vscode.window.showTextDocument(uri, { selection: new vscode.Range(pos, pos), preview: false });
+}
+
+/**
+ * Replay one crash of a run from the editor: build the harness from the run's workspace (or the
+ * open folder), run it on the (minimised) input with the output in the FuzzForge log, and say
+ * whether it reproduced, with a way to the crash's location.
+ */
+export async function replayInEditor(
+  deps: Pick<FuzzingPanelDeps, 'connect' | 'log'>,
+  runId: string,
+  crashId: string,
+  workspaceRoot?: string,
+): Promise<{ reproduced: boolean; exitCode: number }> {
+  const { conn, runs } = await deps.connect();
+  const crashes = await listCrashes(conn, runId);
+  const crash = crashes.find((c) => c.id === crashId);
+  if (!crash) {
+    throw new Error(`run ${runId} has no crash ${crashId}`);
+  }
+  const root =
+    workspaceRoot ??
+    (await runs.describe(runId)).memo?.workspaceRoot ??
+    vscode.workspace.workspaceFolders?.[0]?.uri.fsPath;
+  if (!root) {
+    throw new Error('open the fuzzed folder to replay its crashes');
+  }
+  const log = deps.log;
+  log.info(`replaying crash ${crash.id} of ${runId} (${crash.engine}, harness ${crash.harness}) in ${root}`);
+  const result = await vscode.window.withProgress(
+    {
+      location: vscode.ProgressLocation.Notification,
+      title: `Replaying crash ${crash.id.slice(0, 8)}`,
+      cancellable: false,
+    },
+    (progress) =>
+      replayCrash(conn, crash, {
+        workspace: root,
+        onProgress: (line) => {
+          progress.report({ message: line });
+          log.info(line);
+        },
+        onOutput: (text) => log.info(text.trimEnd()),
+      }),
+  );
+  const top = crash.frames.find((f) => f.file && !f.file.startsWith('/'));
+  log.info(`crash ${crash.id}: ${result.reproduced ? 'reproduced' : 'did not reproduce'} (exit ${result.exitCode})`);
+  if (result.reproduced) {
+    void vscode.window
+      .showWarningMessage(
+        `Crash ${crash.id.slice(0, 8)} reproduces: ${crash.summary}`,
+        ...(top?.file ? ['Open Location'] : []),
+        'Show Output',
+      )
+      .then((choice) => {
+        if (choice === 'Open Location' && top?.file) {
+          void openFrame(root, top.file, top.line);
+        } else if (choice === 'Show Output') {
+          log.show(true);
+        }
+      });
+  } else {
+    void vscode.window.showInformationMessage(
+      `Crash ${crash.id.slice(0, 8)} did not reproduce (exit ${result.exitCode}): the bug may be fixed.`,
+    );
+  }
+  return { reproduced: result.reproduced, exitCode: result.exitCode };
+}
