@@ -34,7 +34,8 @@ export interface BinaryLocation {
   source: 'env' | 'PATH' | 'cache' | 'built';
 }
 
-function isExecutable(file: string): boolean {
+/** A regular file we may execute. */
+export function isExecutable(file: string): boolean {
   try {
     fs.accessSync(file, fs.constants.X_OK);
     return fs.statSync(file).isFile();

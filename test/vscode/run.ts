@@ -12,20 +12,12 @@ import * as path from 'node:path';
 import { downloadAndUnzipVSCode, runTests } from '@vscode/test-electron';
 import { copyFixture, startTestBackend, type TestBackend } from '../integration/harness';
 import type { TestResult } from './suite/harness';
+import { isExecutable } from '../../backend/services/binaries';
 
 const projectRoot = path.resolve(__dirname, '..', '..');
 const suite = path.join(projectRoot, 'out', 'vscode-suite', 'index.js');
 
 class CannotRun extends Error {}
-
-function isExecutable(file: string): boolean {
-  try {
-    fs.accessSync(file, fs.constants.X_OK);
-    return fs.statSync(file).isFile();
-  } catch {
-    return false;
-  }
-}
 
 /** The VS Code desktop executable to test in, or CannotRun naming what is missing. */
 async function vscodeExecutable(): Promise<string> {
