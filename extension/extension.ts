@@ -265,7 +265,12 @@ export function activate(context: vscode.ExtensionContext): FuzzforgeApi {
       if (previous) {
         await previous.cancel();
       }
-      running.set(workflow.name, { runId: run.runId, cancel: () => runs.cancel(run.runId).catch(() => undefined) });
+      running.set(workflow.name, {
+        runId: run.runId,
+        cancel: async () => {
+          await runs.cancel(run.runId).catch(() => undefined);
+        },
+      });
       runsModel.track(run, vscode.workspace.getWorkspaceFolder(folder));
       const cancel = token.onCancellationRequested(() => {
         void runs.cancel(run.runId).catch((err: unknown) => log.error(`cancel ${run.runId}: ${describeError(err)}`));
@@ -416,8 +421,12 @@ export function activate(context: vscode.ExtensionContext): FuzzforgeApi {
         'No FuzzForge run is in progress in this workspace.',
       );
       const { runs } = await connect();
-      await runs.cancel(run.runId);
-      log.info(`cancel requested for run ${run.runId}`);
+      const how = await runs.cancel(run.runId);
+      log.info(
+        how === 'requested'
+          ? `cancel requested for run ${run.runId}`
+          : `run ${run.runId} terminated: no worker could act on a cancellation`,
+      );
       await runsModel.refresh();
     },
     'fuzzforge.rerun': async (arg) => {

@@ -540,8 +540,12 @@ async function cmdRun(args: string[], io: Io): Promise<number> {
   });
   return withRuns(conn, async (runs) => {
     if (verb === 'cancel') {
-      await runs.cancel(runId);
-      io.out(`cancellation requested for ${runId}`);
+      const how = await runs.cancel(runId);
+      io.out(
+        how === 'requested'
+          ? `cancellation requested for ${runId}`
+          : `${runId} terminated: no worker could act on a cancellation (see \`fuzzforge status\`)`,
+      );
       return 0;
     }
     if (verb === 'status') {

@@ -278,12 +278,30 @@ export class RunService {
     }
   }
 
-  async cancel(runId: string): Promise<void> {
+  /**
+   * Ask a run to stop. A worker cancels it (its activities get to clean up and report what they
+   * found); when no worker serves its task queue, or the worker cannot run it, nobody would ever
+   * act on the request, so the run is terminated instead. Says which happened.
+   */
+  async cancel(runId: string): Promise<'requested' | 'terminated'> {
     const info = await this.describe(runId);
     if (isTerminal(info.status)) {
       throw new UserError(`run ${runId} is already ${info.status}`);
     }
-    await this.client.workflow.getHandle(runId).cancel();
+    const handle = this.client.workflow.getHandle(runId);
+    await handle.cancel();
+    const vertical = info.taskQueue?.startsWith('fuzzforge-') ? info.taskQueue.slice('fuzzforge-'.length) : undefined;
+    const unserved = vertical !== undefined && (await this.pollers(vertical).catch(() => 1)) === 0;
+    const stuck = unserved ? undefined : await this.stuckReason(runId).catch(() => undefined);
+    if (unserved || stuck) {
+      await handle.terminate(
+        unserved
+          ? `stopped on request; no ${vertical} worker was running to cancel it`
+          : `stopped on request; the worker cannot run it: ${stuck}`,
+      );
+      return 'terminated';
+    }
+    return 'requested';
   }
 
   /**

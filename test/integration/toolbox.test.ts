@@ -106,7 +106,19 @@ describe('toolbox loaded at worker start', () => {
       assert.match(err.hint ?? '', /worker restart/);
       return true;
     });
-    await backend.runs.cancel(run.runId);
+    // No worker can act on a cancel of a run it cannot execute: it is terminated instead.
+    assert.equal(await backend.runs.cancel(run.runId), 'terminated');
+    assert.equal(await waitForStatus(backend, run.runId, 'terminated'), 'terminated');
+  });
+
+  it('stops a run no worker serves by terminating it, and says so', async () => {
+    // go_sast's vertical has no worker on this backend: the run would wait forever.
+    const wf = findWorkflow(toolboxDir(), 'go_sast');
+    const { run } = await startScan(backend.conn, backend.runs, { path: workspace, workflow: wf, params: {} });
+    const cli = await runCli(['run', 'cancel', run.runId], backend.env);
+    assert.equal(cli.code, 0, cli.stderr);
+    assert.match(cli.stdout, /terminated: no worker could act on a cancellation/);
+    assert.equal(await waitForStatus(backend, run.runId, 'terminated'), 'terminated');
   });
 
   it('serves a workflow folder added at run time after a worker restart, and skips broken ones', async () => {
