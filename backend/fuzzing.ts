@@ -80,6 +80,35 @@ export async function getCrash(conn: BackendConnection, runId: string, crashId: 
   return found[0] as CrashRecord;
 }
 
+/**
+ * Download each crash's input as DIR/crash-<id> (the name its reproduction command uses), the
+ * minimised one as crash-<id>.min and the stack as crash-<id>.txt. Returns the files written.
+ */
+export async function saveCrashes(
+  conn: BackendConnection,
+  crashes: readonly CrashRecord[],
+  dir: string,
+): Promise<string[]> {
+  const store = new ObjectStore(conn);
+  await fs.promises.mkdir(dir, { recursive: true });
+  const out: string[] = [];
+  for (const c of crashes) {
+    const files: [string, string | undefined][] = [
+      [`crash-${c.id}`, c.inputKey],
+      [`crash-${c.id}.min`, c.minimizedKey],
+      [`crash-${c.id}.txt`, c.stackKey],
+    ];
+    for (const [name, key] of files) {
+      if (key) {
+        const file = path.join(dir, name);
+        await store.downloadFile(store.buckets.results, key, file);
+        out.push(file);
+      }
+    }
+  }
+  return out;
+}
+
 export interface ReplayOptions {
   /** The workspace to build the harness from (default: the run's workspace root). */
   workspace: string;

@@ -27,7 +27,7 @@ import { parseParamArgs } from '../toolbox/params';
 import { installTools, toolStatuses } from '../toolbox/tools';
 import { availableVerticals, knownVerticals } from '../toolbox/verticals';
 import { workspaceIdentity } from '../workspace';
-import { fuzzingAvailability, fuzzStats, getCrash, listCrashes, replayCrash } from '../fuzzing';
+import { fuzzingAvailability, fuzzStats, getCrash, listCrashes, replayCrash, saveCrashes } from '../fuzzing';
 import type { FuzzStatsSample } from '../../toolbox/shared/fuzzing';
 import type { ScanSummary } from '../../toolbox/shared/definitions';
 import { findingsTable, formatDuration, table } from './format';
@@ -48,7 +48,7 @@ usage:
   fuzzforge run cancel RUN_ID
   fuzzforge run findings RUN_ID [--new-only] [--fail-on LEVEL] [--fail-on-new] [--export-sarif FILE] [--json]
   fuzzforge stats RUN_ID [--follow] [--json]      live statistics of a fuzzing run
-  fuzzforge crashes RUN_ID [--json]               unique crashes of a fuzzing run
+  fuzzforge crashes RUN_ID [--json] [--save DIR]  unique crashes of a fuzzing run (--save: inputs + stacks)
   fuzzforge replay RUN_ID CRASH_ID [--workspace PATH] [--original]
                                                   build the harness locally and run it on the crash input
 
@@ -667,15 +667,21 @@ async function cmdStats(args: string[], io: Io): Promise<number> {
 }
 
 async function cmdCrashes(args: string[], io: Io): Promise<number> {
-  const { values, positionals } = parse(args, { json: { type: 'boolean' } });
+  const { values, positionals } = parse(args, { json: { type: 'boolean' }, save: { type: 'string' } });
   const runId = positionals[0];
   if (!runId) {
-    throw new UserError('usage: fuzzforge crashes RUN_ID [--json]');
+    throw new UserError('usage: fuzzforge crashes RUN_ID [--json] [--save DIR]');
   }
   const conn = await resolveBackend({
     mode: parseBackendMode((values.backend as string | undefined) ?? process.env.FUZZFORGE_BACKEND_MODE),
   });
   const crashes = await listCrashes(conn, runId);
+  if (values.save) {
+    const saved = await saveCrashes(conn, crashes, values.save as string);
+    for (const file of saved) {
+      io.err(`  saved ${file}`);
+    }
+  }
   if (values.json) {
     io.out(JSON.stringify(crashes, null, 2));
     return 0;
@@ -701,6 +707,9 @@ async function cmdCrashes(args: string[], io: Io): Promise<number> {
       }),
     ),
   );
+  for (const c of crashes) {
+    io.out(`${c.id}: ${c.summary}\n  reproduce (input saved by --save as crash-${c.id}): ${c.reproduce}`);
+  }
   io.out(`replay one with: fuzzforge replay ${runId} CRASH`);
   return 0;
 }

@@ -4,6 +4,7 @@
 // Then: a cancel kills the fuzzer's process group promptly and keeps what was found; a worker
 // killed mid-campaign is replaced and the campaign continues without losing the crash.
 import * as assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -26,12 +27,16 @@ interface Case {
   /** Top workspace frame of the known bug. */
   file: string;
   line: number;
+  /** Extra workflow parameters. */
+  params?: Record<string, unknown>;
 }
 
 const CASES: Case[] = [
   {
     workflow: 'libfuzzer_fuzzing',
     fixture: 'fuzz-cpp',
+    // A valid empty record one mutation away from the bug: every restart finds it again quickly.
+    params: { seed_corpus: 'seeds' },
     vertical: 'cpp',
     harness: 'fuzz_parse',
     kind: 'heap-buffer-overflow',
@@ -41,6 +46,8 @@ const CASES: Case[] = [
   {
     workflow: 'atheris_fuzzing',
     fixture: 'fuzz-python',
+    // A valid empty record one mutation away from the bug: every restart finds it again quickly.
+    params: { seed_corpus: 'seeds' },
     vertical: 'python',
     harness: 'fuzz_parser',
     kind: 'IndexError',
@@ -59,6 +66,8 @@ const CASES: Case[] = [
   {
     workflow: 'cargo_fuzzing',
     fixture: 'fuzz-rust',
+    // A valid empty record one mutation away from the bug: every restart finds it again quickly.
+    params: { seed_corpus: 'seeds' },
     vertical: 'rust',
     harness: 'parse',
     kind: 'rust-panic',
@@ -104,7 +113,7 @@ describe('fuzzing verticals end to end', () => {
 
   for (const c of CASES) {
     it(`${c.workflow}: finds the known crash with live stats, stores it once with its input, and replay reproduces it`, async () => {
-      const { workspace, runId } = await start(c, { max_total_time: 12, minimize_time: 2 });
+      const { workspace, runId } = await start(c, { max_total_time: 12, minimize_time: 2, ...c.params });
       // Live stats while it runs.
       const seen: FuzzStatsSample[] = [];
       for (;;) {
@@ -153,6 +162,18 @@ describe('fuzzing verticals end to end', () => {
       assert.equal(replay.code, 1, replay.stderr);
       assert.match(replay.stderr, /reproduced/);
       assert.match(replay.stdout, new RegExp(path.basename(c.file).replace('.', '\\.')));
+      // The stored reproduction command works from the workspace root on the saved input (cargo
+      // skipped: it would build the crate again from cold).
+      const saveDir = path.join(backend.root, `saved-${c.fixture}`);
+      const saved = await runCli(['crashes', runId, '--save', saveDir], backend.env);
+      assert.equal(saved.code, 0, saved.stderr);
+      assert.deepEqual(fs.readFileSync(path.join(saveDir, `crash-${crash.id}`)), input);
+      if (c.workflow !== 'cargo_fuzzing') {
+        fs.copyFileSync(path.join(saveDir, `crash-${crash.id}`), path.join(workspace, `crash-${crash.id}`));
+        const repro = spawnSync('sh', ['-c', crash.reproduce], { cwd: workspace, encoding: 'utf8', timeout: 120_000 });
+        assert.notEqual(repro.status, 0, `${crash.reproduce}\n${repro.stdout}${repro.stderr}`);
+        assert.match(repro.stdout + repro.stderr, new RegExp(path.basename(c.file).replace('.', '\\.')));
+      }
       // The CLI shows the crash and the final stats.
       const listed = await runCli(['crashes', runId], backend.env);
       assert.equal(listed.code, 0, listed.stderr);

@@ -179,6 +179,8 @@ class Campaign {
   private signalling = false;
   private currentPid: number | undefined;
   private fuzzing = false;
+  /** How the harness was built, as a shell command for people (libFuzzer). */
+  private buildRecipe: string | undefined;
   private cancelled: Error | undefined;
 
   constructor(
@@ -219,7 +221,7 @@ class Campaign {
     const h = input.harness;
     this.beat('building');
     try {
-      await engine.build(h, dirs, input.params, () => this.beat('building'));
+      this.buildRecipe = (await engine.build(h, dirs, input.params, () => this.beat('building'))) || undefined;
     } catch (err) {
       if (err instanceof BuildError) {
         throw ApplicationFailure.nonRetryable(err.message, 'BuildFailed');
@@ -574,7 +576,7 @@ class Campaign {
         inputKey: `${prefix}input`,
         inputBytes: data.length,
         stackKey: `${prefix}stack.txt`,
-        reproduce: engine.reproduceText(h, `crash-${id}`, input.params),
+        reproduce: engine.reproduceText(h, `crash-${id}`, input.params, this.buildRecipe),
       };
       // Stored before minimising: a worker lost during minimisation must not lose the crash.
       await store.putJson(bucket, `${prefix}crash.json`, record);

@@ -101,8 +101,11 @@ export interface FuzzEngine {
   /** The workflow that runs this engine. */
   workflow: string;
   discover(root: string): Promise<Harness[]>;
-  /** Build the harness; returns the commands to run (throws BuildError with the compiler output). */
-  build(h: Harness, dirs: CampaignDirs, params: FuzzParams, tick?: () => void): Promise<void>;
+  /**
+   * Build the harness (throws BuildError with the compiler output). Returns the build as a shell
+   * command run from the workspace root, when people need one to reproduce a crash.
+   */
+  build(h: Harness, dirs: CampaignDirs, params: FuzzParams, tick?: () => void): Promise<string | void>;
   fuzzCommand(h: Harness, dirs: CampaignDirs, limits: RunLimits): Command;
   /** Inputs of a crash the engine wrote into `dirs` after a run (absolute paths). */
   crashInputs(h: Harness, dirs: CampaignDirs, output: string): Promise<string[]>;
@@ -111,7 +114,7 @@ export interface FuzzEngine {
   /** Minimise a crashing input into `out`, when the engine can. */
   minimizeCommand?(h: Harness, dirs: CampaignDirs, input: string, out: string, seconds: number): Command;
   /** The command a person runs from the workspace root to reproduce `input` (a relative path). */
-  reproduceText(h: Harness, input: string, params: FuzzParams): string;
+  reproduceText(h: Harness, input: string, params: FuzzParams, build?: string): string;
   parseStats(line: string): FuzzStats | undefined;
   /** Files of the engine's corpus (the go engine keeps its own format under `corpus`). */
   corpusDir(h: Harness, dirs: CampaignDirs): string;
@@ -227,7 +230,8 @@ const atheris: FuzzEngine = {
       env: pythonEnv(dirs, h),
     };
   },
-  reproduceText: (h, input) => shellLine(['python3', h.file, input]),
+  // The python atheris is installed in (fuzzforge setup --tools puts it in the tools virtualenv).
+  reproduceText: (h, input) => shellLine([pythonFor(), h.file, input]),
   parseStats: parseLibFuzzerLine,
   corpusDir: (_h, dirs) => dirs.corpus,
 };
@@ -381,7 +385,8 @@ const libFuzzer: FuzzEngine = {
           `${res.output}\n(build_command must leave the harness binary at $OUT/${h.name}; $OUT=${dirs.build})`,
         );
       }
-      return;
+      const cflags = `-g -O1 ${sanitizerFlag(params).replace('fuzzer', 'fuzzer-no-link')}`;
+      return `mkdir -p /tmp/ff-out && OUT=/tmp/ff-out CC=clang CXX=clang++ CFLAGS=${quote(cflags)} CXXFLAGS=${quote(cflags)} LIB_FUZZING_ENGINE=-fsanitize=fuzzer sh -c ${quote(params.build_command)}`;
     }
     // Default: the harness plus every C/C++ source of the workspace that is not a test, another
     // harness or a program (`main`), with every folder holding headers on the include path.
@@ -422,6 +427,26 @@ const libFuzzer: FuzzEngine = {
     if (link.code !== 0) {
       throw new BuildError(h.name, log + link.output);
     }
+    // The same steps for a person, from the workspace root, into /tmp/ff-out.
+    const steps = sources.map((src, i) =>
+      shellLine([
+        src.endsWith('.c') ? 'clang' : 'clang++',
+        ...flags,
+        ...includes.map((d) => `-I${d || '.'}`),
+        '-c',
+        src,
+        '-o',
+        `/tmp/ff-out/${h.name}.${i}.o`,
+      ]),
+    );
+    const linkStep = shellLine([
+      'clang++',
+      sanitizerFlag(params),
+      ...sources.map((_, i) => `/tmp/ff-out/${h.name}.${i}.o`),
+      '-o',
+      `/tmp/ff-out/${h.name}`,
+    ]);
+    return ['mkdir -p /tmp/ff-out', ...steps, linkStep].join(' && ');
   },
   fuzzCommand: (h, dirs, limits) => ({
     command: path.join(dirs.build, h.name),
@@ -435,10 +460,7 @@ const libFuzzer: FuzzEngine = {
     args: ['-minimize_crash=1', `-max_total_time=${seconds}`, `-exact_artifact_path=${out}`, input],
     cwd: dirs.work,
   }),
-  reproduceText: (h, input, params) =>
-    params.build_command
-      ? `OUT=/tmp/ff-out CXX=clang++ CXXFLAGS='-g -O1 ${sanitizerFlag(params).replace('fuzzer', 'fuzzer-no-link')}' LIB_FUZZING_ENGINE=-fsanitize=fuzzer sh -c ${quote(params.build_command)} && /tmp/ff-out/${h.name} ${quote(input)}`
-      : `fuzzforge replay <run> <crash>  # or: clang++ -g -O1 ${sanitizerFlag(params)} ${h.file} <library sources> -o ${h.name} && ./${h.name} ${quote(input)}`,
+  reproduceText: (h, input, _params, build) => `${build ? `${build} && ` : ''}/tmp/ff-out/${h.name} ${quote(input)}`,
   parseStats: parseLibFuzzerLine,
   corpusDir: (_h, dirs) => dirs.corpus,
 };
