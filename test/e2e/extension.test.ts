@@ -317,6 +317,17 @@ describe('e2e: the FuzzForge extension in a real VS Code, on a real backend', ()
       rows = await waitForRows(vsc, 'Findings', (r) =>
         r.some((row) => row.level === 2 && row.label.includes(' at python/app.py:')),
       );
+      // The tree renders only the rows that fit in the side bar: walk down from the file's row
+      // (keyboard focus scrolls it) and collect every row seen on the way.
+      const seen = new Map(rows.map((r) => [r.label, r] as const));
+      for (let i = 0; i < EXPECTED.length + 1; i++) {
+        await vsc.page.keyboard.press('ArrowDown');
+        await sleep(150);
+        for (const r of await vsc.viewRows('Findings')) {
+          seen.set(r.label, r);
+        }
+      }
+      rows = [...seen.values()];
       await vsc.screenshot('extension-6c-findings-app-py');
       fs.writeFileSync(path.join(outputDir, 'extension-findings-view.json'), JSON.stringify(rows, null, 2));
       for (const e of EXPECTED) {
