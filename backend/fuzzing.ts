@@ -49,9 +49,8 @@ export async function fuzzStats(runs: RunService, runId: string): Promise<FuzzSt
   }
 }
 
-/** Every unique crash a run stored, newest last. */
-export async function listCrashes(conn: BackendConnection, runId: string): Promise<CrashRecord[]> {
-  const store = new ObjectStore(conn);
+/** Every unique crash a run stored, oldest first (a record cut short by a lost worker is skipped). */
+export async function readCrashRecords(store: ObjectStore, runId: string): Promise<CrashRecord[]> {
   const bucket = store.buckets.results;
   const out: CrashRecord[] = [];
   for (const obj of await store.list(bucket, `runs/${runId}/crashes/`)) {
@@ -59,11 +58,15 @@ export async function listCrashes(conn: BackendConnection, runId: string): Promi
       try {
         out.push(await store.getJson<CrashRecord>(bucket, obj.key));
       } catch {
-        // A record cut short by a lost worker; its input is still there.
+        // Its input is still stored beside it.
       }
     }
   }
   return out.sort((a, b) => a.firstSeen.localeCompare(b.firstSeen));
+}
+
+export function listCrashes(conn: BackendConnection, runId: string): Promise<CrashRecord[]> {
+  return readCrashRecords(new ObjectStore(conn), runId);
 }
 
 export async function getCrash(conn: BackendConnection, runId: string, crashId: string): Promise<CrashRecord> {

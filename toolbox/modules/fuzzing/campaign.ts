@@ -7,6 +7,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { activityInfo, Context, heartbeat } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
+import { readCrashRecords } from '../../../backend/fuzzing';
 import { cacheDir } from '../../../backend/paths';
 import { toolPath, toolSearchPath } from '../../../backend/toolbox/tools';
 import type { TargetRef } from '../../shared/definitions';
@@ -689,16 +690,7 @@ export interface ReportInput {
 async function reportCrashes(input: ReportInput): Promise<{ key: string; crashes: number }> {
   const store = objectStore();
   const bucket = store.buckets.results;
-  const records: CrashRecord[] = [];
-  for (const obj of await store.list(bucket, runKey(input.runId, 'crashes/'))) {
-    if (obj.key.endsWith('/crash.json')) {
-      try {
-        records.push(await store.getJson<CrashRecord>(bucket, obj.key));
-      } catch {
-        // A record cut by a lost worker: its input is still stored beside it.
-      }
-    }
-  }
+  const records = await readCrashRecords(store, input.runId);
   const key = runKey(input.runId, `${input.engine}.sarif`);
   const log = buildCrashSarif(input.engine, records, input.rootUri, bucket);
   await store.putJson(bucket, key, log);
