@@ -3,6 +3,8 @@
 # print the findings and write SARIF. The backend keeps running; `node dist/cli.js down` stops it.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
+# Nested installs get a clean environment: nothing an outer `npm run` exported leaks into them.
+source backend/scripts/clean-env.sh
 
 bash backend/scripts/setup.sh
 node dist/cli.js up

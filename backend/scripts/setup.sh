@@ -3,6 +3,8 @@
 # and the Temporal/MinIO binaries (PATH, else cache, else `go install`, cached under ~/.cache).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
+# Nested installs get a clean environment: nothing an outer `npm run` exported leaks into them.
+source backend/scripts/clean-env.sh
 
 # `npm install` rather than `npm ci`: the lockfile cannot list the other platforms' optional
 # binaries (@swc/core-darwin-*, ...) when the registry serves only this platform's, and `npm ci`

@@ -3,6 +3,8 @@
 # tests (real Temporal dev server, real MinIO, real workers on free loopback ports).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
+# Nested installs get a clean environment: nothing an outer `npm run` exported leaks into them.
+source backend/scripts/clean-env.sh
 
 bash backend/scripts/setup.sh
 # The static toolbox's tools (bandit, semgrep, gosec, gitleaks, cppcheck, flawfinder, eslint):

@@ -1,6 +1,7 @@
 import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { cleanInstallEnv } from '../environment';
 import { UserError } from '../errors';
 import { cacheDir } from '../paths';
 
@@ -112,7 +113,7 @@ export async function ensureServiceBinary(
   const tail: string[] = [];
   const code = await new Promise<number | null>((resolve, reject) => {
     const child = spawn(go, ['install', target], {
-      env: { ...env, GOBIN: outDir, CGO_ENABLED: env.CGO_ENABLED ?? '0' },
+      env: { ...cleanInstallEnv(env), GOBIN: outDir, CGO_ENABLED: env.CGO_ENABLED ?? '0' },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     const onData = (chunk: Buffer) => {

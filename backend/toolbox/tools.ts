@@ -1,6 +1,7 @@
 import { spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { cleanInstallEnv } from '../environment';
 import { UserError } from '../errors';
 import { cacheDir } from '../paths';
 import { whichSync } from '../services/binaries';
@@ -107,7 +108,8 @@ export function toolStatuses(verticals: readonly string[], env: NodeJS.ProcessEn
 
 function run(command: string, args: string[], env: NodeJS.ProcessEnv, onLine: (line: string) => void): Promise<void> {
   return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    // A nested install must not take an outer `npm run`'s configuration as its own.
+    const child = spawn(command, args, { env: cleanInstallEnv(env), stdio: ['ignore', 'pipe', 'pipe'] });
     const tail: string[] = [];
     const collect = (chunk: Buffer) => {
       for (const line of chunk.toString('utf8').split('\n')) {

@@ -12,6 +12,10 @@
 # (override with FUZZFORGE_E2E_CACHE). Idempotent: a second run finds everything and does nothing.
 # Exits non-zero with a message naming the step that failed.
 set -euo pipefail
+# Run inside `npm test`, the outer npm (on the machine's Node) exports npm_config_* variables that the
+# nested installs below would take as their own (npm_config_user_agent names Node 20, and
+# code-server's postinstall refuses to build on the Node that names): drop them first.
+source "$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)/backend/scripts/clean-env.sh"
 
 NODE_VERSION="${FUZZFORGE_E2E_NODE_VERSION:-24.21.0}"
 CODE_SERVER_VERSION="${FUZZFORGE_E2E_CODE_SERVER_VERSION:-4.139.1}"

@@ -129,7 +129,10 @@ describe('fuzzing verticals end to end', () => {
       }
       const { summary, sarif } = await awaitScan(backend.conn, backend.runs, runId);
       assert.ok(seen.length >= 2, `stats seen while running: ${JSON.stringify(seen)}`);
-      assert.ok(seen.some((s) => s.execs > 0 && s.harness === c.harness));
+      // Live samples name the harness; executions are checked on the campaign's final stats below,
+      // which count every fuzzer process (a live sample may come before the fuzzer's first stats
+      // line on a slow machine, and a restart that crashes at once prints none).
+      assert.ok(seen.some((s) => s.harness === c.harness), JSON.stringify(seen));
       assert.ok(seen.every((s, i) => i === 0 || s.elapsedSec >= (seen[i - 1]?.elapsedSec ?? 0)));
       assert.equal(summary.fuzzing?.uniqueCrashes, 1, JSON.stringify(summary));
       const crashes = await listCrashes(backend.conn, runId);
@@ -183,6 +186,7 @@ describe('fuzzing verticals end to end', () => {
       const view = JSON.parse(stats.stdout) as { finished: FuzzStatsSample[] };
       assert.equal(view.finished[0]?.harness, c.harness);
       assert.ok((view.finished[0]?.elapsedSec ?? 0) >= 10, JSON.stringify(view.finished));
+      assert.ok((view.finished[0]?.execs ?? 0) > 0, JSON.stringify(view.finished));
       // The corpus was saved for the next campaign of this workspace.
       const corpus = await store.list(store.buckets.results, 'corpus/');
       assert.ok(

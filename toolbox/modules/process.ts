@@ -1,6 +1,7 @@
 // Running external analysis tools from activities: no shell, argument arrays, bounded time and
 // output, heartbeats while they run, and the whole process group killed on cancel or timeout.
 import { spawn } from 'node:child_process';
+import { toolEnv } from '../../backend/environment';
 import { toolPath, toolSearchPath } from '../../backend/toolbox/tools';
 import { killGroup } from './processGroup';
 import { checkpoint } from './runtime';
@@ -48,8 +49,9 @@ export async function runTool(command: string, args: readonly string[], options:
   const started = Date.now();
   const maxOut = options.maxStdoutBytes ?? 64 * 1024 * 1024;
   const maxErr = options.maxStderrBytes ?? 1024 * 1024;
+  // Tools run on workspace code: they get no backend credentials and no outer npm configuration.
   const env = {
-    ...process.env,
+    ...toolEnv(),
     ...options.env,
     PATH: [...toolSearchPath(), process.env.PATH ?? ''].join(':'),
   };

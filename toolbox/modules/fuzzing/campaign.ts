@@ -7,6 +7,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { activityInfo, Context, heartbeat } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
+import { toolEnv } from '../../../backend/environment';
 import { readCrashRecords } from '../../../backend/fuzzing';
 import { cacheDir } from '../../../backend/paths';
 import { toolPath, toolSearchPath } from '../../../backend/toolbox/tools';
@@ -456,8 +457,9 @@ class Campaign {
       ['-c', watchdog, 'fuzzforge-fuzz', String(process.pid), command.command, ...command.args],
       {
         cwd: command.cwd,
+        // Harnesses are workspace code: no backend credentials reach them.
         env: {
-          ...process.env,
+          ...toolEnv(),
           ...command.env,
           PATH: [...toolSearchPath(), process.env.PATH ?? ''].join(path.delimiter),
         },

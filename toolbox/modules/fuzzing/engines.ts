@@ -3,6 +3,7 @@
 import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { toolEnv } from '../../../backend/environment';
 import { toolDirs, toolSearchPath } from '../../../backend/toolbox/tools';
 import type { FuzzEngineName, FuzzParams, Harness } from '../../shared/fuzzing';
 import { killGroup } from '../processGroup';
@@ -495,10 +496,14 @@ const goFuzz: FuzzEngine = {
     return out.map((h) => ((counts.get(h.name) ?? 0) > 1 ? { ...h, name: `${h.dir}/${h.name}` } : h));
   },
   async build(h, dirs, _params, tick) {
-    // Compile the test binary once so a build failure is reported with the compiler output.
+    // Compile the fuzz-instrumented test binary before the clock starts: a build failure is
+    // reported with the compiler output, and `go test -fuzz` then finds it in the build cache
+    // instead of spending the campaign's first seconds (all of them, on a cold cache) compiling.
+    fs.mkdirSync(dirs.build, { recursive: true });
+    const fn = goFuncName(h);
     const res = await runQuick(
       'go',
-      ['test', '-count=1', '-run', '^$', '.'],
+      ['test', '-c', '-fuzz', `^${fn}$`, '-o', path.join(dirs.build, `${fn}.test`), '.'],
       path.join(dirs.work, h.dir),
       goEnv(),
       tick,
@@ -614,7 +619,8 @@ export async function runQuick(
   return new Promise((resolve, reject) => {
     const child = spawn(command, [...args], {
       cwd,
-      env: { ...process.env, ...env, PATH: [...toolSearchPath(), process.env.PATH ?? ''].join(path.delimiter) },
+      // Builds run workspace code (build scripts, proc macros): no backend credentials.
+      env: { ...toolEnv(), ...env, PATH: [...toolSearchPath(), process.env.PATH ?? ''].join(path.delimiter) },
       stdio: ['ignore', 'pipe', 'pipe'],
       detached: true,
     });
