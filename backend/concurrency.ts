@@ -22,6 +22,14 @@ export async function mapPool<T, R>(
   return results;
 }
 
+/** The longest delay setTimeout honours; a longer one (or NaN) fires after 1 ms instead. */
+export const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/** A delay setTimeout keeps as asked: at least 0, at most MAX_TIMER_MS (about 24.8 days). */
+export function timerDelayMs(ms: number): number {
+  return Number.isFinite(ms) ? Math.min(MAX_TIMER_MS, Math.max(0, ms)) : MAX_TIMER_MS;
+}
+
 export function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
+  return new Promise((resolve) => setTimeout(resolve, timerDelayMs(ms)));
 }

@@ -130,6 +130,11 @@ async function checkWorkflowSource(def: WorkflowDefinition): Promise<string | un
   return undefined;
 }
 
+/** The interceptor source, from the installation (toolboxes outside it get it too). */
+export function inputInterceptorModule(): string {
+  return path.join(projectRoot(), 'workers', 'inputInterceptor.ts');
+}
+
 async function bundle(defs: readonly WorkflowDefinition[]): Promise<WorkflowBundleWithSourceMap> {
   const index = path.join(buildDir(), `workflows-${process.pid}-${crypto.randomBytes(3).toString('hex')}.ts`);
   fs.writeFileSync(
@@ -140,6 +145,8 @@ async function bundle(defs: readonly WorkflowDefinition[]): Promise<WorkflowBund
   try {
     return await bundleWorkflowCode({
       workflowsPath: index,
+      // Every workflow's input is checked by the worker before the workflow runs (see the module).
+      workflowInterceptorModules: [inputInterceptorModule()],
       logger: quietLogger,
       webpackConfigHook: (config) => {
         // Toolbox folders may live outside this installation; resolve the SDK from ours.

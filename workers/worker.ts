@@ -8,6 +8,8 @@ import { connectionFromEnv } from '../backend/services/connection';
 import { embeddedConnection, runningEmbedded } from '../backend/services/embedded';
 import { stateDir, toolboxDir } from '../backend/paths';
 import { taskQueueFor } from '../toolbox/shared/definitions';
+import { ObjectStore } from '../backend/storage/objectStore';
+import { inputValidationActivities } from './inputValidation';
 import { loadToolbox } from './toolboxLoader';
 
 function log(line: string): void {
@@ -65,7 +67,10 @@ async function main(): Promise<void> {
     taskQueue: taskQueueFor(vertical),
     identity: `${vertical}@${os.hostname()}:${process.pid}`,
     ...(loaded.bundle ? { workflowBundle: loaded.bundle } : {}),
-    activities: loaded.activities,
+    activities: {
+      ...loaded.activities,
+      ...inputValidationActivities(loaded.workflows, new ObjectStore(conn)),
+    },
     maxConcurrentActivityTaskExecutions: concurrency,
     shutdownGraceTime: '10s',
     // Heartbeats reach the server at least every second, so a cancel reaches a long-running

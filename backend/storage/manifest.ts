@@ -40,5 +40,8 @@ export function sha256(data: Buffer | string): string {
   return crypto.createHash('sha256').update(data).digest('hex');
 }
 
+/** The digest form the packer produces: a sha256 in lowercase hex (names manifests, blobs, archives). */
+export const DIGEST_PATTERN = /^[0-9a-f]{64}$/;
+
 export const blobKey = (digest: string): string => `blobs/${digest.slice(0, 2)}/${digest}`;
 export const manifestKey = (digest: string): string => `manifests/${digest}.json`;

@@ -11,7 +11,7 @@ import {
   type ArchiveProblem,
 } from './extract';
 import type { TargetManifest, TargetRef } from './manifest';
-import { blobKey } from './manifest';
+import { blobKey, DIGEST_PATTERN, sha256 } from './manifest';
 import type { ObjectStore } from './objectStore';
 
 interface CacheEntry {
@@ -101,7 +101,11 @@ export class TargetCache {
   private loadIndex(): void {
     try {
       const raw = JSON.parse(fs.readFileSync(this.indexFile(), 'utf8')) as Record<string, CacheEntry>;
-      this.index = new Map(Object.entries(raw).filter(([key]) => fs.existsSync(this.pathOf(key))));
+      this.index = new Map(
+        Object.entries(raw).filter(
+          ([key]) => DIGEST_PATTERN.test(key.split(':')[1] ?? '') && fs.existsSync(this.pathOf(key)),
+        ),
+      );
     } catch {
       // No index or a torn one: the cache is rebuildable, so start empty.
       fs.rmSync(path.join(this.dir, 'blobs'), { recursive: true, force: true });
@@ -120,6 +124,10 @@ export class TargetCache {
 
   private pathOf(key: string): string {
     const [kind, digest] = key.split(':') as [string, string];
+    // The digest becomes a folder name that is removed and replaced: only the packer's exact form.
+    if (!DIGEST_PATTERN.test(digest ?? '')) {
+      throw new UnsafeArchiveError(key, [{ entry: '(digest)', reason: 'is not 64 lowercase hex digits (a sha256)' }]);
+    }
     return kind === 'blob' ? path.join(this.dir, 'blobs', digest) : path.join(this.dir, 'trees', digest);
   }
 
@@ -131,6 +139,7 @@ export class TargetCache {
   /** Make the target available on disk and lease it until `release()`. */
   async acquire(ref: TargetRef): Promise<CachedTarget> {
     const key = `tree:${ref.digest}`;
+    this.pathOf(key); // refuses a digest that is not a sha256 before anything else
     this.leases.set(key, (this.leases.get(key) ?? 0) + 1);
     let released = false;
     const release = () => {
@@ -173,7 +182,23 @@ export class TargetCache {
         const result = await extractArchiveSafe(blob, staging, { maxBytes: this.maxBytes / 2, maxEntries: 500_000 });
         bytes = result.bytes;
       } else {
-        const manifest = validateManifest(await this.store.getJson(ref.bucket, ref.key), ref.name);
+        // The tree is cached under the digest, so the manifest must really be the one it names.
+        const body = await this.store.getBuffer(ref.bucket, ref.key);
+        if (sha256(body) !== ref.digest) {
+          throw new UnsafeArchiveError(ref.name, [
+            {
+              entry: '(manifest)',
+              reason: `at s3://${ref.bucket}/${ref.key} does not hash to the digest ${ref.digest}`,
+            },
+          ]);
+        }
+        let doc: unknown;
+        try {
+          doc = JSON.parse(body.toString('utf8'));
+        } catch {
+          doc = undefined;
+        }
+        const manifest = validateManifest(doc, ref.name);
         const digests = [...new Set(manifest.files.map((f) => f.sha256))];
         await mapPool(digests, 8, (d) => this.fetchBlob(d, ref.bucket, blobKey(d)));
         bytes = 0;

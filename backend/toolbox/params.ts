@@ -1,4 +1,4 @@
-import Ajv from 'ajv';
+import Ajv, { type ValidateFunction } from 'ajv';
 import { UserError } from '../errors';
 import { formatAjvErrors, type WorkflowDefinition } from './discovery';
 
@@ -68,6 +68,47 @@ function coerceParam(schema: Record<string, unknown> | undefined, raw: string, k
   }
 }
 
+/** One bad parameter: its name (empty for the object itself) and what is wrong with it. */
+export interface ParamProblem {
+  field: string;
+  message: string;
+}
+
+const compiled = new WeakMap<WorkflowDefinition['parameters'], ValidateFunction>();
+
+/**
+ * Check parameters against the workflow's schema and fill defaults: the one validator of the front
+ * ends and of the workers. Returns a new object (the input is not modified) or the problems.
+ */
+export function checkParams(
+  definition: WorkflowDefinition,
+  params: unknown,
+): { params: Record<string, unknown>; problems: [] } | { problems: ParamProblem[] } {
+  let validate = compiled.get(definition.parameters);
+  if (!validate) {
+    const ajv = new Ajv({ allErrors: true, useDefaults: true, strict: false });
+    validate = ajv.compile({
+      ...definition.parameters,
+      additionalProperties: definition.parameters.additionalProperties ?? false,
+    });
+    compiled.set(definition.parameters, validate);
+  }
+  if (typeof params !== 'object' || params === null || Array.isArray(params)) {
+    return { problems: [{ field: '', message: 'must be an object' }] };
+  }
+  const copy = structuredClone(params) as Record<string, unknown>;
+  if (validate(copy)) {
+    return { params: copy, problems: [] };
+  }
+  return {
+    problems: formatAjvErrors(validate.errors).map((e) =>
+      e.message === 'is not a known field'
+        ? { field: e.field.slice(1), message: `is not a parameter of ${definition.name}` }
+        : { field: e.field.slice(1).replace(/\//g, '.'), message: e.message },
+    ),
+  };
+}
+
 /**
  * Validate parameters against the workflow's schema and fill defaults. Throws a UserError naming
  * every bad field; returns a new object (the input is not modified).
@@ -76,23 +117,14 @@ export function validateParams(
   definition: WorkflowDefinition,
   params: Record<string, unknown>,
 ): Record<string, unknown> {
-  const ajv = new Ajv({ allErrors: true, useDefaults: true, strict: false });
-  const validate = ajv.compile({
-    ...definition.parameters,
-    additionalProperties: definition.parameters.additionalProperties ?? false,
-  });
-  const copy = structuredClone(params);
-  if (!validate(copy)) {
+  const checked = checkParams(definition, params);
+  if (checked.problems.length > 0) {
     const known = Object.keys(definition.parameters.properties);
-    const lines = formatAjvErrors(validate.errors).map((e) =>
-      e.message === 'is not a known field'
-        ? `${e.field.slice(1)} is not a parameter of ${definition.name}`
-        : `${e.field.slice(1) || '(parameters)'} ${e.message}`,
-    );
+    const lines = checked.problems.map((p) => `${p.field || '(parameters)'} ${p.message}`);
     throw new UserError(
       `invalid parameters for ${definition.name}:\n  ${lines.join('\n  ')}`,
       `parameters of ${definition.name}: ${known.join(', ') || '(none)'}; see \`fuzzforge workflows ${definition.name}\``,
     );
   }
-  return copy;
+  return (checked as { params: Record<string, unknown> }).params;
 }

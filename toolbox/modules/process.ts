@@ -1,6 +1,7 @@
 // Running external analysis tools from activities: no shell, argument arrays, bounded time and
 // output, heartbeats while they run, and the whole process group killed on cancel or timeout.
 import { spawn } from 'node:child_process';
+import { timerDelayMs } from '../../backend/concurrency';
 import { toolEnv } from '../../backend/environment';
 import { toolPath, toolSearchPath } from '../../backend/toolbox/tools';
 import { killGroup } from './processGroup';
@@ -86,7 +87,7 @@ export async function runTool(command: string, args: readonly string[], options:
     ? setTimeout(() => {
         timedOut = true;
         killGroup(child.pid);
-      }, options.timeoutMs)
+      }, timerDelayMs(options.timeoutMs))
     : undefined;
   let beat: NodeJS.Timeout | undefined;
   const cancelled = new Promise<never>((_, reject) => {

@@ -8,6 +8,14 @@ export function taskQueueFor(vertical: string): string {
   return `fuzzforge-${vertical}`;
 }
 
+/**
+ * The activity every worker registers itself and every workflow runs first (through the workers'
+ * workflow interceptor): it checks the workflow's input, so nothing reaches a module unchecked.
+ */
+export const VALIDATE_INPUT_ACTIVITY = 'fuzzforgeValidateWorkflowInput';
+/** The (non-retryable) failure type of a refused workflow input. */
+export const BAD_INPUT = 'BadWorkflowInput';
+
 /** Where a target lives in storage (mirrors backend/storage/manifest TargetRef). */
 export interface TargetRef {
   kind: 'tree' | 'archive';

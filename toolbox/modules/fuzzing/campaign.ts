@@ -7,6 +7,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { activityInfo, Context, heartbeat } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
+import { timerDelayMs } from '../../../backend/concurrency';
 import { toolEnv } from '../../../backend/environment';
 import { readCrashRecords } from '../../../backend/fuzzing';
 import { cacheDir } from '../../../backend/paths';
@@ -494,7 +495,8 @@ class Campaign {
           killed = true;
           killGroup(child.pid);
         },
-        (seconds + 30) * 1000 + this.input.params.timeout_per_input * 2000,
+        // Clamped: a delay beyond setTimeout's limit would fire at once and kill the fuzzer.
+        timerDelayMs((seconds + 30) * 1000 + this.input.params.timeout_per_input * 2000),
       );
       child.on('error', (err) => {
         clearTimeout(deadline);

@@ -1,0 +1,56 @@
+// The worker's side of input validation: the activity the workflow interceptor
+// (inputInterceptor.ts) calls. Shapes and parameters are checked by the same code the front ends
+// use; this adds what only storage can tell: the digest names the target stored at `target.key`.
+import { ApplicationFailure } from '@temporalio/common';
+import type { WorkflowDefinition } from '../backend/toolbox/discovery';
+import { checkWorkflowInput, InvalidWorkflowInputError, quoteValue } from '../backend/toolbox/workflowInput';
+import { sha256 } from '../backend/storage/manifest';
+import type { ObjectStore } from '../backend/storage/objectStore';
+import { BAD_INPUT, VALIDATE_INPUT_ACTIVITY, type TargetRef, type WorkflowInput } from '../toolbox/shared/definitions';
+
+const refuse = (message: string) => ApplicationFailure.nonRetryable(message, BAD_INPUT);
+
+/** The target exists and, for a tree, the manifest stored at its key hashes to its digest. */
+async function checkStoredTarget(store: Pick<ObjectStore, 'stat' | 'getBuffer'>, workflow: string, ref: TargetRef) {
+  const where = `s3://${ref.bucket}/${ref.key}`;
+  const info = await store.stat(ref.bucket, ref.key);
+  if (!info) {
+    throw refuse(`invalid input for ${workflow}: target.key names no stored target (${where} does not exist)`);
+  }
+  if (ref.kind === 'tree') {
+    const actual = sha256(await store.getBuffer(ref.bucket, ref.key));
+    if (actual !== ref.digest) {
+      throw refuse(
+        `invalid input for ${workflow}: target.digest ${quoteValue(ref.digest)} does not name the manifest at ${where} (it hashes to ${actual})`,
+      );
+    }
+  }
+  // An archive's content is hashed against its digest when the target cache downloads it.
+}
+
+/** The validation activity, keyed by its registered name, for the workflows this worker serves. */
+export function inputValidationActivities(
+  definitions: readonly WorkflowDefinition[],
+  store: Pick<ObjectStore, 'stat' | 'getBuffer' | 'buckets'>,
+): Record<typeof VALIDATE_INPUT_ACTIVITY, (request: { workflow: string; input: unknown }) => Promise<WorkflowInput>> {
+  const byName = new Map(definitions.map((d) => [d.name, d]));
+  return {
+    async [VALIDATE_INPUT_ACTIVITY](request) {
+      const definition = byName.get(request.workflow);
+      if (!definition) {
+        throw refuse(`${quoteValue(request.workflow)} is not a workflow this worker loaded from its toolbox`);
+      }
+      let input: WorkflowInput;
+      try {
+        input = checkWorkflowInput(definition, request.input, { targetsBucket: store.buckets.targets });
+      } catch (err) {
+        if (err instanceof InvalidWorkflowInputError) {
+          throw refuse(err.message);
+        }
+        throw err;
+      }
+      await checkStoredTarget(store, definition.name, input.target);
+      return input;
+    },
+  };
+}
