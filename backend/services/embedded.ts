@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Connection } from '@temporalio/client';
@@ -11,18 +12,27 @@ import { taskQueueFor } from '../../toolbox/shared/definitions';
 import { ensureServiceBinary } from './binaries';
 import { DEFAULT_BUCKETS, type BackendConnection, connectionToEnv } from './connection';
 import { canConnect, pickPort } from './ports';
+import { killTaggedProcesses, removeWorkerLeftovers, sweepWorkerLeftovers, workerCacheRoot } from './leftovers';
 import {
   acquireLock,
+  appendLogLine,
   type BackendState,
   isPidAlive,
   loadOrCreateCredentials,
+  lockHolder,
+  ownsPid,
   readState,
+  recordProcessTokens,
   releaseLock,
   removeState,
+  rotateLogIfLarge,
   type WorkerState,
   writePrivateJson,
   writeState,
 } from './state';
+
+/** supervisor.log is kept below this size, with one previous file beside it. */
+export const SUPERVISOR_LOG_MAX_BYTES = 1024 * 1024;
 
 /** Search attributes registered on the embedded Temporal so runs can be listed per workspace. */
 export const SEARCH_ATTRIBUTES = {
@@ -83,6 +93,8 @@ export function defaultEmbeddedOptions(stateDir: string, env: NodeJS.ProcessEnv 
       resultsDays: days('FUZZFORGE_RESULTS_RETENTION_DAYS', DEFAULT_RETENTION.resultsDays),
     },
     toolboxDir: defaultToolboxDir(env),
+    // A comma-separated list limits the workers (tests, or a user who wants only some verticals).
+    ...(env.FUZZFORGE_VERTICALS ? { verticals: env.FUZZFORGE_VERTICALS.split(',').filter(Boolean) } : {}),
   };
 }
 
@@ -111,13 +123,25 @@ function lockPath(stateDir: string): string {
   return path.join(stateDir, 'supervisor.lock');
 }
 
-/** A running embedded backend, or undefined when none is (stale state files are ignored). */
+function supervisorLogPath(stateDir: string): string {
+  return path.join(stateDir, 'logs', 'supervisor.log');
+}
+
+/**
+ * A running embedded backend, or undefined when none is. A state file whose supervisor pid is gone,
+ * or now belongs to another process (a reboot, pid reuse), is stale and ignored.
+ */
 export function runningEmbedded(stateDir: string): BackendState | undefined {
   const state = readState(stateDir);
-  if (!state || !isPidAlive(state.supervisorPid)) {
+  if (!state || !ownsPid(state, state.supervisorPid)) {
     return undefined;
   }
   return state;
+}
+
+/** Prefix of the worker tags of one state folder: every tool a worker of it starts inherits it. */
+function workerTagPrefix(stateDir: string): string {
+  return `ff-${crypto.createHash('sha256').update(path.resolve(stateDir)).digest('hex').slice(0, 16)}`;
 }
 
 export interface StartResult {
@@ -140,8 +164,14 @@ export async function startEmbedded(
   }
   const temporalBin = await ensureServiceBinary('temporal', onProgress);
   const minioBin = await ensureServiceBinary('minio', onProgress);
-  let supervisorPid = existing?.supervisorPid;
-  if (!existing) {
+  // Supervisors this call may attach to: the one it starts, or whichever one holds the lock (when
+  // several `up` start at once, only one supervisor gets the lock and the others exit).
+  const candidates = new Set<number>();
+  let spawned: number | undefined;
+  if (existing) {
+    candidates.add(existing.supervisorPid);
+    onProgress('another process is starting the backend; waiting for it');
+  } else {
     const cli = distEntry('cli');
     if (!fs.existsSync(cli)) {
       throw new UserError(`${cli} is missing`, 'run `npm run build` first');
@@ -153,7 +183,8 @@ export async function startEmbedded(
     });
     const logsDir = path.join(options.stateDir, 'logs');
     fs.mkdirSync(logsDir, { recursive: true });
-    const out = fs.openSync(path.join(logsDir, 'supervisor.log'), 'a');
+    rotateLogIfLarge(supervisorLogPath(options.stateDir), SUPERVISOR_LOG_MAX_BYTES);
+    const out = fs.openSync(supervisorLogPath(options.stateDir), 'a');
     const child = spawn(process.execPath, [cli, '__supervise', options.stateDir], {
       detached: true,
       stdio: ['ignore', out, out],
@@ -161,17 +192,22 @@ export async function startEmbedded(
     });
     fs.closeSync(out);
     child.unref();
-    supervisorPid = child.pid;
+    spawned = child.pid;
+    if (spawned) {
+      candidates.add(spawned);
+    }
     onProgress('starting Temporal, MinIO and workers');
-  } else {
-    onProgress('another process is starting the backend; waiting for it');
   }
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
+    const holder = lockHolder(lockPath(options.stateDir));
+    if (holder) {
+      candidates.add(holder);
+    }
     const state = readState(options.stateDir);
-    if (state && state.supervisorPid === supervisorPid) {
-      if (state.status === 'ready') {
-        return { state, attached: Boolean(existing) };
+    if (state && candidates.has(state.supervisorPid)) {
+      if (state.status === 'ready' && ownsPid(state, state.supervisorPid)) {
+        return { state, attached: state.supervisorPid !== spawned };
       }
       if (state.status === 'failed') {
         throw new UserError(
@@ -180,8 +216,9 @@ export async function startEmbedded(
         );
       }
     }
-    if (!isPidAlive(supervisorPid)) {
-      const log = tailFile(path.join(options.stateDir, 'logs', 'supervisor.log'), 20);
+    // Keep waiting while any candidate lives (the loser of a lock race exits at once).
+    if (![...candidates].some((pid) => isPidAlive(pid)) && !lockHolder(lockPath(options.stateDir))) {
+      const log = tailFile(supervisorLogPath(options.stateDir), 20);
       throw new UserError(
         `the embedded backend exited during start-up:\n${log}`,
         `see ${path.join(options.stateDir, 'logs')}`,
@@ -195,42 +232,49 @@ export async function startEmbedded(
   );
 }
 
-/** Stop the embedded backend of this state folder; true when something was running. */
+/**
+ * Stop the embedded backend of this state folder; true when something was running. Only pids
+ * that are still the processes the state file recorded are signalled.
+ */
 export async function stopEmbedded(stateDir: string, timeoutMs = 30_000): Promise<boolean> {
   const state = readState(stateDir);
   if (!state) {
     return false;
   }
-  if (isPidAlive(state.supervisorPid)) {
+  const running = ownsPid(state, state.supervisorPid);
+  if (running) {
     process.kill(state.supervisorPid, 'SIGTERM');
     const deadline = Date.now() + timeoutMs;
-    while (isPidAlive(state.supervisorPid) && Date.now() < deadline) {
+    while (ownsPid(state, state.supervisorPid) && Date.now() < deadline) {
       await sleep(100);
     }
-    if (isPidAlive(state.supervisorPid)) {
+    if (ownsPid(state, state.supervisorPid)) {
       process.kill(state.supervisorPid, 'SIGKILL');
     }
   }
-  // The supervisor was killed hard or died: end the children it recorded (only those pids).
+  // The supervisor was killed hard or died: end the children it recorded (only those processes)
+  // and whatever their workers started.
   const orphans = [state.temporal.pid, state.storage.pid, ...state.workers.map((w) => w.pid)];
+  let found = false;
   for (const pid of orphans) {
-    if (pid && isPidAlive(pid)) {
+    if (pid && ownsPid(state, pid)) {
+      found = true;
       process.kill(pid, 'SIGKILL');
     }
   }
+  killTaggedProcesses(workerTagPrefix(stateDir));
   removeState(stateDir);
   releaseStaleLock(stateDir);
-  return true;
+  return running || found;
 }
 
 function releaseStaleLock(stateDir: string): void {
-  try {
-    const holder = Number.parseInt(fs.readFileSync(lockPath(stateDir), 'utf8'), 10);
-    if (!isPidAlive(holder)) {
-      fs.rmSync(lockPath(stateDir), { force: true });
+  const file = lockPath(stateDir);
+  if (fs.existsSync(file) && !lockHolder(file)) {
+    // Nobody can take it meanwhile: a supervisor that starts now uses the atomic takeover.
+    if (acquireLock(file)) {
+      releaseLock(file);
     }
-  } catch {
-    // No lock.
   }
 }
 
@@ -308,18 +352,31 @@ interface ManagedChild {
   restarts: number;
   startedAt: number;
   onPid: (pid: number | undefined) => void;
+  /** After the child exited: end and remove what it left behind; returns lines for the log. */
+  cleanUp?: (pid: number | undefined) => string[];
 }
 
 /** Entry of `fuzzforge __supervise STATE_DIR`: run the embedded stack until SIGTERM. */
 export async function runSupervisor(stateDir: string): Promise<void> {
   const config = JSON.parse(fs.readFileSync(supervisorConfigPath(stateDir), 'utf8')) as SupervisorConfig;
-  const log = (line: string) => console.log(`${new Date().toISOString()} ${line}`);
+  const logsDir = path.join(stateDir, 'logs');
+  fs.mkdirSync(logsDir, { recursive: true });
+  const log = (line: string) =>
+    appendLogLine(supervisorLogPath(stateDir), `${new Date().toISOString()} ${line}`, SUPERVISOR_LOG_MAX_BYTES);
   if (!acquireLock(lockPath(stateDir))) {
     log('another supervisor holds the lock; exiting');
     return;
   }
-  const logsDir = path.join(stateDir, 'logs');
-  fs.mkdirSync(logsDir, { recursive: true });
+  // One supervisor per state folder (the lock): tagged processes of this folder are orphans of
+  // an earlier one that was killed, and so are caches and staging folders of dead workers.
+  const tagPrefix = workerTagPrefix(stateDir);
+  const cacheRoot = workerCacheRoot(process.env);
+  for (const line of [
+    ...killTaggedProcesses(tagPrefix).map((pid) => `ended orphaned tool process ${pid}`),
+    ...sweepWorkerLeftovers(cacheRoot),
+  ]) {
+    log(line);
+  }
   const credentials = loadOrCreateCredentials(stateDir);
   const taken = new Set<number>();
   const ports = {
@@ -347,8 +404,12 @@ export async function runSupervisor(stateDir: string): Promise<void> {
     },
     workers: [],
     retention: config.retention,
+    workerTag: tagPrefix,
   };
-  const save = () => writeState(stateDir, state);
+  const save = () => {
+    recordProcessTokens(state);
+    writeState(stateDir, state);
+  };
   save();
 
   const children: ManagedChild[] = [];
@@ -368,8 +429,16 @@ export async function runSupervisor(stateDir: string): Promise<void> {
     managed.startedAt = Date.now();
     managed.onPid(managed.child.pid);
     save();
+    const pid = managed.child.pid;
     managed.child.on('exit', (code, signal) => {
       managed.onPid(undefined);
+      try {
+        for (const line of managed.cleanUp?.(pid) ?? []) {
+          log(line);
+        }
+      } catch (err) {
+        log(`cleaning up after ${managed.name} (pid ${pid}) failed: ${(err as Error).message}`);
+      }
       if (stopping) {
         return;
       }
@@ -500,15 +569,25 @@ export async function runSupervisor(stateDir: string): Promise<void> {
     for (const vertical of verticals) {
       const ws: WorkerState = { vertical, restarts: 0, status: 'starting' };
       state.workers.push(ws);
+      let launches = 0;
+      let tag = '';
       const managed: ManagedChild = {
         name: `worker-${vertical}`,
-        start: () =>
-          spawnLogged(`worker-${vertical}`, process.execPath, [workerCli, '--vertical', vertical], {
+        start: () => {
+          // Each launch its own tag: the tools a killed worker leaves running are found by it.
+          tag = `${tagPrefix}.${process.pid}.${vertical}.${++launches}`;
+          return spawnLogged(`worker-${vertical}`, process.execPath, [workerCli, '--vertical', vertical], {
             ...process.env,
             ...connectionToEnv(connection),
             FUZZFORGE_TOOLBOX: config.toolboxDir,
             FUZZFORGE_SUPERVISED: '1',
-          }),
+            FUZZFORGE_WORKER_TAG: tag,
+          });
+        },
+        cleanUp: (pid) => [
+          ...killTaggedProcesses(`${tag}`, true).map((p) => `ended tool process ${p} left by worker ${pid}`),
+          ...(pid ? removeWorkerLeftovers(cacheRoot, vertical, pid) : []),
+        ],
         restarts: 0,
         startedAt: 0,
         onPid: (pid) => {

@@ -26,6 +26,13 @@ export interface BackendState {
   storage: { endpoint: string; consoleUrl: string; pid?: number };
   workers: WorkerState[];
   retention: { targetsDays: number; resultsDays: number };
+  /**
+   * Identity of every pid above (`processToken`), so a pid reused after a reboot or a crash is not
+   * taken for ours. Absent in state files written before it existed.
+   */
+  processes?: Record<string, string>;
+  /** Marker in the environment of every worker (and so of every tool it starts): finds orphans. */
+  workerTag?: string;
 }
 
 const STATE_FILE = 'backend.json';
@@ -64,6 +71,10 @@ export function removeState(dir: string): void {
   fs.rmSync(statePath(dir), { force: true });
 }
 
+/**
+ * Whether some process has this pid. A process of another user (EPERM) is alive but never one of
+ * ours; callers that must know whether a pid is *ours* use `isSameProcess` with a recorded token.
+ */
 export function isPidAlive(pid: number | undefined): boolean {
   if (!pid || pid <= 0) {
     return false;
@@ -71,9 +82,83 @@ export function isPidAlive(pid: number | undefined): boolean {
   try {
     process.kill(pid, 0);
     return true;
-  } catch (err) {
-    return hasErrorCode(err, 'EPERM');
+  } catch {
+    // ESRCH: gone. EPERM: another user's process, so not one we started.
+    return false;
   }
+}
+
+let bootIdCache: string | undefined;
+
+function bootId(): string | undefined {
+  if (bootIdCache === undefined) {
+    try {
+      bootIdCache = fs.readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim();
+    } catch {
+      bootIdCache = '';
+    }
+  }
+  return bootIdCache || undefined;
+}
+
+/**
+ * Who a pid is: boot id plus the process's start time (field 22 of /proc/PID/stat, clock ticks
+ * since boot). A pid reused by another process, in this boot or after a reboot, gets another
+ * token. Undefined when the process is gone or the system has no /proc (then only liveness counts).
+ */
+export function processToken(pid: number | undefined): string | undefined {
+  if (!pid || pid <= 0) {
+    return undefined;
+  }
+  const boot = bootId();
+  if (!boot) {
+    return undefined;
+  }
+  let stat: string;
+  try {
+    stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+  } catch {
+    return undefined;
+  }
+  // The command name (field 2) is in parentheses and may hold spaces or ')': split after the last one.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  const start = fields[22 - 3];
+  return start ? `${boot}/${start}` : undefined;
+}
+
+/**
+ * Whether `pid` is still the process a token was recorded for. Without a token (an old state
+ * file) or without /proc, falls back to liveness.
+ */
+export function isSameProcess(pid: number | undefined, token: string | undefined): boolean {
+  if (!pid || pid <= 0) {
+    return false;
+  }
+  if (token === undefined || !bootId()) {
+    return isPidAlive(pid);
+  }
+  return processToken(pid) === token;
+}
+
+/** Record the identity of every pid a state names (call before writing it). */
+export function recordProcessTokens(state: BackendState): void {
+  const pids = [state.supervisorPid, state.temporal.pid, state.storage.pid, ...state.workers.map((w) => w.pid)];
+  const previous = state.processes ?? {};
+  const next: Record<string, string> = {};
+  for (const pid of pids) {
+    if (pid) {
+      const token = previous[pid] ?? processToken(pid);
+      if (token) {
+        next[pid] = token;
+      }
+    }
+  }
+  state.processes = next;
+}
+
+/** Whether a pid named in a state file is still the process that was recorded there. */
+export function ownsPid(state: BackendState, pid: number | undefined): boolean {
+  return isSameProcess(pid, pid ? state.processes?.[pid] : undefined);
 }
 
 export interface StorageCredentials {
@@ -110,33 +195,132 @@ export function loadOrCreateCredentials(dir: string): StorageCredentials {
   return credentials;
 }
 
-/** Exclusive lock file holding our pid; a stale lock (dead pid) is taken over. */
+interface LockHolder {
+  pid: number;
+  token?: string;
+}
+
+function readLock(file: string): { raw: string; holder?: LockHolder } | undefined {
+  let raw: string;
+  try {
+    raw = fs.readFileSync(file, 'utf8');
+  } catch (err) {
+    if (hasErrorCode(err, 'ENOENT')) {
+      return undefined;
+    }
+    throw err;
+  }
+  // `PID` (older locks) or `PID TOKEN`.
+  const [pid, token] = raw.trim().split(' ');
+  const n = Number(pid);
+  return { raw, holder: Number.isInteger(n) && n > 0 ? { pid: n, token } : undefined };
+}
+
+function lockIsLive(holder: LockHolder | undefined): boolean {
+  return Boolean(holder && isSameProcess(holder.pid, holder.token));
+}
+
+/** Create `file` holding `content`, atomically and only if it does not exist (a complete file or none). */
+function createExclusive(file: string, content: string): boolean {
+  const tmp = `${file}.${process.pid}.${crypto.randomBytes(4).toString('hex')}.new`;
+  fs.writeFileSync(tmp, content, { mode: 0o600 });
+  try {
+    fs.linkSync(tmp, file);
+    return true;
+  } catch (err) {
+    if (hasErrorCode(err, 'EEXIST')) {
+      return false;
+    }
+    throw err;
+  } finally {
+    fs.rmSync(tmp, { force: true });
+  }
+}
+
+/**
+ * Exclusive lock file naming our pid and its identity token. A stale lock (its holder is gone, or
+ * its pid now belongs to another process) is taken over atomically: takers of one stale lock
+ * contend for a mutex named after that lock's content, and the winner re-checks the content before
+ * replacing it, so two processes can never both come away holding the lock.
+ */
 export function acquireLock(file: string): boolean {
-  for (let attempt = 0; attempt < 2; attempt++) {
-    try {
-      fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
-      fs.writeFileSync(file, String(process.pid), { flag: 'wx', mode: 0o600 });
+  fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
+  const mine = `${process.pid} ${processToken(process.pid) ?? ''}`.trim();
+  for (let attempt = 0; attempt < 5; attempt++) {
+    if (createExclusive(file, mine)) {
       return true;
-    } catch (err) {
-      if (!hasErrorCode(err, 'EEXIST')) {
-        throw err;
+    }
+    const seen = readLock(file);
+    if (!seen) {
+      continue; // Released between our attempt and our read.
+    }
+    if (seen.holder?.pid === process.pid && lockIsLive(seen.holder)) {
+      return true;
+    }
+    if (lockIsLive(seen.holder)) {
+      return false;
+    }
+    const mutex = `${file}.takeover-${crypto.createHash('sha256').update(seen.raw).digest('hex').slice(0, 16)}`;
+    if (!createExclusive(mutex, mine)) {
+      const other = readLock(mutex);
+      if (other && !lockIsLive(other.holder)) {
+        // A taker that died inside its takeover (a window of microseconds): clear it and retry.
+        fs.rmSync(mutex, { force: true });
+        continue;
       }
-      const holder = Number.parseInt(fs.readFileSync(file, 'utf8'), 10);
-      if (isPidAlive(holder) && holder !== process.pid) {
-        return false;
+      return false; // Another process is taking this stale lock over.
+    }
+    try {
+      if (readLock(file)?.raw !== seen.raw) {
+        continue; // Someone released or replaced it meanwhile: start over.
       }
       fs.rmSync(file, { force: true });
+      if (createExclusive(file, mine)) {
+        return true;
+      }
+      // A fresh acquirer created it between our removal and our link: it holds the lock.
+      return false;
+    } finally {
+      fs.rmSync(mutex, { force: true });
     }
   }
   return false;
 }
 
+/** The live holder of a lock file, if any. */
+export function lockHolder(file: string): number | undefined {
+  const seen = readLock(file);
+  return seen && lockIsLive(seen.holder) ? seen.holder?.pid : undefined;
+}
+
 export function releaseLock(file: string): void {
   try {
-    if (Number.parseInt(fs.readFileSync(file, 'utf8'), 10) === process.pid) {
+    if (readLock(file)?.holder?.pid === process.pid) {
       fs.rmSync(file, { force: true });
     }
   } catch {
     // Already gone.
+  }
+}
+
+/**
+ * Append one line to a log file that is kept below `maxBytes`: when it would grow past that, the
+ * current file becomes `<file>.1` (replacing the previous one) and a new file is started.
+ */
+export function appendLogLine(file: string, line: string, maxBytes: number): void {
+  rotateLogIfLarge(file, maxBytes - Buffer.byteLength(line) - 1);
+  fs.appendFileSync(file, `${line}\n`);
+}
+
+/** Move `file` to `<file>.1` when it is larger than `maxBytes`. */
+export function rotateLogIfLarge(file: string, maxBytes: number): void {
+  try {
+    if (fs.statSync(file).size > Math.max(0, maxBytes)) {
+      fs.renameSync(file, `${file}.1`);
+    }
+  } catch (err) {
+    if (!hasErrorCode(err, 'ENOENT')) {
+      throw err;
+    }
   }
 }
