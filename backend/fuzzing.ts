@@ -7,6 +7,7 @@ import { spawn } from 'node:child_process';
 import { UserError } from './errors';
 import { cacheDir } from './paths';
 import type { BackendConnection } from './services/connection';
+import { copyTreePrivately } from './storage/copy';
 import { ObjectStore } from './storage/objectStore';
 import type { RunService } from './temporal/runs';
 import { toolSearchPath, type ToolStatus } from './toolbox/tools';
@@ -49,16 +50,65 @@ export async function fuzzStats(runs: RunService, runId: string): Promise<FuzzSt
   }
 }
 
-/** Every unique crash a run stored, oldest first (a record cut short by a lost worker is skipped). */
-export async function readCrashRecords(store: ObjectStore, runId: string): Promise<CrashRecord[]> {
+/** A crash id: the deduplication signature (hex), which names files and folders. */
+export const CRASH_ID_PATTERN = /^[0-9a-f]{8,64}$/;
+
+/**
+ * Why a crash record read from storage cannot be used, or undefined. Its id becomes file names
+ * (`crash-<id>`) and its keys are downloaded, so both must be exactly what the worker writes.
+ */
+export function crashRecordProblem(record: unknown, runId: string, key: string): string | undefined {
+  const r = record as Partial<CrashRecord> | null;
+  if (!r || typeof r !== 'object' || typeof r.id !== 'string' || !CRASH_ID_PATTERN.test(r.id)) {
+    return `its id ${JSON.stringify((r as { id?: unknown } | null)?.id)?.slice(0, 80)} is not a crash signature (hex)`;
+  }
+  const prefix = `runs/${runId}/crashes/${r.id}/`;
+  if (key !== `${prefix}crash.json`) {
+    return `it is stored at ${key}, not under its own id`;
+  }
+  const keys: [string, unknown][] = [
+    ['inputKey', r.inputKey],
+    ['stackKey', r.stackKey],
+    ...(r.minimizedKey !== undefined ? [['minimizedKey', r.minimizedKey] as [string, unknown]] : []),
+  ];
+  const expected: Record<string, string> = { inputKey: 'input', stackKey: 'stack.txt', minimizedKey: 'minimized' };
+  for (const [field, value] of keys) {
+    if (value !== `${prefix}${expected[field]}`) {
+      return `its ${field} is not ${prefix}${expected[field]}`;
+    }
+  }
+  if (typeof r.firstSeen !== 'string') {
+    return 'it has no firstSeen time';
+  }
+  return undefined;
+}
+
+/**
+ * Every unique crash a run stored, oldest first. A record cut short by a lost worker, or one
+ * whose id or keys are not what a worker writes, is skipped (reported through `onSkip`).
+ */
+export async function readCrashRecords(
+  store: ObjectStore,
+  runId: string,
+  onSkip?: (key: string, reason: string) => void,
+): Promise<CrashRecord[]> {
   const bucket = store.buckets.results;
   const out: CrashRecord[] = [];
   for (const obj of await store.list(bucket, `runs/${runId}/crashes/`)) {
     if (obj.key.endsWith('/crash.json')) {
+      let record: CrashRecord;
       try {
-        out.push(await store.getJson<CrashRecord>(bucket, obj.key));
-      } catch {
+        record = await store.getJson<CrashRecord>(bucket, obj.key);
+      } catch (err) {
         // Its input is still stored beside it.
+        onSkip?.(obj.key, `unreadable: ${(err as Error).message}`);
+        continue;
+      }
+      const problem = crashRecordProblem(record, runId, obj.key);
+      if (problem) {
+        onSkip?.(obj.key, problem);
+      } else {
+        out.push(record);
       }
     }
   }
@@ -96,6 +146,11 @@ export async function saveCrashes(
   await fs.promises.mkdir(dir, { recursive: true });
   const out: string[] = [];
   for (const c of crashes) {
+    if (!CRASH_ID_PATTERN.test(c.id)) {
+      throw new UserError(
+        `refusing to save crash ${JSON.stringify(c.id).slice(0, 80)}: its id is not a crash signature`,
+      );
+    }
     const files: [string, string | undefined][] = [
       [`crash-${c.id}`, c.inputKey],
       [`crash-${c.id}.min`, c.minimizedKey],
@@ -119,13 +174,34 @@ export interface ReplayOptions {
   minimized?: boolean;
   onOutput?: (text: string) => void;
   onProgress?: (line: string) => void;
+  /** Bound of the harness run on the input (default REPLAY_TIMEOUT_MS); its process group is killed then. */
+  timeoutMs?: number;
+  /** Bound of the harness build (default REPLAY_BUILD_TIMEOUT_MS). */
+  buildTimeoutMs?: number;
+  /** Cancels the replay (Ctrl-C, the editor's cancel): the build or run is killed, the copy removed. */
+  signal?: AbortSignal;
 }
+
+/** Default bound of one harness run on a crash input. */
+export const REPLAY_TIMEOUT_MS = 60_000;
+/** Default bound of building the harness for a replay. */
+export const REPLAY_BUILD_TIMEOUT_MS = 15 * 60_000;
 
 export interface ReplayResult {
   reproduced: boolean;
   exitCode: number;
   output: string;
   input: string;
+  /** The harness ran longer than the timeout and was killed (a hang; not counted as reproduced). */
+  timedOut?: boolean;
+}
+
+/** Thrown when a replay is cancelled through its signal; the workspace copy is gone by then. */
+export class ReplayCancelledError extends Error {
+  constructor() {
+    super('replay cancelled');
+    this.name = 'ReplayCancelledError';
+  }
 }
 
 const COPY_SKIP = new Set(['.git', 'node_modules', 'target', '.venv', 'venv', '__pycache__']);
@@ -140,6 +216,11 @@ export async function replayCrash(
   options: ReplayOptions,
 ): Promise<ReplayResult> {
   const engine = ENGINES[crash.engine];
+  if (!engine || !CRASH_ID_PATTERN.test(crash.id)) {
+    throw new UserError(
+      `refusing to replay crash ${JSON.stringify(crash.id).slice(0, 80)}: not a crash record a worker wrote`,
+    );
+  }
   const root = path.resolve(options.workspace);
   if (!fs.existsSync(root)) {
     throw new UserError(`workspace ${root} does not exist`, 'pass the folder that was fuzzed with --workspace PATH');
@@ -148,6 +229,13 @@ export async function replayCrash(
   if (!harness) {
     throw new UserError(`harness ${crash.harness} is not in ${root}`);
   }
+  const signal = options.signal;
+  const stopIfCancelled = () => {
+    if (signal?.aborted) {
+      throw new ReplayCancelledError();
+    }
+  };
+  stopIfCancelled();
   const tmp = await fs.promises.mkdtemp(path.join(os.tmpdir(), 'fuzzforge-replay-'));
   try {
     const dirs: CampaignDirs = {
@@ -159,10 +247,11 @@ export async function replayCrash(
       corpus: path.join(tmp, 'corpus'),
       artifacts: path.join(tmp, 'artifacts'),
     };
-    await fs.promises.cp(root, dirs.work, {
-      recursive: true,
-      filter: (src) => !COPY_SKIP.has(path.basename(src)) || src === root,
-    });
+    // A copy whose links stay relative and inside: fs.cp's own would write back into the workspace.
+    const { droppedLinks } = await copyTreePrivately(root, dirs.work, COPY_SKIP);
+    for (const l of droppedLinks) {
+      options.onProgress?.(`left out ${l.path}: its link to ${l.target} leaves the workspace`);
+    }
     for (const dir of [dirs.build, dirs.corpus, dirs.artifacts]) {
       await fs.promises.mkdir(dir, { recursive: true });
     }
@@ -172,31 +261,97 @@ export async function replayCrash(
     await store.downloadFile(store.buckets.results, useMin ? (crash.minimizedKey as string) : crash.inputKey, input);
     options.onProgress?.(`building ${crash.engine} harness ${harness.name} from ${root}`);
     const params = { sanitizer: undefined, build_command: undefined } as unknown as Parameters<typeof engine.build>[2];
+    stopIfCancelled();
+    // The build's own process group is killed when the tick throws (cancel or build timeout).
+    const buildDeadline = Date.now() + (options.buildTimeoutMs ?? REPLAY_BUILD_TIMEOUT_MS);
+    let buildTimedOut = false;
+    const tick = () => {
+      stopIfCancelled();
+      if (Date.now() > buildDeadline) {
+        buildTimedOut = true;
+        throw new UserError(`building harness ${harness.name} took longer than the replay's build bound`);
+      }
+    };
     try {
-      await engine.build(harness, dirs, params);
+      await engine.build(harness, dirs, params, tick);
     } catch (err) {
+      if (err instanceof ReplayCancelledError || buildTimedOut) {
+        throw err;
+      }
       throw new UserError((err as Error).message, 'fix the build, or replay in the workspace the run fuzzed');
     }
+    stopIfCancelled();
     const cmd = engine.replayCommand(harness, dirs, input);
     options.onProgress?.(`running ${path.basename(cmd.command)} ${cmd.args.map((a) => path.basename(a)).join(' ')}`);
-    const { code, output } = await new Promise<{ code: number; output: string }>((resolve, reject) => {
-      const child = spawn(cmd.command, cmd.args, {
-        cwd: cmd.cwd,
-        env: { ...process.env, ...cmd.env, PATH: [...toolSearchPath(), process.env.PATH ?? ''].join(path.delimiter) },
-        stdio: ['ignore', 'pipe', 'pipe'],
-      });
-      let text = '';
-      const onData = (chunk: Buffer) => {
-        text += chunk.toString('utf8');
-        options.onOutput?.(chunk.toString('utf8'));
-      };
-      child.stdout.on('data', onData);
-      child.stderr.on('data', onData);
-      child.on('error', reject);
-      child.on('close', (c, signal) => resolve({ code: c ?? (signal ? 128 : 1), output: text }));
-    });
-    return { reproduced: code !== 0, exitCode: code, output, input: useMin ? 'minimized' : 'input' };
+    const run = await runReplayProcess(cmd, options.timeoutMs ?? REPLAY_TIMEOUT_MS, signal, options.onOutput);
+    stopIfCancelled();
+    if (run.timedOut) {
+      return { reproduced: false, exitCode: run.code, output: run.output, input: useMin ? 'minimized' : 'input', timedOut: true };
+    }
+    return { reproduced: run.code !== 0, exitCode: run.code, output: run.output, input: useMin ? 'minimized' : 'input' };
   } finally {
     await fs.promises.rm(tmp, { recursive: true, force: true });
   }
+}
+
+function killGroup(pid: number | undefined): void {
+  try {
+    if (pid) {
+      process.kill(-pid, 'SIGKILL');
+    }
+  } catch {
+    // Already gone.
+  }
+}
+
+/**
+ * Run the harness on the input in its own process group (it may start helpers), bounded in time
+ * and output; on timeout or cancel the whole group is killed.
+ */
+function runReplayProcess(
+  cmd: { command: string; args: string[]; cwd: string; env?: Record<string, string> },
+  timeoutMs: number,
+  signal: AbortSignal | undefined,
+  onOutput: ((text: string) => void) | undefined,
+): Promise<{ code: number; output: string; timedOut: boolean }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(cmd.command, cmd.args, {
+      cwd: cmd.cwd,
+      env: { ...process.env, ...cmd.env, PATH: [...toolSearchPath(), process.env.PATH ?? ''].join(path.delimiter) },
+      stdio: ['ignore', 'pipe', 'pipe'],
+      detached: true,
+    });
+    let text = '';
+    const maxText = 4 * 1024 * 1024;
+    const onData = (chunk: Buffer) => {
+      const part = chunk.toString('utf8');
+      if (text.length < maxText) {
+        text += part.slice(0, maxText - text.length);
+      }
+      onOutput?.(part);
+    };
+    child.stdout.on('data', onData);
+    child.stderr.on('data', onData);
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      killGroup(child.pid);
+    }, timeoutMs);
+    const onAbort = () => killGroup(child.pid);
+    signal?.addEventListener('abort', onAbort, { once: true });
+    const done = () => {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', onAbort);
+      // Helpers the harness left behind (the group outlives its leader) go with it.
+      killGroup(child.pid);
+    };
+    child.on('error', (err) => {
+      done();
+      reject(err);
+    });
+    child.on('close', (c, sig) => {
+      done();
+      resolve({ code: c ?? (sig ? 128 : 1), output: text, timedOut });
+    });
+  });
 }

@@ -4,6 +4,7 @@ import * as path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { mapPool } from '../concurrency';
 import { UserError } from '../errors';
+import { diskLookup, resolveInTree } from './extract';
 import { DEFAULT_EXCLUDES, IgnoreStack } from './ignore';
 import type { ManifestFile, ManifestLink, TargetManifest } from './manifest';
 
@@ -59,7 +60,7 @@ export async function walkWorkspace(
   const files: WalkedFile[] = [];
   const links: ManifestLink[] = [];
   const skipped: PackResult['skipped'] = [];
-  const realRoot = await fs.promises.realpath(root);
+  const onDisk = diskLookup(await fs.promises.realpath(root));
   let bytes = 0;
 
   // Depth-first with sorted entries, so .gitignore layers push and pop in walk order.
@@ -109,8 +110,9 @@ export async function walkWorkspace(
           continue;
         }
         const target = await fs.promises.readlink(childAbs);
-        const resolved = path.resolve(path.dirname(path.join(realRoot, childRel)), target);
-        if (path.isAbsolute(target) || !isInside(realRoot, resolved)) {
+        // Resolved through the links really on disk: `c -> .` makes `c/c/../../x` leave the root.
+        const resolved = resolveInTree(onDisk, rel, target);
+        if ('escape' in resolved) {
           skipped.push({ path: childRel, reason: `symbolic link to ${target} leaves the workspace` });
         } else {
           links.push({ path: childRel, target });

@@ -4,7 +4,9 @@ import * as path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { mapPool } from '../concurrency';
 import {
+  escapingLinksOnDisk,
   extractArchiveSafe,
+  treeLinkProblems,
   unsafeLinkReason,
   unsafePathReason,
   UnsafeArchiveError,
@@ -29,6 +31,29 @@ export interface CachedTarget {
 }
 
 export const DEFAULT_CACHE_BYTES = 10 * 1024 * 1024 * 1024;
+
+/**
+ * Create the folder `rel` under `root` one level at a time, refusing to go through a symbolic
+ * link (or anything else that is not a folder) that is already there: nothing is ever written
+ * through a link created earlier.
+ */
+async function mkdirNoLinks(root: string, rel: string): Promise<void> {
+  let cur = root;
+  for (const part of rel.split(/[\\/]+/).filter((p) => p !== '' && p !== '.')) {
+    cur = path.join(cur, part);
+    const st = await fs.promises.lstat(cur).catch(() => undefined);
+    if (!st) {
+      await fs.promises.mkdir(cur);
+    } else if (!st.isDirectory()) {
+      throw new UnsafeArchiveError(path.basename(root), [
+        {
+          entry: path.relative(root, cur),
+          reason: st.isSymbolicLink() ? 'is a link that entries would be written through' : 'is not a folder',
+        },
+      ]);
+    }
+  }
+}
 
 /** Check a downloaded manifest before anything is written from it. */
 export function validateManifest(doc: unknown, name: string): TargetManifest {
@@ -59,6 +84,10 @@ export function validateManifest(doc: unknown, name: string): TargetManifest {
     if (reason) {
       problems.push({ entry: String(l?.path), reason });
     }
+  }
+  if (problems.length === 0) {
+    // Entry by entry it is fine; now the links as a whole (chains of links, writes through links).
+    problems.push(...treeLinkProblems({ paths: m.files.map((f) => f.path), links: m.links }));
   }
   if (problems.length > 0) {
     throw new UnsafeArchiveError(name, problems);
@@ -205,7 +234,7 @@ export class TargetCache {
         await fs.promises.mkdir(staging, { recursive: true });
         for (const f of manifest.files) {
           const dest = path.join(staging, f.path);
-          await fs.promises.mkdir(path.dirname(dest), { recursive: true });
+          await mkdirNoLinks(staging, path.dirname(f.path));
           // A private copy (reflink where the file system can), never a hard link: tools may write
           // into the tree and must not corrupt the blob store.
           await fs.promises.copyFile(this.pathOf(`blob:${f.sha256}`), dest, fs.constants.COPYFILE_FICLONE);
@@ -216,8 +245,13 @@ export class TargetCache {
         }
         for (const l of manifest.links) {
           const dest = path.join(staging, l.path);
-          await fs.promises.mkdir(path.dirname(dest), { recursive: true });
+          await mkdirNoLinks(staging, path.dirname(l.path));
           await fs.promises.symlink(l.target, dest);
+        }
+        // The manifest was checked as a whole; what is on disk now gets the last word.
+        const escaping = await escapingLinksOnDisk(staging);
+        if (escaping.length > 0) {
+          throw new UnsafeArchiveError(ref.name, escaping);
         }
       }
       await fs.promises.rm(final, { recursive: true, force: true });

@@ -10,6 +10,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import { timerDelayMs } from '../../../backend/concurrency';
 import { toolEnv } from '../../../backend/environment';
 import { readCrashRecords } from '../../../backend/fuzzing';
+import { copyTreePrivately } from '../../../backend/storage/copy';
 import { cacheDir } from '../../../backend/paths';
 import { toolPath, toolSearchPath } from '../../../backend/toolbox/tools';
 import type { TargetRef } from '../../shared/definitions';
@@ -119,7 +120,8 @@ async function fuzzSegment(input: SegmentInput): Promise<FuzzSegmentResult> {
     await fs.promises.rm(base, { recursive: true, force: true });
     await fs.promises.mkdir(dirs.build, { recursive: true });
     await fs.promises.mkdir(dirs.artifacts, { recursive: true });
-    await fs.promises.cp(leaseDir, dirs.work, { recursive: true });
+    // Links stay relative: fs.cp would point them back into the shared target cache.
+    await copyTreePrivately(leaseDir, dirs.work);
     const campaign = new Campaign(engine, input, dirs, previous);
     try {
       return await campaign.run();
