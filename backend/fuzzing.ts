@@ -286,9 +286,20 @@ export async function replayCrash(
     const run = await runReplayProcess(cmd, options.timeoutMs ?? REPLAY_TIMEOUT_MS, signal, options.onOutput);
     stopIfCancelled();
     if (run.timedOut) {
-      return { reproduced: false, exitCode: run.code, output: run.output, input: useMin ? 'minimized' : 'input', timedOut: true };
+      return {
+        reproduced: false,
+        exitCode: run.code,
+        output: run.output,
+        input: useMin ? 'minimized' : 'input',
+        timedOut: true,
+      };
     }
-    return { reproduced: run.code !== 0, exitCode: run.code, output: run.output, input: useMin ? 'minimized' : 'input' };
+    return {
+      reproduced: run.code !== 0,
+      exitCode: run.code,
+      output: run.output,
+      input: useMin ? 'minimized' : 'input',
+    };
   } finally {
     await fs.promises.rm(tmp, { recursive: true, force: true });
   }

@@ -27,7 +27,16 @@ import { parseParamArgs } from '../toolbox/params';
 import { installTools, toolStatuses } from '../toolbox/tools';
 import { availableVerticals, knownVerticals } from '../toolbox/verticals';
 import { workspaceIdentity } from '../workspace';
-import { fuzzingAvailability, fuzzStats, getCrash, listCrashes, replayCrash, saveCrashes } from '../fuzzing';
+import {
+  fuzzingAvailability,
+  fuzzStats,
+  getCrash,
+  listCrashes,
+  replayCrash,
+  ReplayCancelledError,
+  REPLAY_TIMEOUT_MS,
+  saveCrashes,
+} from '../fuzzing';
 import type { FuzzStatsSample } from '../../toolbox/shared/fuzzing';
 import type { ScanSummary } from '../../toolbox/shared/definitions';
 import { findingsTable, formatDuration, table } from './format';
@@ -49,7 +58,7 @@ usage:
   fuzzforge run findings RUN_ID [--new-only] [--fail-on LEVEL] [--fail-on-new] [--export-sarif FILE] [--json]
   fuzzforge stats RUN_ID [--follow] [--json]      live statistics of a fuzzing run
   fuzzforge crashes RUN_ID [--json] [--save DIR]  unique crashes of a fuzzing run (--save: inputs + stacks)
-  fuzzforge replay RUN_ID CRASH_ID [--workspace PATH] [--original]
+  fuzzforge replay RUN_ID CRASH_ID [--workspace PATH] [--original] [--timeout SECONDS]
                                                   build the harness locally and run it on the crash input
 
 global options:
@@ -715,10 +724,19 @@ async function cmdCrashes(args: string[], io: Io): Promise<number> {
 }
 
 async function cmdReplay(args: string[], io: Io): Promise<number> {
-  const { values, positionals } = parse(args, { workspace: { type: 'string' }, original: { type: 'boolean' } });
+  const { values, positionals } = parse(args, {
+    workspace: { type: 'string' },
+    original: { type: 'boolean' },
+    timeout: { type: 'string' },
+  });
   const [runId, crashId] = positionals;
   if (!runId || !crashId) {
-    throw new UserError('usage: fuzzforge replay RUN_ID CRASH_ID [--workspace PATH] [--original]');
+    throw new UserError('usage: fuzzforge replay RUN_ID CRASH_ID [--workspace PATH] [--original] [--timeout SECONDS]');
+  }
+  const timeoutRaw = values.timeout as string | undefined;
+  const timeoutSeconds = timeoutRaw === undefined ? REPLAY_TIMEOUT_MS / 1000 : Number(timeoutRaw);
+  if (!Number.isFinite(timeoutSeconds) || timeoutSeconds <= 0 || timeoutSeconds > 86_400) {
+    throw new UserError(`--timeout ${timeoutRaw} is not a number of seconds`, 'pass 1..86400');
   }
   const conn = await resolveBackend({
     mode: parseBackendMode((values.backend as string | undefined) ?? process.env.FUZZFORGE_BACKEND_MODE),
@@ -731,11 +749,35 @@ async function cmdReplay(args: string[], io: Io): Promise<number> {
       info.memo?.workspaceRoot && fs.existsSync(info.memo.workspaceRoot) ? info.memo.workspaceRoot : process.cwd();
   }
   io.err(`crash ${crash.id}: ${crash.summary} (${crash.engine}, harness ${crash.harness}, hit ${crash.hits}x)`);
-  const result = await replayCrash(conn, crash, {
-    workspace,
-    minimized: !values.original,
-    onProgress: (line) => io.err(`  ${line}`),
-  });
+  // Ctrl-C ends the harness's process group and removes the workspace copy before exiting.
+  const cancel = new AbortController();
+  const onSignal = () => cancel.abort();
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  let result;
+  try {
+    result = await replayCrash(conn, crash, {
+      workspace,
+      minimized: !values.original,
+      onProgress: (line) => io.err(`  ${line}`),
+      timeoutMs: timeoutSeconds * 1000,
+      signal: cancel.signal,
+    });
+  } catch (err) {
+    if (err instanceof ReplayCancelledError) {
+      io.err('replay cancelled');
+      return 130;
+    }
+    throw err;
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
+  if (result.timedOut) {
+    io.out(result.output.trimEnd());
+    io.err(`timed out: the harness ran the ${result.input} for ${timeoutSeconds} s without finishing (a hang?)`);
+    return 124;
+  }
   if (result.reproduced) {
     io.out(result.output.trimEnd());
     io.err(`reproduced: the harness failed with exit code ${result.exitCode} on the ${result.input}`);
