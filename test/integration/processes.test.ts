@@ -86,7 +86,11 @@ describe('embedded backend processes and state', () => {
 
   it('starts one backend for three `up` at once, none attaching to the stale state, and `down` stops it', async () => {
     writeStaleState();
-    const ups = await Promise.all([runCli(['up', '--json'], env), runCli(['up', '--json'], env), runCli(['up', '--json'], env)]);
+    const ups = await Promise.all([
+      runCli(['up', '--json'], env),
+      runCli(['up', '--json'], env),
+      runCli(['up', '--json'], env),
+    ]);
     const reports = ups.map((u, i) => {
       assert.equal(u.code, 0, `up #${i} failed: ${u.stderr}`);
       return JSON.parse(u.stdout) as BackendState & { attached: boolean };

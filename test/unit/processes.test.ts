@@ -133,7 +133,9 @@ describe('supervisor lock', () => {
       `;
       const outputs: string[] = [];
       const racers = Array.from({ length: 12 }, (_, i) => {
-        const child = spawn(process.execPath, ['--import', 'tsx', '-e', code], { stdio: ['ignore', 'pipe', 'inherit'] });
+        const child = spawn(process.execPath, ['--import', 'tsx', '-e', code], {
+          stdio: ['ignore', 'pipe', 'inherit'],
+        });
         started.push(child);
         outputs[i] = '';
         child.stdout.on('data', (d: Buffer) => (outputs[i] += d.toString()));
@@ -178,7 +180,9 @@ describe('leftovers of killed workers', () => {
     const other = startSleep({ ...process.env, FUZZFORGE_WORKER_TAG: `${tag}.generic.11` });
     await sleep(100); // exec done: the environment is the tool's own.
     assert.deepEqual(killTaggedProcesses(`${tag}.generic.1`, true), [tool.pid]);
-    await new Promise((resolve) => (tool.exitCode === null && tool.signalCode === null ? tool.once('exit', resolve) : resolve(undefined)));
+    await new Promise((resolve) =>
+      tool.exitCode === null && tool.signalCode === null ? tool.once('exit', resolve) : resolve(undefined),
+    );
     assert.equal(isPidAlive(tool.pid), false);
     assert.equal(isPidAlive(other.pid), true);
   });
