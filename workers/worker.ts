@@ -1,5 +1,6 @@
 // The one worker program of every vertical: `node dist/worker.js --vertical NAME`.
 // It loads the toolbox folders of its vertical at start-up and polls `fuzzforge-<vertical>`.
+import * as fs from 'node:fs';
 import * as os from 'node:os';
 import { parseArgs } from 'node:util';
 import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
@@ -86,6 +87,18 @@ async function main(): Promise<void> {
         worker.shutdown();
       }
     }, 2000).unref();
+  }
+  const healthFile = process.env.FUZZFORGE_HEALTH_FILE;
+  if (healthFile) {
+    // A container health check reads the file's age: touched while the worker polls, stale when
+    // it has stopped, failed or hangs.
+    const touch = () => {
+      if (worker.getState() === 'RUNNING') {
+        fs.writeFileSync(healthFile, `${new Date().toISOString()}\n`);
+      }
+    };
+    setTimeout(touch, 500).unref();
+    setInterval(touch, 5000).unref();
   }
   log(`polling ${taskQueueFor(vertical)} on ${conn.temporal.address}`);
   await worker.run();

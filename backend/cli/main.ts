@@ -11,7 +11,7 @@ import type { SarifLog } from '../sarif/types';
 import { awaitScan, fetchSarif, findWorkflow, startScan } from '../scan';
 import { ensureServiceBinary, findServiceBinary, SERVICE_BINARIES } from '../services/binaries';
 import { parseBackendMode, resolveBackend } from '../services/backend';
-import type { BackendConnection } from '../services/connection';
+import { type BackendConnection, connectionFromEnv } from '../services/connection';
 import {
   checkHealth,
   defaultEmbeddedOptions,
@@ -20,6 +20,7 @@ import {
   startEmbedded,
   stopEmbedded,
 } from '../services/embedded';
+import { ObjectStore } from '../storage/objectStore';
 import { formatBytes } from '../storage/pack';
 import { isTerminal, RunService } from '../temporal/runs';
 import { discoverWorkflows, formatProblem } from '../toolbox/discovery';
@@ -787,6 +788,32 @@ async function cmdReplay(args: string[], io: Io): Promise<number> {
   return 0;
 }
 
+/**
+ * `fuzzforge __init-storage`: the compose stack's one-shot set-up (service minio-setup) of the two
+ * private buckets and their expiry rules, from FUZZFORGE_S3_* and FUZZFORGE_*_RETENTION_DAYS.
+ */
+async function initStorage(io: Io): Promise<number> {
+  try {
+    const conn = connectionFromEnv(process.env);
+    if (!conn) {
+      throw new UserError(
+        'no storage settings',
+        'set FUZZFORGE_S3_ENDPOINT, FUZZFORGE_S3_ACCESS_KEY, FUZZFORGE_S3_SECRET_KEY and FUZZFORGE_TEMPORAL_ADDRESS',
+      );
+    }
+    const { retention } = defaultEmbeddedOptions(stateDir());
+    await new ObjectStore(conn).ensureBuckets(retention);
+    io.out(
+      `buckets ready on ${conn.storage.endpoint}: ${conn.buckets.targets} (expire after ${retention.targetsDays} d), ` +
+        `${conn.buckets.results} (runs/ expire after ${retention.resultsDays} d); 0 = never`,
+    );
+    return 0;
+  } catch (err) {
+    io.err(`fuzzforge __init-storage: ${describeError(err)}`);
+    return 1;
+  }
+}
+
 const COMMANDS: Record<string, (args: string[], io: Io) => Promise<number>> = {
   stats: cmdStats,
   crashes: cmdCrashes,
@@ -815,6 +842,9 @@ export async function runCli(argv: string[], io: Io = defaultIo): Promise<number
   if (command === '__supervise') {
     await runSupervisor(rest[0] ?? stateDir());
     return -1;
+  }
+  if (command === '__init-storage') {
+    return initStorage(io);
   }
   const handler = COMMANDS[command];
   if (!handler) {
