@@ -3,6 +3,7 @@ import * as path from 'node:path';
 import { UserError } from './errors';
 import { parseSarif } from './sarif/log';
 import type { SarifLog } from './sarif/types';
+import { ensureComposeWorker, readComposeState } from './services/compose';
 import type { BackendConnection } from './services/connection';
 import { ObjectStore } from './storage/objectStore';
 import { TargetStore, type UploadProgress, type UploadResult } from './storage/targets';
@@ -61,6 +62,13 @@ export async function startScan(conn: BackendConnection, runs: RunService, reque
   const stat = await fs.promises.stat(request.path).catch(() => undefined);
   if (!stat) {
     throw new UserError(`${request.path} does not exist`, 'pass a folder or a .tar/.tar.gz archive');
+  }
+  if (conn.mode === 'compose' && conn.composeStateDir) {
+    // A stopped vertical (never started, or stopped when idle) starts now, before the upload.
+    const state = readComposeState(conn.composeStateDir);
+    if (state) {
+      await ensureComposeWorker(state, request.workflow.vertical, (line) => request.onNotice?.(line));
+    }
   }
   const pollers = await runs.pollers(request.workflow.vertical);
   if (pollers === 0) {

@@ -1,5 +1,6 @@
 import { UserError } from '../errors';
 import { stateDir } from '../paths';
+import { composeConnection, defaultComposeOptions, runningCompose, startCompose } from './compose';
 import { connectionFromEnv, type BackendConnection } from './connection';
 import { defaultEmbeddedOptions, embeddedConnection, runningEmbedded, startEmbedded } from './embedded';
 
@@ -41,13 +42,20 @@ export async function resolveBackend(options: ResolveOptions = {}): Promise<Back
     }
     return external;
   }
-  if (mode === 'compose') {
-    throw new UserError(
-      'the compose backend is not available in this version',
-      'use the embedded backend (default) or an external one',
-    );
-  }
   const dir = stateDir(env);
+  const compose = runningCompose(dir);
+  // auto: a compose stack that was started (`fuzzforge up --compose`) is the backend to use.
+  if (mode === 'compose' || (mode === 'auto' && compose && !runningEmbedded(dir))) {
+    if (compose) {
+      return composeConnection(compose);
+    }
+    if (!options.autoStart) {
+      throw new UserError('the compose backend is not running', 'start it with `fuzzforge up --compose`');
+    }
+    options.onProgress?.('the compose backend is not running; starting it (stop it later with `fuzzforge down`)');
+    const { state } = await startCompose(defaultComposeOptions(dir, env), options.onProgress);
+    return composeConnection(state);
+  }
   const running = runningEmbedded(dir);
   if (running?.status === 'ready') {
     return embeddedConnection(running);

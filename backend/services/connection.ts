@@ -11,6 +11,8 @@ export interface BackendConnection {
     consoleUrl?: string;
   };
   buckets: { targets: string; results: string };
+  /** Compose mode: the state folder whose compose.json describes the stack (to start workers on demand). */
+  composeStateDir?: string;
 }
 
 export const DEFAULT_BUCKETS = { targets: 'fuzzforge-targets', results: 'fuzzforge-results' } as const;
