@@ -11,6 +11,7 @@ import { stateDir, toolboxDir } from '../backend/paths';
 import { taskQueueFor } from '../toolbox/shared/definitions';
 import { ObjectStore } from '../backend/storage/objectStore';
 import { inputValidationActivities } from './inputValidation';
+import { idleMinutesFromEnv, watchIdle } from './idle';
 import { loadToolbox } from './toolboxLoader';
 
 function log(line: string): void {
@@ -99,6 +100,18 @@ async function main(): Promise<void> {
     };
     setTimeout(touch, 500).unref();
     setInterval(touch, 5000).unref();
+  }
+  const idleMinutes = idleMinutesFromEnv(process.env);
+  if (idleMinutes > 0) {
+    watchIdle(
+      worker,
+      connection,
+      { namespace: conn.temporal.namespace, taskQueue: taskQueueFor(vertical), minutes: idleMinutes },
+      () => {
+        log(`no work for ${idleMinutes} min; stopping (the next run for ${vertical} starts a worker again)`);
+        worker.shutdown();
+      },
+    );
   }
   log(`polling ${taskQueueFor(vertical)} on ${conn.temporal.address}`);
   await worker.run();
