@@ -76,15 +76,19 @@ export async function startScan(conn: BackendConnection, runs: RunService, reque
       `no worker is polling the ${request.workflow.vertical} vertical yet; the run waits in the queue until one starts (see \`fuzzforge status\`)`,
     );
   }
-  const targets = new TargetStore(new ObjectStore(conn));
+  const store = new ObjectStore(conn);
+  const targets = new TargetStore(store);
   const upload = stat.isDirectory()
     ? await targets.uploadWorkspace(request.path, {
         excludes: request.excludes,
         maxTotalBytes: request.maxUploadBytes,
-        targetsRetentionDays: request.targetsRetentionDays,
+        // The bucket's own expiry, so blobs about to expire are sent again before a run needs them.
+        targetsRetentionDays: request.targetsRetentionDays ?? (await store.targetsRetentionDays()),
         onUploadProgress: request.onUploadProgress,
       })
-    : await targets.uploadArchive(request.path);
+    : await targets.uploadArchive(request.path, {
+        targetsRetentionDays: request.targetsRetentionDays ?? (await store.targetsRetentionDays()),
+      });
   const workspace = workspaceIdentity(stat.isDirectory() ? request.path : path.dirname(request.path));
   const baseline = await resolveBaseline(runs, request, workspace.id, params);
   const run = await runs.start({ definition: request.workflow, params, target: upload.target, workspace, baseline });

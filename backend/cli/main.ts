@@ -40,7 +40,7 @@ import {
 } from '../fuzzing';
 import type { FuzzStatsSample } from '../../toolbox/shared/fuzzing';
 import type { ScanSummary } from '../../toolbox/shared/definitions';
-import { findingsTable, formatDuration, table } from './format';
+import { escapeControl, escapeInline, findingsTable, formatDuration, table } from './format';
 
 const USAGE = `fuzzforge ${version}: scan and fuzz code on a Temporal + MinIO backend
 
@@ -462,7 +462,7 @@ async function cmdScan(args: string[], io: Io): Promise<number> {
         (baseline ? ` (baseline ${baseline.runId})` : ''),
     );
     for (const s of upload.skipped.slice(0, 5)) {
-      io.err(`  not uploaded: ${s.path} (${s.reason})`);
+      io.err(`  not uploaded: ${escapeInline(s.path)} (${escapeInline(s.reason)})`);
     }
     if (values['no-wait']) {
       io.out(values.json ? JSON.stringify({ runId: run.runId, status: 'running' }) : run.runId);
@@ -829,7 +829,10 @@ const COMMANDS: Record<string, (args: string[], io: Io) => Promise<number>> = {
 };
 
 /** Run one CLI invocation; returns the exit code. */
-export async function runCli(argv: string[], io: Io = defaultIo): Promise<number> {
+export async function runCli(argv: string[], rawIo: Io = defaultIo): Promise<number> {
+  // Everything printed may hold file names, rule ids and tool output: no control characters reach
+  // the terminal raw.
+  const io: Io = { out: (text) => rawIo.out(escapeControl(text)), err: (text) => rawIo.err(escapeControl(text)) };
   const [command, ...rest] = argv;
   if (!command || command === '--help' || command === '-h' || command === 'help') {
     io.out(USAGE);

@@ -3,6 +3,7 @@ import type { Readable } from 'node:stream';
 import * as Minio from 'minio';
 import type { BackendConnection } from '../services/connection';
 import { hasErrorCode } from '../errors';
+import { s3ClientOptions } from './s3Options';
 
 /** Lifecycle expiry of the two buckets, in days. */
 export interface Retention {
@@ -22,17 +23,7 @@ export class ObjectStore {
   readonly client: Minio.Client;
 
   constructor(readonly connection: Pick<BackendConnection, 'storage' | 'buckets'>) {
-    const url = new URL(connection.storage.endpoint);
-    const useSSL = url.protocol === 'https:';
-    this.client = new Minio.Client({
-      endPoint: url.hostname,
-      port: url.port ? Number(url.port) : useSSL ? 443 : 80,
-      useSSL,
-      accessKey: connection.storage.accessKey,
-      secretKey: connection.storage.secretKey,
-      region: connection.storage.region,
-      pathStyle: true,
-    });
+    this.client = new Minio.Client(s3ClientOptions(connection.storage));
   }
 
   get buckets(): BackendConnection['buckets'] {
@@ -72,6 +63,41 @@ export class ObjectStore {
         });
       }
     }
+  }
+
+  /**
+   * Days after which the targets bucket's lifecycle rule expires objects (0 when none), read from
+   * the bucket itself so every backend mode (embedded, compose, external) reports its own.
+   */
+  async targetsRetentionDays(): Promise<number> {
+    if (this.targetsRetention === undefined) {
+      this.targetsRetention = this.readRetentionDays(this.buckets.targets).catch((err: unknown) => {
+        this.targetsRetention = undefined;
+        throw err;
+      });
+    }
+    return this.targetsRetention;
+  }
+
+  private targetsRetention: Promise<number> | undefined;
+
+  private async readRetentionDays(bucket: string): Promise<number> {
+    let config: Awaited<ReturnType<typeof this.client.getBucketLifecycle>>;
+    try {
+      config = await this.client.getBucketLifecycle(bucket);
+    } catch (err) {
+      if (hasErrorCode(err, 'NoSuchLifecycleConfiguration')) {
+        return 0;
+      }
+      throw err;
+    }
+    // One rule comes back as an object, several as an array; the shortest enabled expiry counts.
+    const days = [config?.Rule ?? []]
+      .flat()
+      .filter((r) => r?.Status !== 'Disabled')
+      .map((r) => Number(r?.Expiration?.Days ?? 0))
+      .filter((d) => Number.isFinite(d) && d > 0);
+    return days.length > 0 ? Math.min(...days) : 0;
   }
 
   /** Size and age of an object, or undefined when it does not exist. */

@@ -32,6 +32,8 @@ export interface UploadOptions extends PackOptions {
   concurrency?: number;
   /** Bucket expiry in days; blobs older than this minus one day are re-sent so they outlive the run. */
   targetsRetentionDays?: number;
+  /** The time ages are measured at (default now; tests look at a later day). */
+  now?: number;
 }
 
 /**
@@ -88,23 +90,14 @@ export class TargetStore {
       bytes: totalBytes,
     };
     const retentionDays = options.targetsRetentionDays ?? 0;
-    const now = Date.now();
+    const now = options.now ?? Date.now();
     const ageDays = (d: Date) => (now - d.getTime()) / 86_400_000;
+    const nearExpiry = (d: Date) => retentionDays > 0 && ageDays(d) >= retentionDays - 1;
 
-    // An unchanged tree: the manifest exists and is fresh, so every blob it names was stored with it.
+    // Every blob is checked even when the manifest exists: blobs are shared between trees and
+    // expire on their own clock (or get deleted), and a manifest naming a missing blob would fail
+    // every run on a worker that does not have the tree cached. One HEAD per distinct content.
     const existingManifest = await this.store.stat(this.bucket, key);
-    if (existingManifest && !(retentionDays > 0 && ageDays(existingManifest.lastModified) >= retentionDays - 1)) {
-      report({ phase: 'done', files: 0, bytes: 0, totalFiles: manifest.files.length, totalBytes });
-      return {
-        target,
-        totalFiles: manifest.files.length,
-        totalBytes,
-        uploadedObjects: 0,
-        uploadedBytes: 0,
-        skipped: packed.skipped,
-      };
-    }
-
     const byDigest = new Map(packed.files.map((f, i) => [manifest.files[i]?.sha256 ?? '', f] as const));
     const distinct = [...new Set(manifest.files.map((f) => f.sha256))];
     const existing = new Map<string, number>();
@@ -138,14 +131,18 @@ export class TargetStore {
         totalBytes: sendBytes,
       });
     });
-    await this.store.putBuffer(this.bucket, key, manifestBody, 'application/json');
+    // The manifest goes last (a partial upload leaves none), and again when it is close to expiry.
+    const sendManifest = !existingManifest || nearExpiry(existingManifest.lastModified);
+    if (sendManifest) {
+      await this.store.putBuffer(this.bucket, key, manifestBody, 'application/json');
+    }
     report({ phase: 'done', files: sentFiles, bytes: sentBytes, totalFiles: toSend.length, totalBytes: sendBytes });
     return {
       target,
       totalFiles: manifest.files.length,
       totalBytes,
-      uploadedObjects: sentFiles + 1,
-      uploadedBytes: sentBytes + manifestBody.length,
+      uploadedObjects: sentFiles + (sendManifest ? 1 : 0),
+      uploadedBytes: sentBytes + (sendManifest ? manifestBody.length : 0),
       skipped: packed.skipped,
     };
   }
@@ -166,7 +163,10 @@ export class TargetStore {
   }
 
   /** Upload a .tar / .tar.gz / .tgz as a target; the worker validates and extracts it. */
-  async uploadArchive(file: string): Promise<UploadResult> {
+  async uploadArchive(
+    file: string,
+    options: Pick<UploadOptions, 'targetsRetentionDays' | 'now'> = {},
+  ): Promise<UploadResult> {
     const st = await fs.promises.stat(file).catch(() => undefined);
     if (!st?.isFile()) {
       throw new UserError(`${file} is not a file`);
@@ -178,7 +178,11 @@ export class TargetStore {
     await pipeline(fs.createReadStream(file), hash);
     const digest = hash.digest('hex');
     const key = blobKey(digest);
-    const exists = await this.store.stat(this.bucket, key);
+    const info = await this.store.stat(this.bucket, key);
+    const retentionDays = options.targetsRetentionDays ?? 0;
+    const ageDays = info ? ((options.now ?? Date.now()) - info.lastModified.getTime()) / 86_400_000 : 0;
+    // Stored and not about to expire: the run can use it as it is.
+    const exists = info !== undefined && !(retentionDays > 0 && ageDays >= retentionDays - 1);
     if (!exists) {
       await this.store.putFile(this.bucket, key, file, st.size);
     }

@@ -1,0 +1,114 @@
+// Targets outlive the targets bucket's expiry: a re-scan of an unchanged workspace after its blobs
+// expired (deleted here, as the lifecycle rule would) re-uploads them, so a worker without the tree
+// cached still gets every file; blobs and manifests close to expiry are sent again. Real MinIO,
+// real Temporal, the real generic worker.
+import * as assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { sleep } from '../../backend/concurrency';
+import { toolboxDir } from '../../backend/paths';
+import { awaitScan, findWorkflow, startScan } from '../../backend/scan';
+import { isPidAlive, readState } from '../../backend/services/state';
+import { ObjectStore } from '../../backend/storage/objectStore';
+import { TargetStore } from '../../backend/storage/targets';
+import {
+  comparableRows,
+  copyFixture,
+  readExpected,
+  startTestBackend,
+  waitForPollers,
+  type TestBackend,
+} from './harness';
+
+describe('targets after blob expiry', () => {
+  let backend: TestBackend;
+  let store: ObjectStore;
+  let workspace: string;
+  before(async () => {
+    backend = await startTestBackend();
+    store = new ObjectStore(backend.conn);
+    workspace = copyFixture('vulnerable-app', path.join(backend.root, 'vulnerable-app'));
+  });
+  after(async () => {
+    await backend?.stop();
+  });
+
+  /** Expire every blob of the targets bucket, as its lifecycle rule does after N days. */
+  async function expireBlobs(): Promise<number> {
+    const blobs = await store.list(backend.conn.buckets.targets, 'blobs/');
+    await store.client.removeObjects(
+      backend.conn.buckets.targets,
+      blobs.map((b) => b.key),
+    );
+    assert.deepEqual(await store.list(backend.conn.buckets.targets, 'blobs/'), []);
+    return blobs.length;
+  }
+
+  /** A worker that has not seen the tree: empty its cache and let the supervisor start a new one. */
+  async function freshWorker(): Promise<void> {
+    const before = readState(backend.stateDir)?.workers[0]?.pid;
+    assert.ok(before);
+    fs.rmSync(path.join(backend.root, 'worker-cache'), { recursive: true, force: true });
+    process.kill(before, 'SIGKILL');
+    for (;;) {
+      const now = readState(backend.stateDir)?.workers[0]?.pid;
+      if (now && now !== before && isPidAlive(now)) {
+        break;
+      }
+      await sleep(200);
+    }
+    await waitForPollers(backend, 'generic');
+  }
+
+  it('re-uploads expired blobs of an unchanged workspace, and a worker without the tree cached completes the scan', async () => {
+    const wf = findWorkflow(toolboxDir(), 'security_assessment');
+    const first = await startScan(backend.conn, backend.runs, { path: workspace, workflow: wf, params: {} });
+    const firstResult = await awaitScan(backend.conn, backend.runs, first.run.runId);
+    const expected = readExpected('vulnerable-app')
+      .map((r) => `${r.file}:${r.line} ${r.ruleId}`)
+      .sort();
+    const rows = (log: typeof firstResult.sarif) =>
+      comparableRows(log)
+        .map((r) => `${r.file}:${r.line} ${r.ruleId}`)
+        .sort();
+    assert.deepEqual(rows(firstResult.sarif), expected);
+
+    const expired = await expireBlobs();
+    assert.ok(expired > 0);
+    await freshWorker();
+
+    for (let round = 0; round < 2; round++) {
+      const again = await startScan(backend.conn, backend.runs, {
+        path: workspace,
+        workflow: wf,
+        params: {},
+        baseline: false,
+      });
+      assert.equal(again.upload.target.digest, first.upload.target.digest, 'the same tree');
+      // Round 0 sends every expired blob again (the manifest is still there); round 1 nothing.
+      assert.equal(again.upload.uploadedObjects, round === 0 ? expired : 0, `round ${round}`);
+      const result = await awaitScan(backend.conn, backend.runs, again.run.runId);
+      assert.deepEqual(rows(result.sarif), expected, `round ${round}`);
+    }
+  });
+
+  it("sends blobs and the manifest again when they are within a day of the bucket's expiry", async () => {
+    assert.equal(await store.targetsRetentionDays(), 7, 'read from the bucket lifecycle rule');
+    const targets = new TargetStore(store);
+    const fresh = await targets.uploadWorkspace(workspace, { targetsRetentionDays: 7 });
+    assert.equal(fresh.uploadedObjects, 0);
+    const stored = (await store.list(backend.conn.buckets.targets, 'blobs/')).length;
+    // The same workspace six and a half days later: everything it stored is about to expire.
+    const later = await targets.uploadWorkspace(workspace, {
+      targetsRetentionDays: 7,
+      now: Date.now() + 6.5 * 86_400_000,
+    });
+    assert.equal(later.uploadedObjects, stored + 1, 'every blob of the tree and its manifest');
+    const fiveDaysLater = await targets.uploadWorkspace(workspace, {
+      targetsRetentionDays: 7,
+      now: Date.now() + 5 * 86_400_000,
+    });
+    assert.equal(fiveDaysLater.uploadedObjects, 0, 'not yet close to expiry');
+  });
+});
