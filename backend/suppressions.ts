@@ -59,8 +59,22 @@ LINE_COMMENT['.css'] = ['/* ', ' */'];
 LINE_COMMENT['.scss'] = ['// ', ''];
 LINE_COMMENT['.bat'] = ['rem ', ''];
 
-/** The comment line that suppresses `ruleId`, in the file's syntax; undefined when unknown. */
+/**
+ * Rule ids that may be written into source comments and `.fuzzforge/ignore`. They come from tool
+ * output (SARIF), so one holding a newline, `]`, a comment end or a space could end the comment and
+ * put code into the user's file, or add a second ignore entry; those ids get no suppression edit.
+ */
+const SAFE_RULE_ID = /^[A-Za-z0-9_.:/@+-]{1,200}$/;
+
+export function isSafeRuleId(ruleId: string): boolean {
+  return SAFE_RULE_ID.test(ruleId);
+}
+
+/** The comment line that suppresses `ruleId`, in the file's syntax; undefined when unknown or unsafe. */
 export function suppressionComment(file: string, ruleId: string): string | undefined {
+  if (!isSafeRuleId(ruleId)) {
+    return undefined;
+  }
   const base = path.basename(file).toLowerCase();
   const ext = base === 'dockerfile' || base === 'makefile' ? '.dockerfile' : path.extname(base);
   const syntax = LINE_COMMENT[ext];
@@ -81,8 +95,20 @@ export function suppressionLine(file: string, ruleId: string, lineText: string):
   return `${indent}${comment}`;
 }
 
-/** One `.fuzzforge/ignore` line: rule, path (posix, relative to the workspace), reason. */
+/**
+ * One `.fuzzforge/ignore` line: rule, path (posix, relative to the workspace), reason. Throws on a
+ * rule id that is not safe to write (see isSafeRuleId); the path and reason stay on one line.
+ */
 export function ignoreFileLine(ruleId: string, relPath: string, reason: string): string {
-  const glob = relPath.split(path.sep).join('/').replace(/\s/g, '?');
-  return `${ruleId} ${glob} ${reason}`.trim();
+  if (!isSafeRuleId(ruleId)) {
+    throw new Error(`refusing to write the rule id ${JSON.stringify(ruleId).slice(0, 80)} into .fuzzforge/ignore`);
+  }
+  const glob = relPath
+    .split(path.sep)
+    .join('/')
+    // eslint-disable-next-line no-control-regex -- control characters must not reach the file
+    .replace(/[\s\u0000-\u001f\u007f-\u009f\u2028\u2029]/g, '?');
+  // eslint-disable-next-line no-control-regex -- as above: a newline would add an entry
+  const oneLine = reason.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]+/g, ' ');
+  return `${ruleId} ${glob} ${oneLine}`.trim();
 }

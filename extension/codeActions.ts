@@ -1,6 +1,6 @@
 // Quick fixes on FuzzForge markers: suppress on this line, suppress in .fuzzforge/ignore, rule help.
 import * as vscode from 'vscode';
-import { ignoreFileLine, suppressionLine } from '../backend/suppressions';
+import { ignoreFileLine, isSafeRuleId, suppressionLine } from '../backend/suppressions';
 import { FindingDiagnostic } from './findings';
 
 export class FindingCodeActions implements vscode.CodeActionProvider {
@@ -25,17 +25,20 @@ export class FindingCodeActions implements vscode.CodeActionProvider {
         fix.diagnostics = [diag];
         actions.push(fix);
       }
-      const ignore = new vscode.CodeAction(
-        `Suppress ${diag.ruleId} in .fuzzforge/ignore`,
-        vscode.CodeActionKind.QuickFix,
-      );
-      ignore.command = {
-        command: 'fuzzforge.suppressInIgnoreFile',
-        title: ignore.title,
-        arguments: [document.uri, diag.ruleId],
-      };
-      ignore.diagnostics = [diag];
-      actions.push(ignore);
+      // A rule id that could break out of the ignore file's line gets no ignore-file fix either.
+      if (isSafeRuleId(diag.ruleId)) {
+        const ignore = new vscode.CodeAction(
+          `Suppress ${diag.ruleId} in .fuzzforge/ignore`,
+          vscode.CodeActionKind.QuickFix,
+        );
+        ignore.command = {
+          command: 'fuzzforge.suppressInIgnoreFile',
+          title: ignore.title,
+          arguments: [document.uri, diag.ruleId],
+        };
+        ignore.diagnostics = [diag];
+        actions.push(ignore);
+      }
       if (diag.helpUri) {
         const help = new vscode.CodeAction(`Open help for ${diag.ruleId}`, vscode.CodeActionKind.QuickFix);
         help.command = { command: 'fuzzforge.openRuleHelp', title: help.title, arguments: [diag.helpUri.toString()] };

@@ -7,6 +7,7 @@ import { fuzzStats, listCrashes, replayCrash } from '../backend/fuzzing';
 import { isTerminal } from '../backend/temporal/runs';
 import type { StatsRequest, StatsUpdate } from '../webview/protocol';
 import type { Connected } from './backendSession';
+import { statsPanelHtml, statsPanelTitle } from './panelHtml';
 
 export interface FuzzingPanelDeps {
   extensionUri: vscode.Uri;
@@ -33,7 +34,7 @@ export class FuzzingPanel implements vscode.Disposable {
     }
     const panel = vscode.window.createWebviewPanel(
       'fuzzforge.fuzzingStats',
-      `Fuzzing ${runId}`,
+      statsPanelTitle(runId),
       vscode.ViewColumn.Active,
       {
         enableScripts: true,
@@ -57,38 +58,14 @@ export class FuzzingPanel implements vscode.Disposable {
   }
 
   private html(): string {
-    const nonce = crypto.randomBytes(16).toString('base64');
-    const script = this.panel.webview.asWebviewUri(
-      vscode.Uri.joinPath(this.deps.extensionUri, 'dist', 'webview', 'stats.js'),
-    );
-    const csp = [
-      "default-src 'none'",
-      `style-src ${this.panel.webview.cspSource} 'unsafe-inline'`,
-      `font-src ${this.panel.webview.cspSource}`,
-      `script-src 'nonce-${nonce}'`,
-    ].join('; ');
-    return `<!DOCTYPE html>
-<html lang="en">
-<head>
-<meta charset="UTF-8">
-<meta http-equiv="Content-Security-Policy" content="${csp}">
-<meta name="viewport" content="width=device-width, initial-scale=1.0">
-<title>Fuzzing ${this.runId}</title>
-<style>
-  body { padding: 0 16px; }
-  header { display: flex; gap: 8px; align-items: baseline; flex-wrap: wrap; }
-  .charts { display: flex; gap: 16px; flex-wrap: wrap; }
-  figure { margin: 8px 0; }
-  .chart { width: 420px; height: 120px; border: 1px solid var(--vscode-panel-border); }
-  .chart polyline { fill: none; stroke: var(--vscode-charts-blue); stroke-width: 1.5; }
-  .error { color: var(--vscode-errorForeground); }
-</style>
-</head>
-<body>
-<div id="root">Loading…</div>
-<script nonce="${nonce}" src="${script.toString()}"></script>
-</body>
-</html>`;
+    return statsPanelHtml({
+      runId: this.runId,
+      nonce: crypto.randomBytes(16).toString('base64'),
+      cspSource: this.panel.webview.cspSource,
+      scriptUri: this.panel.webview
+        .asWebviewUri(vscode.Uri.joinPath(this.deps.extensionUri, 'dist', 'webview', 'stats.js'))
+        .toString(),
+    });
   }
 
   private async onMessage(message: StatsRequest): Promise<void> {

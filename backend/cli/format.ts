@@ -1,7 +1,50 @@
 import type { FindingRow } from '../sarif/log';
 
-/** A plain text table: header, rule, rows; the last column is not padded. */
-export function table(headers: readonly string[], rows: readonly (readonly string[])[], maxWidth = 200): string {
+// C0 controls but tab and newline, DEL, C1 controls (a lone U+009B is a CSI to some terminals),
+// and the invisible bidi and line-separator characters that make text read unlike it is.
+// eslint-disable-next-line no-control-regex -- matching control characters is the point
+const UNSAFE = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g;
+// eslint-disable-next-line no-control-regex -- as above, plus tab and newline
+const UNSAFE_INLINE = /[\u0000-\u001f\u007f-\u009f\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g;
+
+function escapeChar(c: string): string {
+  const code = c.charCodeAt(0);
+  if (c === '\n') {
+    return '\\n';
+  }
+  if (c === '\t') {
+    return '\\t';
+  }
+  return code <= 0xff ? `\\x${code.toString(16).padStart(2, '0')}` : `\\u${code.toString(16).padStart(4, '0')}`;
+}
+
+/**
+ * Text for a terminal: control and escape characters (from file names, tool output, rule ids)
+ * become visible `\x1b`-style escapes instead of acting on the terminal. Newlines and tabs stay.
+ */
+export function escapeControl(text: string): string {
+  return text.replace(UNSAFE, escapeChar);
+}
+
+/** One line of text for a terminal: like escapeControl, and newlines and tabs are escaped too. */
+export function escapeInline(text: string): string {
+  return text.replace(UNSAFE_INLINE, escapeChar);
+}
+
+/** A SARIF artifact URI as a person reads it: percent-decoded when that is valid, escaped. */
+export function displayUri(uri: string): string {
+  let decoded = uri;
+  try {
+    decoded = decodeURI(uri);
+  } catch {
+    // A malformed %-sequence (a hostile log): show it as it is.
+  }
+  return escapeInline(decoded);
+}
+
+/** A plain text table: header, rule, rows; the last column is not padded. Cells are one escaped line. */
+export function table(headers: readonly string[], rawRows: readonly (readonly string[])[], maxWidth = 200): string {
+  const rows = rawRows.map((r) => r.map(escapeInline));
   const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
   const line = (cells: readonly string[]) =>
     cells
@@ -18,7 +61,7 @@ export function findingsTable(rows: readonly FindingRow[], width = 160): string 
     rows.map((r) => [
       r.suppressed ? `${r.level} (suppressed)` : r.level,
       r.ruleId,
-      r.file ? `${decodeURI(r.file)}${r.line ? `:${r.line}` : ''}` : '-',
+      r.file ? `${displayUri(r.file)}${r.line ? `:${r.line}` : ''}` : '-',
       r.message,
     ]),
     width,

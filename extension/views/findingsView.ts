@@ -5,6 +5,7 @@ import * as vscode from 'vscode';
 import type { FindingDiagnostic, FindingsStore } from '../findings';
 import {
   findingRow,
+  findingTooltipMarkdown,
   groupFindings,
   parseGroupBy,
   type FindingEntry,
@@ -151,10 +152,10 @@ export class FindingsView implements vscode.TreeDataProvider<FindingsNode>, vsco
     const [id, color] = ICON[finding.severity];
     item.iconPath = new vscode.ThemeIcon(id, new vscode.ThemeColor(color));
     item.contextValue = finding.diagnostic.helpUri ? 'finding.help' : 'finding';
-    const tip = new vscode.MarkdownString();
-    tip.appendMarkdown(`**${finding.ruleId}** · ${finding.severity} · ${finding.diagnostic.source ?? ''}\n\n`);
-    tip.appendText(`${finding.message}\n\n${row.description}`);
-    item.tooltip = tip;
+    // Rule ids, messages and paths come from tools and the workspace: escaped, never Markdown.
+    item.tooltip = new vscode.MarkdownString(
+      findingTooltipMarkdown(finding, finding.diagnostic.source, row.description),
+    );
     item.command = {
       command: 'vscode.open',
       title: 'Open Finding',

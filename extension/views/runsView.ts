@@ -2,7 +2,7 @@
 // come from). Labels and icons come from viewModel.ts; actions are commands on the row.
 import * as vscode from 'vscode';
 import type { RunEntry, RunsModel } from '../runs';
-import { findingCountsLabel, runRow, runStatusIcon, runStatusLabel } from './viewModel';
+import { runRow, runTooltipMarkdown } from './viewModel';
 
 export class RunsView implements vscode.TreeDataProvider<RunEntry>, vscode.Disposable {
   static readonly viewId = 'fuzzforge.runs';
@@ -60,27 +60,8 @@ export class RunsView implements vscode.TreeDataProvider<RunEntry>, vscode.Dispo
   }
 
   private tooltip(run: RunEntry): vscode.MarkdownString {
-    const md = new vscode.MarkdownString(undefined, true);
-    md.appendMarkdown(`**${run.workflow}** $(${runStatusIcon(run.status).id}) ${runStatusLabel(run.status)}\n\n`);
-    md.appendMarkdown(`run \`${run.runId}\`\n\n`);
-    if (run.startTime) {
-      md.appendMarkdown(`started ${run.startTime.toLocaleString()}\n\n`);
-    }
-    if (run.summary) {
-      md.appendMarkdown(`${findingCountsLabel(run.summary.counts)}\n\n`);
-      const failedTools = run.summary.tools.filter((t) => t.error);
-      for (const t of failedTools) {
-        md.appendText(`${t.name}: ${t.error ?? ''}\n\n`);
-      }
-    }
-    if (run.failure) {
-      md.appendText(`${run.failure}\n\n`);
-    }
-    const params = run.memo?.params;
-    if (params && Object.keys(params).length > 0) {
-      md.appendCodeblock(JSON.stringify(params, null, 2), 'json');
-    }
-    return md;
+    // Built from escaped parts: run ids and names come from Temporal, which anyone local can write to.
+    return new vscode.MarkdownString(runTooltipMarkdown(run), true);
   }
 
   dispose(): void {

@@ -259,3 +259,68 @@ export function findingRow(entry: FindingEntry, by: GroupBy): FindingRow {
     accessibilityLabel: `${entry.severity} ${entry.ruleId} at ${where}: ${entry.message}`,
   };
 }
+
+// --- tooltips ------------------------------------------------------------------------------------
+
+/**
+ * Text from runs, tools and workspaces as literal Markdown on one line: every ASCII punctuation
+ * character is backslash-escaped (no emphasis, links, code spans, HTML, entities or `$(icon)`
+ * syntax can start), control characters and line breaks become spaces.
+ */
+export function escapeMarkdown(text: string): string {
+  return (
+    text
+      // eslint-disable-next-line no-control-regex -- control characters are what is replaced
+      .replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]+/g, ' ')
+      .replace(/[!-/:-@[-`{-~]/g, '\\$&')
+  );
+}
+
+/** Like escapeMarkdown, but line breaks stay (as paragraph breaks). */
+export function escapeMarkdownLines(text: string): string {
+  return text
+    .split(/\r?\n/)
+    .map(escapeMarkdown)
+    .filter((l) => l.trim() !== '')
+    .join('\n\n');
+}
+
+export interface RunTooltipInput extends RunRowInput {
+  summary?: Pick<ScanSummary, 'counts' | 'tools'>;
+  memo?: { params?: Record<string, unknown> };
+}
+
+/** The Markdown of a run's tooltip (theme icons on): run ids, names and errors escaped. */
+export function runTooltipMarkdown(run: RunTooltipInput): string {
+  const parts = [
+    `**${escapeMarkdown(run.workflow)}** $(${runStatusIcon(run.status).id}) ${runStatusLabel(run.status)}`,
+    `run ${escapeMarkdown(run.runId)}`,
+  ];
+  if (run.startTime) {
+    parts.push(`started ${escapeMarkdown(run.startTime.toLocaleString())}`);
+  }
+  if (run.summary) {
+    parts.push(escapeMarkdown(findingCountsLabel(run.summary.counts)));
+    for (const t of run.summary.tools.filter((x) => x.error)) {
+      parts.push(escapeMarkdownLines(`${t.name}: ${t.error ?? ''}`));
+    }
+  }
+  if (run.failure) {
+    parts.push(escapeMarkdownLines(run.failure));
+  }
+  const params = run.memo?.params;
+  if (params && Object.keys(params).length > 0) {
+    // JSON has no raw line breaks inside values, so nothing in it can close the fence.
+    parts.push(`\`\`\`json\n${JSON.stringify(params, null, 2)}\n\`\`\``);
+  }
+  return `${parts.join('\n\n')}\n`;
+}
+
+/** The Markdown of a finding's tooltip: rule id, severity, source and message escaped. */
+export function findingTooltipMarkdown(entry: FindingEntry, source: string | undefined, description: string): string {
+  return [
+    `**${escapeMarkdown(entry.ruleId)}** · ${escapeMarkdown(entry.severity)} · ${escapeMarkdown(source ?? '')}`,
+    escapeMarkdownLines(entry.message),
+    escapeMarkdown(description),
+  ].join('\n\n');
+}
