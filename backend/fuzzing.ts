@@ -4,6 +4,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { spawn } from 'node:child_process';
+import { toolEnv } from './environment';
 import { UserError } from './errors';
 import { cacheDir } from './paths';
 import type { BackendConnection } from './services/connection';
@@ -12,7 +13,7 @@ import { ObjectStore } from './storage/objectStore';
 import type { RunService } from './temporal/runs';
 import { toolSearchPath, type ToolStatus } from './toolbox/tools';
 import type { VerticalAvailability } from './toolbox/verticals';
-import { statsQuery, type CrashRecord, type FuzzStatsView } from '../toolbox/shared/fuzzing';
+import { CRASH_ID_PATTERN, statsQuery, type CrashRecord, type FuzzStatsView } from '../toolbox/shared/fuzzing';
 import { ENGINES, selectHarnesses, type CampaignDirs } from '../toolbox/modules/fuzzing/engines';
 
 /** Whether each fuzzing engine can run here: its vertical's toolchain and its fuzzer tool. */
@@ -49,9 +50,6 @@ export async function fuzzStats(runs: RunService, runId: string): Promise<FuzzSt
     throw err;
   }
 }
-
-/** A crash id: the deduplication signature (hex), which names files and folders. */
-export const CRASH_ID_PATTERN = /^[0-9a-f]{8,64}$/;
 
 /**
  * Why a crash record read from storage cannot be used, or undefined. Its id becomes file names
@@ -316,6 +314,14 @@ function killGroup(pid: number | undefined): void {
 }
 
 /**
+ * The environment of a replayed harness: it is workspace code, so the backend's credentials
+ * (external mode reads them from this process's environment) do not reach it.
+ */
+export function replayEnv(extra: Record<string, string> = {}, env: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
+  return { ...toolEnv(env), ...extra, PATH: [...toolSearchPath(env), env.PATH ?? ''].join(path.delimiter) };
+}
+
+/**
  * Run the harness on the input in its own process group (it may start helpers), bounded in time
  * and output; on timeout or cancel the whole group is killed.
  */
@@ -328,7 +334,7 @@ function runReplayProcess(
   return new Promise((resolve, reject) => {
     const child = spawn(cmd.command, cmd.args, {
       cwd: cmd.cwd,
-      env: { ...process.env, ...cmd.env, PATH: [...toolSearchPath(), process.env.PATH ?? ''].join(path.delimiter) },
+      env: replayEnv(cmd.env),
       stdio: ['ignore', 'pipe', 'pipe'],
       detached: true,
     });

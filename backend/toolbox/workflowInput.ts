@@ -2,6 +2,7 @@
 // workflow can be started directly on Temporal without going through a front end. Pure (no I/O):
 // the worker adds the storage check that the digest names the object at `target.key`.
 import type { TargetRef, WorkflowInput } from '../../toolbox/shared/definitions';
+import { CRASH_ID_PATTERN } from '../../toolbox/shared/fuzzing';
 import { blobKey, DIGEST_PATTERN, manifestKey } from '../storage/manifest';
 import type { WorkflowDefinition } from './discovery';
 import { checkParams } from './params';
@@ -88,6 +89,80 @@ export function targetRefProblems(ref: unknown, targetsBucket?: string): InputPr
   return problems;
 }
 
+/** Harness names: engine names and `dir/name`; they become arguments and folder names. */
+const HARNESS_NAME_PATTERN = /^[A-Za-z0-9_][A-Za-z0-9_./-]{0,199}$/;
+
+/** A path relative to the target root that stays inside it lexically ('' and '.' are the root). */
+function isInnerPath(value: unknown): value is string {
+  return (
+    typeof value === 'string' &&
+    value.length <= 1024 &&
+    !/^([\\/]|[A-Za-z]:)/.test(value) &&
+    !value.split(/[\\/]+/).includes('..') &&
+    // eslint-disable-next-line no-control-regex -- control characters are refused
+    !/[\u0000-\u001f]/.test(value)
+  );
+}
+
+const isCount = (v: unknown) => typeof v === 'number' && Number.isFinite(v) && v >= 0;
+
+/**
+ * Problems of the state a fuzzing campaign hands to its next run (continue-as-new). It arrives
+ * in the input like everything else, so a run started directly could set it: harness folders
+ * and files become working directories and paths, names become arguments.
+ */
+function carryProblems(carry: unknown): InputProblem[] {
+  if (!isRecord(carry)) {
+    return [{ field: 'carry', message: 'must be an object' }];
+  }
+  const problems: InputProblem[] = [];
+  const bad = (field: string, message: string) => problems.push({ field: `carry.${field}`, message });
+  const harnesses = carry.harnesses;
+  if (!Array.isArray(harnesses) || harnesses.length > 1000) {
+    bad('harnesses', 'must be an array of at most 1000 harnesses');
+  } else {
+    harnesses.forEach((h: unknown, i) => {
+      if (!isRecord(h) || typeof h.name !== 'string' || !HARNESS_NAME_PATTERN.test(h.name)) {
+        bad(`harnesses.${i}.name`, `must be a harness name, got ${quoteValue(isRecord(h) ? h.name : h)}`);
+      } else {
+        for (const field of ['file', 'dir'] as const) {
+          if (!isInnerPath(h[field])) {
+            bad(`harnesses.${i}.${field}`, `must be a path inside the target, got ${quoteValue(h[field])}`);
+          }
+        }
+      }
+    });
+    if (
+      !Number.isSafeInteger(carry.index) ||
+      (carry.index as number) < 0 ||
+      (carry.index as number) > harnesses.length
+    ) {
+      bad('index', `must be an integer from 0 to ${harnesses.length}`);
+    }
+  }
+  if (
+    !Array.isArray(carry.crashIds) ||
+    carry.crashIds.some((id) => typeof id !== 'string' || !CRASH_ID_PATTERN.test(id))
+  ) {
+    bad('crashIds', 'must be an array of crash ids (hex)');
+  }
+  const before = carry.before;
+  if (!isRecord(before) || !['execs', 'elapsedSec', 'crashes', 'timeouts', 'ooms'].every((k) => isCount(before[k]))) {
+    bad('before', 'must hold non-negative numbers execs, elapsedSec, crashes, timeouts, ooms');
+  }
+  for (const field of ['series', 'finished'] as const) {
+    const samples = carry[field];
+    if (
+      !Array.isArray(samples) ||
+      samples.length > 10_000 ||
+      samples.some((x) => !isRecord(x) || typeof x.harness !== 'string' || x.harness.length > 400 || !isCount(x.at))
+    ) {
+      bad(field, 'must be an array of statistics samples');
+    }
+  }
+  return problems;
+}
+
 export interface InputCheckOptions {
   /** The bucket targets must come from (the worker's own). */
   targetsBucket?: string;
@@ -141,6 +216,9 @@ export function checkWorkflowInput(
         message: `must be ${JSON.stringify(`runs/${b.runId}/results.sarif`)}, got ${quoteValue(b.sarifKey)}`,
       });
     }
+  }
+  if (input.carry !== undefined) {
+    problems.push(...carryProblems(input.carry));
   }
   const checked = checkParams(definition, input.params ?? {});
   for (const p of checked.problems) {

@@ -168,6 +168,42 @@ describe('worker-side workflow input checks', () => {
     );
   });
 
+  it("checks a fuzzing campaign's carried state: harness folders, files and names cannot leave the target", () => {
+    const carry = {
+      harnesses: [
+        { name: 'fuzz_parse', file: 'fuzz/fuzz_parse.py', dir: 'fuzz' },
+        { name: 'pkg/FuzzDecode', file: 'pkg/decode_test.go', dir: '' },
+      ],
+      index: 1,
+      before: { execs: 10, elapsedSec: 2, crashes: 0, timeouts: 0, ooms: 0 },
+      crashIds: ['0123456789abcdef'],
+      series: [{ at: 1, harness: 'fuzz_parse', execs: 10 }],
+      finished: [],
+    };
+    const def = byName('atheris_fuzzing');
+    const ok = checkWorkflowInput(def, { ...goodInput(), carry });
+    assert.deepEqual((ok as unknown as { carry: unknown }).carry, carry);
+    const hostile = {
+      ...carry,
+      harnesses: [
+        { name: '--help', file: 'a.py', dir: '' },
+        { name: 'h', file: '/etc/passwd', dir: '../../..' },
+      ],
+      index: 7,
+      crashIds: ['../x'],
+    };
+    const message = refusal(() => checkWorkflowInput(def, { ...goodInput(), carry: hostile })).message;
+    for (const field of [
+      'carry.harnesses.0.name',
+      'carry.harnesses.1.file',
+      'carry.harnesses.1.dir',
+      'carry.index',
+      'carry.crashIds',
+    ]) {
+      assert.match(message, new RegExp(`${field.replace(/\./g, '\\.')} must`), field);
+    }
+  });
+
   it('every integer parameter of every workflow has a maximum', () => {
     for (const def of toolbox.workflows) {
       for (const [key, prop] of Object.entries(def.parameters.properties)) {

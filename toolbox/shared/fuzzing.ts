@@ -32,6 +32,9 @@ export interface FuzzParams {
 }
 
 /** A fuzz target found in the workspace by its language's convention. */
+/** A crash id: the deduplication signature (hex); it names folders, keys and files. */
+export const CRASH_ID_PATTERN = /^[0-9a-f]{8,64}$/;
+
 export interface Harness {
   /** Short name people type (`fuzz_parser`, `parse`, `FuzzParse`). */
   name: string;
