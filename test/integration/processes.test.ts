@@ -7,6 +7,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { sleep } from '../../backend/concurrency';
 import { processToken, readState, isPidAlive, type BackendState } from '../../backend/services/state';
 import { runCli } from './harness';
 
@@ -72,6 +73,51 @@ describe('embedded backend processes and state', () => {
     fs.writeFileSync(path.join(stateDir, 'supervisor.lock'), `${pid} ${token.split('/')[0]}/1`);
   }
 
+  /**
+   * A worker killed while a detached tool of its runs, with a private cache and a half-written
+   * staging folder: the supervisor ends the tool and removes both before the next worker starts.
+   */
+  async function killedWorkerLeavesNothing(state: BackendState): Promise<void> {
+    const worker = state.workers[0]?.pid;
+    assert.ok(worker);
+    const tag = fs
+      .readFileSync(`/proc/${worker}/environ`, 'latin1')
+      .split('\0')
+      .find((v) => v.startsWith('FUZZFORGE_WORKER_TAG='))
+      ?.slice('FUZZFORGE_WORKER_TAG='.length);
+    assert.ok(tag, 'every worker launch carries a tag its tools inherit');
+    // What runTool does: a detached tool in its own process group, with the worker's environment.
+    const tool = spawn('sleep', ['300'], {
+      detached: true,
+      stdio: 'ignore',
+      env: { ...process.env, FUZZFORGE_WORKER_TAG: tag },
+    });
+    started.push(tool.pid as number);
+    const toolExited = new Promise((resolve) => tool.once('exit', resolve));
+    const cacheRoot = path.join(root, 'worker-cache');
+    const privateCache = path.join(cacheRoot, `generic-${worker}`, 'trees');
+    const staging = path.join(cacheRoot, 'generic', 'trees', `${'ab'.repeat(32)}.tmp-0a1b2c3d`);
+    fs.mkdirSync(privateCache, { recursive: true });
+    fs.mkdirSync(staging, { recursive: true });
+    fs.writeFileSync(path.join(cacheRoot, 'generic', '.owner'), `${worker} ${processToken(worker)}`);
+
+    process.kill(worker, 'SIGKILL');
+    await toolExited;
+    for (;;) {
+      const now = readState(stateDir)?.workers[0]?.pid;
+      if (now && now !== worker && isPidAlive(now)) {
+        break;
+      }
+      await sleep(200);
+    }
+    assert.equal(fs.existsSync(path.dirname(privateCache)), false, 'the private cache of the dead worker is gone');
+    assert.equal(fs.existsSync(staging), false, 'its staging folder is gone');
+    assert.match(
+      fs.readFileSync(path.join(stateDir, 'logs', 'supervisor.log'), 'utf8'),
+      /ended tool process \d+ left by worker/,
+    );
+  }
+
   it('does not signal the processes that have a stale state file’s pids now', async () => {
     writeStaleState();
     const status = await runCli(['status'], env);
@@ -84,7 +130,9 @@ describe('embedded backend processes and state', () => {
     assert.equal(stranger.signalCode, null);
   });
 
-  it('starts one backend for three `up` at once, none attaching to the stale state, and `down` stops it', async () => {
+  const backendPids: (number | undefined)[] = [];
+
+  it('starts one backend for three `up` at once, none attaching to the stale state', async () => {
     writeStaleState();
     const ups = await Promise.all([
       runCli(['up', '--json'], env),
@@ -111,9 +159,22 @@ describe('embedded backend processes and state', () => {
     const state = readState(stateDir);
     assert.ok(state);
     const pids = [state.supervisorPid, state.temporal.pid, state.storage.pid, ...state.workers.map((w) => w.pid)];
+    backendPids.push(...pids);
     for (const pid of pids) {
       assert.ok(pid && state.processes?.[pid], `pid ${pid} is recorded with its identity`);
     }
+  });
+
+  it('ends the detached tools of a killed worker and removes its private cache and staging folders', async () => {
+    const state = readState(stateDir);
+    assert.ok(state);
+    await killedWorkerLeavesNothing(state);
+  });
+
+  it('stops every process of the backend on `down`, and nothing else', async () => {
+    const final = readState(stateDir);
+    assert.ok(final);
+    const pids = [...backendPids, ...final.workers.map((w) => w.pid)];
     const down = await runCli(['down'], env);
     assert.equal(down.code, 0, down.stderr);
     assert.match(down.stdout, /stopped/);
