@@ -204,6 +204,39 @@ describe('worker-side workflow input checks', () => {
     }
   });
 
+  it('every numeric parameter of every workflow: accepted at its limits, refused beyond them by name', () => {
+    let checked = 0;
+    for (const def of toolbox.workflows) {
+      for (const [key, prop] of Object.entries(def.parameters.properties)) {
+        if (prop.type !== 'integer' && prop.type !== 'number') {
+          continue;
+        }
+        const step = prop.type === 'integer' ? 1 : 0.5;
+        for (const bound of ['minimum', 'maximum'] as const) {
+          const limit = prop[bound] as number;
+          checkWorkflowInput(def, goodInput({ params: { [key]: limit } }));
+          const beyond = bound === 'minimum' ? limit - step : limit + step;
+          const message = refusal(() => checkWorkflowInput(def, goodInput({ params: { [key]: beyond } }))).message;
+          assert.match(message, new RegExp(`params\\.${key} must be ${bound === 'minimum' ? '>=' : '<='} ${limit}`));
+          checked++;
+        }
+        if (prop.type === 'integer') {
+          assert.match(
+            refusal(() => checkWorkflowInput(def, goodInput({ params: { [key]: 1.5 } }))).message,
+            new RegExp(`params\\.${key} must be integer`),
+          );
+        }
+        for (const wrong of ['10', null, Number.NaN]) {
+          assert.throws(
+            () => checkWorkflowInput(def, goodInput({ params: { [key]: wrong } })),
+            InvalidWorkflowInputError,
+          );
+        }
+      }
+    }
+    assert.ok(checked >= 40, `only ${checked} limits checked`);
+  });
+
   it('every integer parameter of every workflow has a maximum', () => {
     for (const def of toolbox.workflows) {
       for (const [key, prop] of Object.entries(def.parameters.properties)) {
