@@ -3,10 +3,11 @@
 import * as crypto from 'node:crypto';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { fuzzStats, listCrashes, replayCrash } from '../backend/fuzzing';
+import { fuzzStats, listCrashes, replayCrash, ReplayCancelledError } from '../backend/fuzzing';
 import { isTerminal } from '../backend/temporal/runs';
 import type { StatsRequest, StatsUpdate } from '../webview/protocol';
 import type { Connected } from './backendSession';
+import { Cancelled } from './errors';
 import { statsPanelHtml, statsPanelTitle } from './panelHtml';
 
 export interface FuzzingPanelDeps {
@@ -176,18 +177,35 @@ export async function replayInEditor(
     {
       location: vscode.ProgressLocation.Notification,
       title: `Replaying crash ${crash.id.slice(0, 8)}`,
-      cancellable: false,
+      // Cancel kills the harness's process group and removes the workspace copy.
+      cancellable: true,
     },
-    (progress) =>
-      replayCrash(conn, crash, {
-        workspace: root,
-        onProgress: (line) => {
-          progress.report({ message: line });
-          log.info(line);
-        },
-        onOutput: (text) => log.info(text.trimEnd()),
-      }),
+    async (progress, token) => {
+      const cancel = new AbortController();
+      const subscription = token.onCancellationRequested(() => cancel.abort());
+      try {
+        return await replayCrash(conn, crash, {
+          workspace: root,
+          onProgress: (line) => {
+            progress.report({ message: line });
+            log.info(line);
+          },
+          onOutput: (text) => log.info(text.trimEnd()),
+          signal: cancel.signal,
+        });
+      } catch (err) {
+        throw err instanceof ReplayCancelledError ? new Cancelled() : err;
+      } finally {
+        subscription.dispose();
+      }
+    },
   );
+  if (result.timedOut) {
+    void vscode.window.showWarningMessage(
+      `Crash ${crash.id.slice(0, 8)}: the harness did not finish within the replay timeout (a hang?).`,
+    );
+    return { reproduced: false, exitCode: result.exitCode };
+  }
   const top = crash.frames.find((f) => f.file && !f.file.startsWith('/'));
   log.info(`crash ${crash.id}: ${result.reproduced ? 'reproduced' : 'did not reproduce'} (exit ${result.exitCode})`);
   if (result.reproduced) {
