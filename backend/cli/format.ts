@@ -8,19 +8,19 @@ const UNSAFE = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u200e\u200f\u2028\u2029
 const UNSAFE_INLINE = /[\u0000-\u001f\u007f-\u009f\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g;
 
 function escapeChar(c: string): string {
-  const code = c.charCodeAt(0);
   if (c === '\n') {
     return '\\n';
   }
   if (c === '\t') {
     return '\\t';
   }
-  return code <= 0xff ? `\\x${code.toString(16).padStart(2, '0')}` : `\\u${code.toString(16).padStart(4, '0')}`;
+  // \uXXXX: readable, and still valid inside the JSON strings of --json output.
+  return `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`;
 }
 
 /**
  * Text for a terminal: control and escape characters (from file names, tool output, rule ids)
- * become visible `\x1b`-style escapes instead of acting on the terminal. Newlines and tabs stay.
+ * become visible `\u001b`-style escapes instead of acting on the terminal. Newlines and tabs stay.
  */
 export function escapeControl(text: string): string {
   return text.replace(UNSAFE, escapeChar);

@@ -22,7 +22,7 @@ const RAW_CONTROL = /[\u0000-\u0009\u000b-\u001f\u007f-\u009f]/;
 
 describe('CLI output', () => {
   it('escapes control and escape characters and keeps newlines', () => {
-    assert.equal(escapeControl(`a${ESC}[31mb\u0007\r\nc\td\u009b`), 'a\\x1b[31mb\\x07\\x0d\nc\td\\x9b');
+    assert.equal(escapeControl(`a${ESC}[31mb\u0007\r\nc\td\u009b`), 'a\\u001b[31mb\\u0007\\u000d\nc\td\\u009b');
     assert.equal(escapeInline('a\nb\tc\u202ed'), 'a\\nb\\tc\\u202ed');
   });
 
@@ -36,8 +36,8 @@ describe('CLI output', () => {
     } as FindingRow;
     const out = findingsTable([row]);
     assert.doesNotMatch(out, RAW_CONTROL);
-    assert.match(out, /src\/evil\\x1b\[2J\\x1b\[Hname\.py:3/);
-    assert.match(out, /rule\\x1b\]0;owned\\x1b\\/);
+    assert.match(out, /src\/evil\\u001b\[2J\\u001b\[Hname\.py:3/);
+    assert.match(out, /rule\\u001b\]0;owned\\u001b\\/);
     assert.match(out, /line one\\nline two/);
     assert.equal(out.split('\n').length, 3);
   });
@@ -45,6 +45,12 @@ describe('CLI output', () => {
   it('a malformed percent sequence does not throw (decodeURI did), it is shown as it is', () => {
     assert.equal(displayUri('a%E0%A4%A.py'), 'a%E0%A4%A.py');
     assert.equal(displayUri('caf%C3%A9.py'), 'café.py');
+  });
+
+  it('--json output stays valid JSON (JSON.stringify leaves C1 and bidi characters raw)', () => {
+    const json = JSON.stringify({ file: `a\u0085b\u202ec${ESC}` });
+    assert.deepEqual(JSON.parse(escapeControl(json)), { file: `a\u0085b\u202ec${ESC}` });
+    assert.doesNotMatch(escapeControl(json), RAW_CONTROL);
   });
 
   it('every table cell is one escaped line', () => {
@@ -56,7 +62,7 @@ describe('CLI output', () => {
     const code = await runCli([`${ESC}]0;pwned\u0007`], { out: (t) => printed.push(t), err: (t) => printed.push(t) });
     assert.equal(code, 2);
     assert.doesNotMatch(printed.join('\n'), RAW_CONTROL);
-    assert.match(printed.join('\n'), /unknown command "\\x1b\]0;pwned\\x07"/);
+    assert.match(printed.join('\n'), /unknown command "\\u001b\]0;pwned\\u0007"/);
   });
 });
 
