@@ -4,21 +4,14 @@
 // backend's own credentials, which must never reach a tool, build or harness that runs on
 // workspace code.
 import * as path from 'node:path';
+import { CONNECTION_VARIABLES } from './services/connection';
 
-/** Variables the backend hands to its own processes only (workers), never to the tools they run. */
-const BACKEND_SECRET_VARIABLES = [
-  'FUZZFORGE_S3_ACCESS_KEY',
-  'FUZZFORGE_S3_SECRET_KEY',
-  'FUZZFORGE_S3_SESSION_TOKEN',
-  'FUZZFORGE_TEMPORAL_API_KEY',
-  'FUZZFORGE_TEMPORAL_TLS_KEY',
-  'FUZZFORGE_TEMPORAL_TLS_CERT',
-  'FUZZFORGE_TEMPORAL_TLS_CA',
-  'FUZZFORGE_TEMPORAL_ADDRESS',
-  'FUZZFORGE_S3_ENDPOINT',
-  'MINIO_ROOT_USER',
-  'MINIO_ROOT_PASSWORD',
-];
+/**
+ * Variables the backend hands to its own processes only (workers), never to the tools they run:
+ * every connection setting (credentials, TLS files, API key, where the services are) and
+ * MinIO's root credentials.
+ */
+const BACKEND_SECRET_VARIABLES: readonly string[] = [...CONNECTION_VARIABLES, 'MINIO_ROOT_USER', 'MINIO_ROOT_PASSWORD'];
 
 /** True for a variable an outer `npm run` / `npx` exported for its own scripts. */
 export function isNpmLifecycleVariable(name: string): boolean {

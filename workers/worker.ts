@@ -6,12 +6,14 @@ import { parseArgs } from 'node:util';
 import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
 import { formatProblem } from '../backend/toolbox/discovery';
 import { connectionFromEnv } from '../backend/services/connection';
+import { temporalConnectOptions } from '../backend/temporal/connect';
 import { embeddedConnection, runningEmbedded } from '../backend/services/embedded';
 import { stateDir, toolboxDir } from '../backend/paths';
 import { taskQueueFor } from '../toolbox/shared/definitions';
 import { ObjectStore } from '../backend/storage/objectStore';
 import { inputValidationActivities } from './inputValidation';
 import { idleMinutesFromEnv, watchIdle } from './idle';
+import { workerIdentity } from './identity';
 import { loadToolbox } from './toolboxLoader';
 
 function log(line: string): void {
@@ -59,7 +61,7 @@ async function main(): Promise<void> {
     `loaded ${loaded.workflows.length} workflow(s) [${loaded.workflows.map((w) => w.name).join(', ')}] and ` +
       `${Object.keys(loaded.activities).length} activities from ${toolbox} in ${Date.now() - started} ms`,
   );
-  const connection = await NativeConnection.connect({ address: conn.temporal.address });
+  const connection = await NativeConnection.connect(temporalConnectOptions(conn.temporal));
   const concurrency = Number(
     values.concurrency ?? process.env.FUZZFORGE_WORKER_CONCURRENCY ?? Math.max(2, os.cpus().length),
   );
@@ -67,7 +69,7 @@ async function main(): Promise<void> {
     connection,
     namespace: conn.temporal.namespace,
     taskQueue: taskQueueFor(vertical),
-    identity: `${vertical}@${os.hostname()}:${process.pid}`,
+    identity: await workerIdentity(vertical, conn.temporal.address),
     ...(loaded.bundle ? { workflowBundle: loaded.bundle } : {}),
     activities: {
       ...loaded.activities,

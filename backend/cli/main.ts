@@ -41,6 +41,7 @@ import {
 import type { FuzzStatsSample } from '../../toolbox/shared/fuzzing';
 import type { ScanSummary } from '../../toolbox/shared/definitions';
 import { escapeControl, escapeInline, findingsTable, formatDuration, table } from './format';
+import { cmdSetupExternal, cmdStatusExternal } from './external';
 
 const USAGE = `fuzzforge ${version}: scan and fuzz code on a Temporal + MinIO backend
 
@@ -49,6 +50,8 @@ usage:
   fuzzforge down
   fuzzforge status [--json]
   fuzzforge setup [--tools [--vertical V]...]   build/locate Temporal and MinIO; --tools installs analysis tools
+  fuzzforge setup --external                      register the search attributes and create the buckets
+                                                  on the external backend (FUZZFORGE_TEMPORAL_*, FUZZFORGE_S3_*)
   fuzzforge workflows [NAME] [--json]
   fuzzforge scan PATH --workflow NAME [--param KEY=VALUE]... [--exclude GLOB]...
                  [--no-wait] [--fail-on error|warning|note|none] [--fail-on-new] [--export-sarif FILE]
@@ -234,6 +237,11 @@ async function cmdDown(args: string[], io: Io): Promise<number> {
 
 async function cmdStatus(args: string[], io: Io): Promise<number> {
   const { values } = parse(args, { json: { type: 'boolean' } });
+  const mode = parseBackendMode((values.backend as string | undefined) ?? process.env.FUZZFORGE_BACKEND_MODE);
+  if (mode === 'external' || (mode === 'auto' && connectionFromEnv(process.env))) {
+    const conn = await resolveBackend({ mode: 'external' });
+    return cmdStatusExternal(conn, availableVerticals(toolboxDir()), io, Boolean(values.json));
+  }
   const state = runningEmbedded(stateDir());
   const verticals = availableVerticals(toolboxDir());
   const binaries = (Object.keys(SERVICE_BINARIES) as (keyof typeof SERVICE_BINARIES)[]).map((name) => ({
@@ -329,7 +337,14 @@ async function cmdStatus(args: string[], io: Io): Promise<number> {
 }
 
 async function cmdSetup(args: string[], io: Io): Promise<number> {
-  const { values } = parse(args, { tools: { type: 'boolean' }, vertical: { type: 'string', multiple: true } });
+  const { values } = parse(args, {
+    tools: { type: 'boolean' },
+    vertical: { type: 'string', multiple: true },
+    external: { type: 'boolean' },
+  });
+  if (values.external) {
+    return cmdSetupExternal(io);
+  }
   for (const name of Object.keys(SERVICE_BINARIES) as (keyof typeof SERVICE_BINARIES)[]) {
     const found = await ensureServiceBinary(name, (line) => io.err(line));
     io.out(`${name}: ${found.path} (${found.source})`);

@@ -9,7 +9,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Writable } from 'node:stream';
 import Docker from 'dockerode';
-import { Connection } from '@temporalio/client';
+import type { Connection } from '@temporalio/client';
 import { sleep } from '../concurrency';
 import { cleanInstallEnv } from '../environment';
 import { UserError } from '../errors';
@@ -19,6 +19,7 @@ import { knownVerticals } from '../toolbox/verticals';
 import { taskQueueFor } from '../../toolbox/shared/definitions';
 import { whichSync } from './binaries';
 import { DEFAULT_BUCKETS, type BackendConnection } from './connection';
+import { connectTemporal } from '../temporal/connect';
 import { DEFAULT_PORTS, type EmbeddedPorts, storageHealthy, temporalHealthy } from './embedded';
 import { pickPort } from './ports';
 import { loadOrCreateCredentials, writePrivateJson } from './state';
@@ -547,7 +548,7 @@ export async function stopCompose(stateDir: string, volumes = false): Promise<bo
 // Workers
 
 async function withTemporal<T>(state: ComposeState, fn: (c: Connection) => Promise<T>): Promise<T> {
-  const connection = await Connection.connect({ address: `127.0.0.1:${state.ports.temporal}`, connectTimeout: 5000 });
+  const connection = await connectTemporal({ address: `127.0.0.1:${state.ports.temporal}` }, 5000);
   try {
     return await fn(connection);
   } finally {

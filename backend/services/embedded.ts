@@ -2,7 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { Connection } from '@temporalio/client';
+import type { Connection } from '@temporalio/client';
 import { sleep } from '../concurrency';
 import { UserError } from '../errors';
 import { distEntry, toolboxDir as defaultToolboxDir } from '../paths';
@@ -11,6 +11,7 @@ import { availableVerticals } from '../toolbox/verticals';
 import { taskQueueFor } from '../../toolbox/shared/definitions';
 import { ensureServiceBinary } from './binaries';
 import { DEFAULT_BUCKETS, type BackendConnection, connectionToEnv } from './connection';
+import { connectTemporal } from '../temporal/connect';
 import { canConnect, pickPort } from './ports';
 import { killTaggedProcesses, removeWorkerLeftovers, sweepWorkerLeftovers, workerCacheRoot } from './leftovers';
 import {
@@ -314,7 +315,7 @@ export async function temporalHealthy(address: string, namespace: string, timeou
   }
   let connection: Connection | undefined;
   try {
-    connection = await Connection.connect({ address, connectTimeout: timeoutMs });
+    connection = await connectTemporal({ address }, timeoutMs);
     await connection.workflowService.describeNamespace({ namespace });
     return true;
   } catch {
@@ -621,7 +622,7 @@ async function waitForWorkers(address: string, verticals: readonly string[], tim
   if (verticals.length === 0) {
     return;
   }
-  const connection = await Connection.connect({ address });
+  const connection = await connectTemporal({ address });
   try {
     for (const vertical of verticals) {
       await waitFor(

@@ -1,7 +1,7 @@
 import * as crypto from 'node:crypto';
 import {
   Client,
-  Connection,
+  type Connection,
   WorkflowFailedError,
   WorkflowNotFoundError,
   type WorkflowExecutionDescription,
@@ -10,6 +10,7 @@ import {
 import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
 import { UserError } from '../errors';
 import type { BackendConnection } from '../services/connection';
+import { connectTemporal } from './connect';
 import type { WorkflowDefinition } from '../toolbox/discovery';
 import type { WorkspaceIdentity } from '../workspace';
 import {
@@ -130,11 +131,13 @@ export class RunService {
   static async connect(conn: Pick<BackendConnection, 'temporal'>): Promise<RunService> {
     let connection: Connection;
     try {
-      connection = await Connection.connect({ address: conn.temporal.address, connectTimeout: 5000 });
+      connection = await connectTemporal(conn.temporal, 5000);
     } catch (err) {
       throw new UserError(
         `cannot reach Temporal at ${conn.temporal.address}: ${(err as Error).message}`,
-        'start the backend with `fuzzforge up`, or check the address setting',
+        conn.temporal.tls || conn.temporal.apiKey
+          ? 'check FUZZFORGE_TEMPORAL_ADDRESS and the FUZZFORGE_TEMPORAL_TLS_* / FUZZFORGE_TEMPORAL_API_KEY settings'
+          : 'start the backend with `fuzzforge up`, or check the address setting (FUZZFORGE_TEMPORAL_ADDRESS; FUZZFORGE_TEMPORAL_TLS=1 for a TLS frontend)',
       );
     }
     const client = new Client({ connection, namespace: conn.temporal.namespace });

@@ -3,10 +3,11 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { activityInfo, Context, heartbeat } from '@temporalio/activity';
-import { Client, Connection } from '@temporalio/client';
+import { Client } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import { cacheDir } from '../../backend/paths';
 import { connectionFromEnv } from '../../backend/services/connection';
+import { connectTemporal } from '../../backend/temporal/connect';
 import { acquireLock } from '../../backend/services/state';
 import { UnsafeArchiveError } from '../../backend/storage/extract';
 import { ObjectStore } from '../../backend/storage/objectStore';
@@ -23,7 +24,7 @@ export function temporalClient(): Promise<Client> {
     if (!connection) {
       throw new Error('the worker was started without FUZZFORGE_TEMPORAL_* settings');
     }
-    client = Connection.connect({ address: connection.temporal.address }).then(
+    client = connectTemporal(connection.temporal).then(
       (c) => new Client({ connection: c, namespace: connection.temporal.namespace }),
     );
     client.catch(() => {

@@ -1,7 +1,8 @@
 // Planning a full scan: which workflows fit the target's languages, which of their verticals have
 // a worker right now, and each child's complete parameters (defaults filled in).
-import { Connection } from '@temporalio/client';
 import { toolboxDir } from '../../../backend/paths';
+import { connectionFromEnv } from '../../../backend/services/connection';
+import { connectTemporal } from '../../../backend/temporal/connect';
 import { discoverWorkflows, type WorkflowDefinition } from '../../../backend/toolbox/discovery';
 import { validateParams } from '../../../backend/toolbox/params';
 import { availableVerticals } from '../../../backend/toolbox/verticals';
@@ -51,16 +52,16 @@ export function applicableWorkflows(languages: Iterable<string>, only: readonly 
 }
 
 async function pollerCounts(verticals: readonly string[]): Promise<Map<string, number>> {
-  const address = process.env.FUZZFORGE_TEMPORAL_ADDRESS;
   const counts = new Map<string, number>();
-  if (!address) {
+  const conn = connectionFromEnv(process.env);
+  if (!conn) {
     return counts;
   }
-  const connection = await Connection.connect({ address });
+  const connection = await connectTemporal(conn.temporal);
   try {
     for (const vertical of verticals) {
       const res = await connection.workflowService.describeTaskQueue({
-        namespace: process.env.FUZZFORGE_TEMPORAL_NAMESPACE ?? 'default',
+        namespace: conn.temporal.namespace,
         taskQueue: { name: taskQueueFor(vertical) },
         taskQueueType: 1,
       });
