@@ -2,11 +2,27 @@
 // The backend library does the work, exactly as it does for the CLI.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { Writable } from 'node:stream';
 import * as vscode from 'vscode';
 import { describeError, UserError } from '../backend/errors';
 import { stateDir, toolboxDir } from '../backend/paths';
 import { awaitScan, fetchSarif, findWorkflow, startScan } from '../backend/scan';
+import { parseBackendMode } from '../backend/services/backend';
 import { whichSync } from '../backend/services/binaries';
+import {
+  ComposeProject,
+  composeConnection,
+  composeContainers,
+  composeLogs,
+  defaultComposeOptions,
+  ensureComposeWorker,
+  findComposeCli,
+  readComposeState,
+  runningCompose,
+  startCompose,
+  stopCompose,
+  workerService,
+} from '../backend/services/compose';
 import {
   checkHealth,
   defaultEmbeddedOptions,
@@ -18,9 +34,10 @@ import { listCrashes } from '../backend/fuzzing';
 import { RunFailedError, type RunService } from '../backend/temporal/runs';
 import { discoverWorkflows, type WorkflowDefinition } from '../backend/toolbox/discovery';
 import { parseParamArgs } from '../backend/toolbox/params';
-import { availableVerticals } from '../backend/toolbox/verticals';
+import { availableVerticals, knownVerticals } from '../backend/toolbox/verticals';
 import type { SarifLog } from '../backend/sarif/types';
 import { BackendSession, type Connected } from './backendSession';
+import { BackendStatus, currentBackendKind } from './backendStatus';
 import { FindingCodeActions, suppressInIgnoreFile } from './codeActions';
 import { COMMAND_IDS, type CommandId } from './commandIds';
 import { ErrorReporter } from './errorReporter';
@@ -28,6 +45,8 @@ import { BackendDownError, Cancelled, MissingServiceBinaryError, missingServiceB
 import { FindingsStore } from './findings';
 import { FuzzingPanel, replayInEditor, type FuzzingPanelDeps } from './fuzzingPanel';
 import { RunsModel, type RunEntry } from './runs';
+import { flattenRows, type BackendKind, type BackendRow } from './views/backendModel';
+import { BackendView } from './views/backendView';
 import { FindingsView, type FindingsNode } from './views/findingsView';
 import { RunsView } from './views/runsView';
 import { GROUP_BY, parseGroupBy, runRow, runStatusLabel, temporalRunUrl } from './views/viewModel';
@@ -36,7 +55,7 @@ export interface FuzzforgeApi {
   readonly log: vscode.LogOutputChannel;
   readonly findings: FindingsStore;
   readonly runs: RunsModel;
-  readonly views: { readonly runs: RunsView; readonly findings: FindingsView };
+  readonly views: { readonly runs: RunsView; readonly findings: FindingsView; readonly backend: BackendView };
   /** Scan a folder with a workflow, as the palette command does (for tests). */
   scan(
     folder: vscode.Uri,
@@ -49,6 +68,11 @@ interface LastRun {
   runId: string;
   workflow: string;
   log: SarifLog;
+}
+
+/** What Backend view actions receive: a row of the view, or nothing (from the palette). */
+function backendRowArg(arg: unknown): BackendRow | undefined {
+  return arg && typeof arg === 'object' && 'contextValue' in arg && 'health' in arg ? (arg as BackendRow) : undefined;
 }
 
 /** What run actions receive: a row of the Runs view, or nothing (from the palette: pick one). */
@@ -72,15 +96,53 @@ export function activate(context: vscode.ExtensionContext): FuzzforgeApi {
   });
   const runsView = new RunsView(runsModel);
   const findingsView = new FindingsView(findings);
-  context.subscriptions.push(log, findings, status, session, runsModel, runsView, findingsView);
+  const backendStatus = new BackendStatus({
+    mode: () => config().get<string>('backend.mode'),
+    stateDir: () => stateDir(),
+    log,
+    onError: (err) => void reporter.report(err, 'reading the backend', { once: 'backendView' }),
+  });
+  const backendView = new BackendView(backendStatus);
+  context.subscriptions.push(
+    log,
+    findings,
+    status,
+    session,
+    runsModel,
+    runsView,
+    findingsView,
+    backendStatus,
+    backendView,
+  );
+  /** Compose service logs, one output channel per service, made when first shown. */
+  const serviceLogChannels = new Map<string, vscode.OutputChannel>();
+  context.subscriptions.push({ dispose: () => serviceLogChannels.forEach((c) => c.dispose()) });
   /** The running scans this window started, by workflow: a new one supersedes (cancels) the old. */
   const running = new Map<string, { runId: string; cancel: () => Promise<void> }>();
   let lastRun: LastRun | undefined;
 
+  /** The backend the mode setting selects now: what Start Backend starts and the Backend view shows. */
+  const backendKind = (): BackendKind =>
+    currentBackendKind(parseBackendMode(config().get<string>('backend.mode')), stateDir());
+
   const refreshStatus = () => {
-    const state = runningEmbedded(stateDir());
     const counts = findings.counts();
-    const health = config().get<string>('backend.mode') === 'external' ? 'external' : state ? 'ready' : 'stopped';
+    let kind: BackendKind | undefined;
+    try {
+      kind = backendKind();
+    } catch {
+      // A mode value the setting's enum does not allow: commands report it; the status bar says "stopped".
+    }
+    const health =
+      kind === 'external'
+        ? 'external'
+        : kind === 'compose'
+          ? runningCompose(stateDir())
+            ? 'ready (compose)'
+            : 'stopped'
+          : runningEmbedded(stateDir())
+            ? 'ready'
+            : 'stopped';
     const inProgress = runsModel.inProgress;
     status.text = `$(shield) FuzzForge: ${health}${inProgress ? ` · $(sync~spin) ${inProgress}` : ''} · $(error) ${counts.error} $(warning) ${counts.warning}`;
     status.tooltip = 'FuzzForge backend and findings (click for status)';
@@ -106,7 +168,37 @@ export function activate(context: vscode.ExtensionContext): FuzzforgeApi {
     }
   };
 
-  const startBackend = async () => {
+  /** Start the backend the mode setting selects (or attach to it), with progress in a notification. */
+  const startBackend = async (): Promise<{ attached: boolean; uiUrl: string }> => {
+    const kind = backendKind();
+    if (kind === 'external') {
+      throw new UserError(
+        'the backend mode is external: FuzzForge connects to that backend but does not start it',
+        'start your Temporal and S3 services, or set fuzzforge.backend.mode to embedded or compose',
+      );
+    }
+    const started =
+      kind === 'compose'
+        ? await vscode.window.withProgress(
+            { location: vscode.ProgressLocation.Notification, title: 'FuzzForge: starting the compose backend' },
+            async (progress) => {
+              const { state, attached } = await startCompose(defaultComposeOptions(stateDir()), (line) => {
+                log.info(line);
+                progress.report({ message: line });
+              });
+              log.info(`compose backend ready: project ${state.project} on ${state.dockerHost}`);
+              return { attached, uiUrl: composeConnection(state).temporal.uiUrl ?? '' };
+            },
+          )
+        : await startEmbeddedBackend();
+    reporter.reset('runs');
+    refreshStatus();
+    void runsModel.refresh();
+    void backendView.refresh();
+    return started;
+  };
+
+  const startEmbeddedBackend = async () => {
     // Temporal and MinIO come from the Go module proxy: say how to get them before trying.
     const missing = missingServiceBinaries();
     if (missing.length > 0) {
@@ -130,10 +222,7 @@ export function activate(context: vscode.ExtensionContext): FuzzforgeApi {
         }),
     );
     log.info(`backend ready: Temporal ${result.state.temporal.address}, MinIO ${result.state.storage.endpoint}`);
-    reporter.reset('runs');
-    refreshStatus();
-    void runsModel.refresh();
-    return result;
+    return { attached: result.attached, uiUrl: result.state.temporal.uiUrl };
   };
 
   /** Log what explains a failed run: its pending activities' failures and where the worker logs are. */
@@ -146,6 +235,10 @@ export function activate(context: vscode.ExtensionContext): FuzzforgeApi {
     const vertical = taskQueue?.replace(/^fuzzforge-/, '');
     if (state && vertical) {
       log.error(`  worker log: ${path.join(state.logsDir, `worker-${vertical}.log`)}`);
+    } else if (vertical && runningCompose(stateDir())) {
+      log.error(
+        `  worker log: Show Logs on ${vertical} in the Backend view, or \`fuzzforge logs ${workerService(vertical)}\``,
+      );
     }
   };
 
@@ -326,13 +419,86 @@ export function activate(context: vscode.ExtensionContext): FuzzforgeApi {
   };
 
   const openUrl = async (which: 'temporal' | 'minio') => {
-    const state = runningEmbedded(stateDir());
-    if (!state) {
-      throw new BackendDownError('the embedded backend is not running');
+    const { conn } = await connect();
+    const url = which === 'temporal' ? conn.temporal.uiUrl : conn.storage.consoleUrl;
+    if (!url) {
+      throw new UserError(
+        `no ${which === 'temporal' ? 'Temporal UI' : 'storage console'} address is known for this ${conn.mode} backend`,
+      );
     }
-    await vscode.env.openExternal(
-      vscode.Uri.parse(which === 'temporal' ? state.temporal.uiUrl : state.storage.consoleUrl),
-    );
+    await vscode.env.openExternal(vscode.Uri.parse(url));
+  };
+
+  /** The compose stack that Start/Stop Workers act on; a clear error in the other modes. */
+  const requireCompose = () => {
+    const state = runningCompose(stateDir());
+    if (!state) {
+      throw new UserError(
+        'workers start and stop one vertical at a time only on a running compose backend',
+        backendKind() === 'compose'
+          ? 'start it with FuzzForge: Start Backend'
+          : 'the embedded backend runs one worker per available vertical: use Start Backend and Stop Backend',
+      );
+    }
+    return state;
+  };
+
+  /** The vertical a worker action is for: the row it was invoked on, or one picked from a list. */
+  const pickVertical = async (arg: unknown, verticals: string[], placeHolder: string): Promise<string> => {
+    const row = backendRowArg(arg);
+    if (row?.vertical) {
+      return row.vertical;
+    }
+    if (verticals.length === 0) {
+      throw new UserError('no vertical to choose from', 'see the Backend view');
+    }
+    const pick = verticals.length === 1 ? verticals[0] : await vscode.window.showQuickPick(verticals, { placeHolder });
+    if (!pick) {
+      throw new Cancelled();
+    }
+    return pick;
+  };
+
+  /** Open a service's log: the embedded log file in an editor, a compose container's log in an output channel. */
+  const showServiceLogs = async (row: BackendRow) => {
+    const source = row.log;
+    if (!source) {
+      throw new UserError(`${row.label} has no log to show`);
+    }
+    if (source.kind === 'file') {
+      if (!fs.existsSync(source.path)) {
+        throw new UserError(`${source.path} does not exist (yet)`, 'the service writes it when it starts');
+      }
+      const editor = await vscode.window.showTextDocument(vscode.Uri.file(source.path), { preview: true });
+      const end = new vscode.Position(Math.max(0, editor.document.lineCount - 1), 0);
+      editor.selection = new vscode.Selection(end, end);
+      editor.revealRange(new vscode.Range(end, end), vscode.TextEditorRevealType.InCenterIfOutsideViewport);
+      return;
+    }
+    const state = readComposeState(stateDir());
+    if (!state) {
+      throw new BackendDownError('the compose backend is not running');
+    }
+    let channel = serviceLogChannels.get(source.service);
+    if (!channel) {
+      channel = vscode.window.createOutputChannel(`FuzzForge: ${source.service}`, 'log');
+      serviceLogChannels.set(source.service, channel);
+    }
+    const target = channel;
+    target.clear();
+    const tail = 2000;
+    target.appendLine(`# ${source.service}: the last ${tail} lines of each container (${new Date().toLocaleString()})`);
+    await composeLogs(state, source.service, {
+      follow: false,
+      tail,
+      out: new Writable({
+        write(chunk: Buffer | string, _encoding, done) {
+          target.append(chunk.toString());
+          done();
+        },
+      }),
+    });
+    target.show(true);
   };
 
   /** The run a run action is for: the row it was invoked on, or one picked from the Runs view's list. */
@@ -381,19 +547,102 @@ export function activate(context: vscode.ExtensionContext): FuzzforgeApi {
       void vscode.window.showInformationMessage(
         result.attached
           ? 'FuzzForge backend already running.'
-          : `FuzzForge backend ready (Temporal UI ${result.state.temporal.uiUrl}).`,
+          : `FuzzForge backend ready (Temporal UI ${result.uiUrl}).`,
       );
     },
     'fuzzforge.stopBackend': async () => {
+      // Whichever runs: the embedded backend, the compose stack, or both.
       await session.reset();
-      const stopped = await stopEmbedded(stateDir());
-      refreshStatus();
-      void runsModel.refresh();
+      const stopped: string[] = [];
+      try {
+        await vscode.window.withProgress(
+          { location: vscode.ProgressLocation.Notification, title: 'FuzzForge: stopping the backend' },
+          async (progress) => {
+            if (await stopEmbedded(stateDir())) {
+              stopped.push('embedded');
+            }
+            if (readComposeState(stateDir())) {
+              progress.report({ message: 'compose stack (compose down; volumes are kept)' });
+              if (await stopCompose(stateDir())) {
+                stopped.push('compose');
+              }
+            }
+          },
+        );
+      } finally {
+        refreshStatus();
+        void runsModel.refresh();
+        void backendView.refresh();
+      }
       void vscode.window.showInformationMessage(
-        stopped ? 'FuzzForge backend stopped.' : 'FuzzForge backend was not running.',
+        stopped.length > 0
+          ? `FuzzForge ${stopped.join(' and ')} backend stopped.`
+          : backendKind() === 'external'
+            ? 'FuzzForge does not stop an external backend, and no local one was running.'
+            : 'FuzzForge backend was not running.',
       );
     },
+    'fuzzforge.refreshBackendView': () => backendView.refresh(),
+    'fuzzforge.startWorkers': async (arg) => {
+      const state = requireCompose();
+      const vertical = await pickVertical(arg, knownVerticals(), 'Vertical whose worker to start');
+      await vscode.window.withProgress(
+        { location: vscode.ProgressLocation.Notification, title: `FuzzForge: starting the ${vertical} worker` },
+        (progress) =>
+          ensureComposeWorker(state, vertical, (line) => {
+            log.info(line);
+            progress.report({ message: line });
+          }),
+      );
+      log.info(`${vertical} worker running and polling`);
+      await backendView.refresh();
+    },
+    'fuzzforge.stopWorkers': async (arg) => {
+      const state = requireCompose();
+      const running = [
+        ...new Set(
+          (await composeContainers(state, false)).flatMap((c) =>
+            c.vertical && c.state === 'running' ? [c.vertical] : [],
+          ),
+        ),
+      ].sort();
+      const vertical = await pickVertical(arg, running, 'Vertical whose workers to stop');
+      const project = new ComposeProject(await findComposeCli(), state);
+      await vscode.window.withProgress(
+        { location: vscode.ProgressLocation.Notification, title: `FuzzForge: stopping the ${vertical} workers` },
+        () => project.run(['stop', workerService(vertical)], { profiles: [vertical] }),
+      );
+      log.info(`${vertical} workers stopped (work for ${vertical} starts one again)`);
+      await backendView.refresh();
+    },
+    'fuzzforge.showServiceLogs': async (arg) => {
+      let row = backendRowArg(arg);
+      if (!row) {
+        await backendView.refresh();
+        const candidates = flattenRows(backendView.currentRows).filter((r) => r.log && r.kind !== 'vertical');
+        if (candidates.length === 0) {
+          throw new BackendDownError('no FuzzForge backend service is running');
+        }
+        const pick = await vscode.window.showQuickPick(
+          candidates.map((r) => ({ label: r.label, description: r.description, row: r })),
+          { placeHolder: 'Service whose log to show' },
+        );
+        if (!pick) {
+          throw new Cancelled();
+        }
+        row = pick.row;
+      }
+      await showServiceLogs(row);
+    },
     'fuzzforge.showBackendStatus': async () => {
+      const compose = backendKind() === 'compose' ? readComposeState(stateDir()) : undefined;
+      if (compose) {
+        const containers = await composeContainers(compose, false);
+        const text = `compose project ${compose.project} ${compose.status}: ${containers.map((c) => `${c.service} ${c.health ?? c.state}`).join(', ') || 'no containers'}`;
+        log.info(text);
+        void vscode.window.showInformationMessage(`FuzzForge: ${text}`);
+        return;
+      }
       const state = runningEmbedded(stateDir());
       if (!state) {
         const choice = await vscode.window.showWarningMessage('FuzzForge backend is not running.', 'Start Backend');
@@ -635,6 +884,17 @@ export function activate(context: vscode.ExtensionContext): FuzzforgeApi {
     { dispose: () => clearTimeout(saveTimer) },
   );
 
+  // Another mode is another backend: reconnect, and show it in the status bar and the Backend view.
+  context.subscriptions.push(
+    vscode.workspace.onDidChangeConfiguration((e) => {
+      if (e.affectsConfiguration('fuzzforge.backend.mode')) {
+        void session.reset().then(() => runsModel.refresh());
+        refreshStatus();
+        void backendView.refresh();
+      }
+    }),
+  );
+
   // The first listing re-attaches runs that were running before the editor started; it waits for
   // activate() to return (nothing slow happens during activation).
   const firstListing = setTimeout(() => void runsModel.refresh(), 0);
@@ -644,7 +904,7 @@ export function activate(context: vscode.ExtensionContext): FuzzforgeApi {
     log,
     findings,
     runs: runsModel,
-    views: { runs: runsView, findings: findingsView },
+    views: { runs: runsView, findings: findingsView, backend: backendView },
     scan: (folder, workflow, params = {}) => scan(folder, findWorkflow(toolboxDir(), workflow), params),
   };
 }

@@ -2,6 +2,7 @@ import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { describe, it } from 'node:test';
+import { BACKEND_MODES } from '../../backend/services/backend';
 import { COMMAND_IDS, INTERNAL_COMMANDS } from '../../extension/commandIds';
 
 interface Manifest {
@@ -50,7 +51,7 @@ describe('command registry', () => {
 });
 
 describe('views', () => {
-  it('contributes the Runs and Findings views in a FuzzForge container whose icon ships', () => {
+  it('contributes the Runs, Findings and Backend views in a FuzzForge container whose icon ships', () => {
     const container = manifest.contributes.viewsContainers?.activitybar?.find((c) => c.id === 'fuzzforge');
     assert.ok(container, 'activity bar container fuzzforge');
     assert.ok(fs.existsSync(path.join(root, container.icon)), container.icon);
@@ -59,6 +60,7 @@ describe('views', () => {
       [
         ['fuzzforge.runs', 'Runs'],
         ['fuzzforge.findings', 'Findings'],
+        ['fuzzforge.backend', 'Backend'],
       ],
     );
     for (const w of manifest.contributes.viewsWelcome ?? []) {
@@ -72,6 +74,13 @@ describe('views', () => {
     const keys = Object.keys(manifest.contributes.configuration.properties);
     const clashes = keys.flatMap((a) => keys.filter((b) => b.startsWith(`${a}.`)).map((b) => `${a} / ${b}`));
     assert.deepEqual(clashes, []);
+  });
+
+  it('declares the backend mode setting with every mode the backend knows', () => {
+    const setting = manifest.contributes.configuration.properties['fuzzforge.backend.mode'];
+    assert.ok(setting);
+    assert.deepEqual(setting.enum, [...BACKEND_MODES]);
+    assert.equal(setting.default, 'auto');
   });
 
   it('declares the groupBy setting with the groupings the view knows', () => {

@@ -1,12 +1,15 @@
 // The extension inside a real extension host, through VS Code's own API: activation, commands,
 // a scan of a copy of test/fixtures/vulnerable-app against a real backend, the diagnostics, and the
-// Runs and Findings views' models. The runner (test/vscode/run.ts, or test/e2e/vscode-suite.test.ts
-// in code-server) opens that copy as the workspace and points FUZZFORGE_STATE_DIR at a test backend.
+// Runs, Findings and Backend views' models. The runner (test/vscode/run.ts, or
+// test/e2e/vscode-suite.test.ts in code-server) opens that copy as the workspace and points
+// FUZZFORGE_STATE_DIR at a test backend.
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
+import { stateDir } from '../../../backend/paths';
+import { runningEmbedded } from '../../../backend/services/embedded';
 import type { FuzzforgeApi } from '../../../extension/extension';
 import type { FindingsNode } from '../../../extension/views/findingsView';
 import { test } from './harness';
@@ -67,6 +70,42 @@ test('registers every command it contributes', async () => {
   const registered = new Set(await vscode.commands.getCommands(true));
   const missing = manifest.contributes.commands.map((c) => c.command).filter((c) => !registered.has(c));
   assert.deepEqual(missing, []);
+});
+
+test("the Backend view lists the embedded backend's services and its workers by vertical, with their figures and logs", async () => {
+  const state = runningEmbedded(stateDir());
+  assert.ok(state, `the test backend runs in ${stateDir()}`);
+  const view = api.views.backend;
+  // Two reads: CPU needs two samples.
+  await view.refresh();
+  await new Promise((r) => setTimeout(r, 1000));
+  await view.refresh();
+  assert.equal(view.currentSnapshot.kind, 'embedded');
+  const rows = view.currentRows;
+  assert.deepEqual(
+    rows.filter((r) => r.kind === 'service').map((r) => r.label),
+    ['supervisor', 'temporal', 'minio'],
+  );
+  const verticals = rows.filter((r) => r.kind === 'vertical');
+  assert.deepEqual(
+    verticals.map((r) => r.label),
+    state.workers.map((w) => w.vertical).sort(),
+  );
+  for (const v of verticals) {
+    assert.deepEqual(
+      v.children?.map((c) => [c.label, c.log]),
+      [[`worker-${v.label}`, { kind: 'file', path: path.join(state.logsDir, `worker-${v.label}.log`) }]],
+    );
+    assert.match(v.description, /^running · [\d.]+% CPU · [\d.]+ [KMG]i?B/, `${v.label}: ${v.description}`);
+  }
+  const temporal = rows.find((r) => r.label === 'temporal')!;
+  const item = view.getTreeItem(temporal);
+  assert.match(String(item.description), /^healthy · [\d.]+% CPU · [\d.]+ [KMG]i?B$/);
+  assert.equal(item.contextValue, 'backend.service.logs');
+  assert.equal((item.iconPath as vscode.ThemeIcon).id, 'pass');
+  // Show Logs on a row opens that service's log file.
+  await vscode.commands.executeCommand('fuzzforge.showServiceLogs', temporal);
+  assert.equal(vscode.window.activeTextEditor?.document.uri.fsPath, path.join(state.logsDir, 'temporal.log'));
 });
 
 test(`scans the workspace with ${WORKFLOW}: exactly the fixture's findings become diagnostics`, async () => {
