@@ -25,7 +25,9 @@ export class BackendView implements vscode.TreeDataProvider<BackendRow>, vscode.
       status.onDidChangeBackendStatus((snapshot) => this.show(snapshot)),
       this.treeView.onDidChangeVisibility(() => this.schedule(0)),
     );
-    this.show(status.snapshot);
+    // Until the first read the view is empty without its "not running" welcome (the context key
+    // the welcome waits for is unset).
+    this.schedule(0);
   }
 
   /** The rows shown now (top level; groups carry their workers as children). */

@@ -113,7 +113,7 @@ describe('workflow inputs are checked by the worker', () => {
     const raw = /[\u0000-\u0009\u000b-\u001f\u007f-\u009f]/;
     assert.doesNotMatch(result.stdout, raw);
     assert.doesNotMatch(result.stderr, raw);
-    assert.match(result.stdout, /evil\\x1b\]0;owned\\x07\\x1b\[2J\.py:1/);
+    assert.match(result.stdout, /evil\\u001b\]0;owned\\u0007\\u001b\[2J\.py:1/);
   });
 
   it('a valid direct start still runs, with the parameter defaults filled in by the worker', async () => {
