@@ -6,7 +6,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { Client, Connection, WorkflowFailedError } from '@temporalio/client';
-import { manifestKey, sha256 } from '../../backend/storage/manifest';
+import { manifestKey, serializeManifest, sha256 } from '../../backend/storage/manifest';
 import { ObjectStore } from '../../backend/storage/objectStore';
 import { TargetStore } from '../../backend/storage/targets';
 import { taskQueueFor, type ScanSummary, type TargetRef, type WorkflowInput } from '../../toolbox/shared/definitions';
@@ -96,6 +96,56 @@ describe('workflow inputs are checked by the worker', () => {
     await failsWith(
       runDirect('atheris_fuzzing', 'python', input({ timeout_per_input: 2000000 })),
       /^invalid input for atheris_fuzzing: params\.timeout_per_input must be <= 3600/,
+    );
+  });
+
+  it('a manifest whose links chain out of the target fails the run, naming the link, and writes nothing', async () => {
+    const body = serializeManifest({
+      version: 1,
+      files: [],
+      links: [
+        { path: 'c', target: '.' },
+        { path: 'a', target: 'c/c/c/../../../etc/passwd' },
+      ],
+    });
+    const digest = sha256(body);
+    const store = new ObjectStore(backend.conn);
+    await store.putBuffer(store.buckets.targets, manifestKey(digest), body, 'application/json');
+    await assert.rejects(
+      runDirect('security_assessment', 'generic', input({}, { digest, key: manifestKey(digest) })),
+      (err: unknown) => {
+        const chain: string[] = [];
+        for (let e = err as { message?: string; cause?: unknown } | undefined; e; e = e.cause as typeof e) {
+          chain.push(String(e.message));
+        }
+        assert.match(
+          chain.join(' <- '),
+          /"a" links to c\/c\/c\/\.\.\/\.\.\/\.\.\/etc\/passwd, which leaves the target/,
+        );
+        return true;
+      },
+    );
+    const trees = path.join(process.env.FUZZFORGE_WORKER_CACHE as string, 'generic', 'trees');
+    assert.deepEqual(
+      fs.readdirSync(trees).filter((t) => t.startsWith(digest)),
+      [],
+    );
+  });
+
+  it('fuzzforge scan leaves out a chained escaping link and names it', async () => {
+    const ws = path.join(backend.root, 'chained-links');
+    fs.mkdirSync(ws);
+    fs.writeFileSync(path.join(ws, 'app.py'), 'eval(input())\n');
+    fs.symlinkSync('.', path.join(ws, 'c'));
+    fs.symlinkSync('c/c/c/../../../etc/passwd', path.join(ws, 'a'));
+    const result = await runCli(
+      ['scan', ws, '--workflow', 'security_assessment', '--no-baseline', '--fail-on', 'none'],
+      backend.env,
+    );
+    assert.equal(result.code, 0, result.stderr);
+    assert.match(
+      result.stderr,
+      /not uploaded: a \(symbolic link to c\/c\/c\/\.\.\/\.\.\/\.\.\/etc\/passwd leaves the workspace\)/,
     );
   });
 
