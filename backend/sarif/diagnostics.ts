@@ -39,7 +39,13 @@ export function resolveArtifactPath(
   }
   const base = art.uriBaseId ? run.originalUriBaseIds?.[art.uriBaseId]?.uri : undefined;
   const root = base?.startsWith('file://') ? fileURLToPath(base) : fallbackRoot;
-  const rel = decodeURI(art.uri);
+  let rel: string;
+  try {
+    rel = decodeURI(art.uri);
+  } catch {
+    // A malformed %-sequence (a hostile or broken log): this result has no file, the rest still do.
+    return undefined;
+  }
   if (path.isAbsolute(rel) || rel.split('/').includes('..')) {
     return undefined;
   }

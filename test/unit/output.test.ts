@@ -5,7 +5,9 @@ import * as assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { displayUri, escapeControl, escapeInline, findingsTable, table } from '../../backend/cli/format';
 import { runCli } from '../../backend/cli/main';
+import { resolveArtifactPath } from '../../backend/sarif/diagnostics';
 import type { FindingRow } from '../../backend/sarif/log';
+import type { SarifRun } from '../../backend/sarif/types';
 import { ignoreFileLine, isSafeRuleId, suppressionComment, suppressionLine } from '../../backend/suppressions';
 import { escapeHtml, statsPanelHtml, statsPanelTitle } from '../../extension/panelHtml';
 import {
@@ -51,6 +53,13 @@ describe('CLI output', () => {
     const json = JSON.stringify({ file: `a\u0085b\u202ec${ESC}` });
     assert.deepEqual(JSON.parse(escapeControl(json)), { file: `a\u0085b\u202ec${ESC}` });
     assert.doesNotMatch(escapeControl(json), RAW_CONTROL);
+  });
+
+  it('the editor skips a result whose URI is malformed instead of failing the whole log', () => {
+    const run = { tool: { driver: { name: 't' } } } as SarifRun;
+    const at = (uri: string) => ({ physicalLocation: { artifactLocation: { uri } } });
+    assert.equal(resolveArtifactPath(run, at('a%E0%A4%A.py'), '/w'), undefined);
+    assert.equal(resolveArtifactPath(run, at('caf%C3%A9.py'), '/w'), '/w/café.py');
   });
 
   it('every table cell is one escaped line', () => {
