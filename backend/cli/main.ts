@@ -11,6 +11,7 @@ import type { SarifLog } from '../sarif/types';
 import { awaitScan, fetchSarif, findWorkflow, startScan } from '../scan';
 import { ensureServiceBinary, findServiceBinary, SERVICE_BINARIES } from '../services/binaries';
 import { parseBackendMode, resolveBackend } from '../services/backend';
+import { runningCompose } from '../services/compose';
 import { type BackendConnection, connectionFromEnv } from '../services/connection';
 import {
   checkHealth,
@@ -41,14 +42,20 @@ import {
 import type { FuzzStatsSample } from '../../toolbox/shared/fuzzing';
 import type { ScanSummary } from '../../toolbox/shared/definitions';
 import { escapeControl, escapeInline, findingsTable, formatDuration, table } from './format';
+import { cmdLogs, cmdWorkers, composeStatus, downCompose, upCompose } from './services';
 import { cmdSetupExternal, cmdStatusExternal } from './external';
 
 const USAGE = `fuzzforge ${version}: scan and fuzz code on a Temporal + MinIO backend
 
 usage:
   fuzzforge up [--temporal-port N] [--temporal-ui-port N] [--minio-port N] [--minio-console-port N]
-  fuzzforge down
+  fuzzforge up --compose [--vertical V]... [--no-build]   the compose stack (Docker) instead of embedded
+  fuzzforge down [--volumes]                      stop the running backend (--volumes: compose data too)
   fuzzforge status [--json]
+  fuzzforge logs SERVICE [--follow] [--tail N]    temporal, minio, worker-<vertical>, ... of either mode
+  fuzzforge workers [--json]                      compose: each vertical's containers and pollers
+  fuzzforge workers scale VERTICAL=N...           compose: run N workers of a vertical
+  fuzzforge workers start|stop VERTICAL           compose: start or stop a vertical's workers
   fuzzforge setup [--tools [--vertical V]...]   build/locate Temporal and MinIO; --tools installs analysis tools
   fuzzforge setup --external                      register the search attributes and create the buckets
                                                   on the external backend (FUZZFORGE_TEMPORAL_*, FUZZFORGE_S3_*)
@@ -66,7 +73,7 @@ usage:
                                                   build the harness locally and run it on the crash input
 
 global options:
-  --backend auto|embedded|external      (default: FUZZFORGE_BACKEND_MODE or auto)
+  --backend auto|embedded|compose|external   (default: FUZZFORGE_BACKEND_MODE or auto)
   -h, --help, --version
 
 exit codes: 0 success, 1 findings at or above --fail-on, 2 usage or infrastructure error`;
@@ -196,7 +203,16 @@ async function cmdUp(args: string[], io: Io): Promise<number> {
     'minio-port': { type: 'string' },
     'minio-console-port': { type: 'string' },
     json: { type: 'boolean' },
+    compose: { type: 'boolean' },
+    vertical: { type: 'string', multiple: true },
+    'no-build': { type: 'boolean' },
   });
+  if (
+    values.compose ||
+    parseBackendMode((values.backend as string | undefined) ?? process.env.FUZZFORGE_BACKEND_MODE) === 'compose'
+  ) {
+    return upCompose(values, io);
+  }
   const options = defaultEmbeddedOptions(stateDir());
   options.ports = {
     temporal: parsePort('temporal-port', values['temporal-port'] as string | undefined, options.ports.temporal),
@@ -229,9 +245,18 @@ async function cmdUp(args: string[], io: Io): Promise<number> {
 }
 
 async function cmdDown(args: string[], io: Io): Promise<number> {
-  parse(args, {});
+  const { values } = parse(args, { volumes: { type: 'boolean' }, compose: { type: 'boolean' } });
+  const composeStopped = await downCompose(Boolean(values.volumes), io);
+  if (values.compose) {
+    if (!composeStopped) {
+      io.out('the compose backend was not running');
+    }
+    return 0;
+  }
   const stopped = await stopEmbedded(stateDir());
-  io.out(stopped ? 'embedded backend stopped' : 'the embedded backend was not running');
+  if (stopped || !composeStopped) {
+    io.out(stopped ? 'embedded backend stopped' : 'the embedded backend was not running');
+  }
   return 0;
 }
 
@@ -250,14 +275,16 @@ async function cmdStatus(args: string[], io: Io): Promise<number> {
   }));
   const health = state ? await checkHealth(state) : undefined;
   let pollers: Record<string, number> = {};
-  if (state && health?.temporal) {
-    const conn = await resolveBackend({ mode: 'embedded' });
+  const compose = runningCompose(stateDir());
+  if ((state && health?.temporal) || compose) {
+    const conn = await resolveBackend({ mode: state ? 'embedded' : 'compose' });
     pollers = await withRuns(conn, async (runs) =>
       Object.fromEntries(
         await Promise.all(verticals.map(async (v) => [v.vertical, await runs.pollers(v.vertical)] as const)),
       ),
-    );
+    ).catch(() => ({}));
   }
+  const composeReport = await composeStatus(io, Boolean(values.json));
   if (values.json) {
     io.out(
       JSON.stringify(
@@ -265,6 +292,7 @@ async function cmdStatus(args: string[], io: Io): Promise<number> {
           running: Boolean(state),
           state,
           health,
+          compose: composeReport,
           verticals: verticals.map((v) => ({ ...v, pollers: pollers[v.vertical] ?? 0 })),
           tools: toolStatuses(knownVerticals()),
           fuzzing: fuzzingAvailability(verticals, toolStatuses(knownVerticals())),
@@ -276,7 +304,9 @@ async function cmdStatus(args: string[], io: Io): Promise<number> {
     );
     return 0;
   }
-  if (!state) {
+  if (!state && composeReport) {
+    // The compose stack was reported above.
+  } else if (!state) {
     io.out('embedded backend: not running (start it with `fuzzforge up`)');
   } else {
     io.out(`embedded backend: ${state.status} since ${state.startedAt} (state in ${state.stateDir})`);
@@ -838,6 +868,14 @@ const COMMANDS: Record<string, (args: string[], io: Io) => Promise<number>> = {
   status: cmdStatus,
   setup: cmdSetup,
   workflows: cmdWorkflows,
+  logs: async (args, io) => {
+    const { values, positionals } = parse(args, { follow: { type: 'boolean', short: 'f' }, tail: { type: 'string' } });
+    return cmdLogs(values, positionals, io);
+  },
+  workers: async (args, io) => {
+    const { values, positionals } = parse(args, { json: { type: 'boolean' } });
+    return cmdWorkers(values, positionals, io);
+  },
   scan: cmdScan,
   runs: cmdRuns,
   run: cmdRun,
