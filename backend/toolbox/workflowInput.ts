@@ -89,8 +89,13 @@ export function targetRefProblems(ref: unknown, targetsBucket?: string): InputPr
   return problems;
 }
 
-/** Harness names: engine names and `dir/name`; they become arguments and folder names. */
-const HARNESS_NAME_PATTERN = /^[A-Za-z0-9_][A-Za-z0-9_./-]{0,199}$/;
+/**
+ * Harness names (from the workspace's own files: `fuzz_parse`, `dir/FuzzX`, a file's base name):
+ * they become arguments and, through safeName, folder names. No control characters, and no
+ * leading '-' that a tool would read as an option.
+ */
+// eslint-disable-next-line no-control-regex -- control characters are what is refused
+const HARNESS_NAME_PATTERN = /^[^\u0000-\u001f\u007f-][^\u0000-\u001f\u007f]{0,199}$/;
 
 /** A path relative to the target root that stays inside it lexically ('' and '.' are the root). */
 function isInnerPath(value: unknown): value is string {
