@@ -32,7 +32,8 @@ export function parseBackendMode(value: string | undefined): BackendMode {
 export async function resolveBackend(options: ResolveOptions = {}): Promise<BackendConnection> {
   const env = options.env ?? process.env;
   const mode = options.mode ?? parseBackendMode(env.FUZZFORGE_BACKEND_MODE);
-  const external = connectionFromEnv(env);
+  // Only external and auto read the external settings: a broken one must not stop embedded mode.
+  const external = mode === 'external' || mode === 'auto' ? connectionFromEnv(env) : undefined;
   if (mode === 'external' || (mode === 'auto' && external)) {
     if (!external) {
       throw new UserError(
