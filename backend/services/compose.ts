@@ -43,6 +43,8 @@ export interface ComposeState {
   ports: EmbeddedPorts;
   retention: Retention;
   toolboxDir: string;
+  /** FUZZFORGE_WORKER_IDLE_MINUTES of the stack's worker containers (0: never stop). */
+  idleMinutes: number;
 }
 
 export interface ComposeOptions {
@@ -243,7 +245,6 @@ export class ComposeProject {
   constructor(
     readonly cli: ComposeCli,
     readonly state: ComposeState,
-    private readonly idleMinutes = 30,
   ) {}
 
   /** Variables the compose file reads: ports, credentials, toolbox folder. */
@@ -262,7 +263,7 @@ export class ComposeProject {
       FUZZFORGE_TARGETS_RETENTION_DAYS: String(this.state.retention.targetsDays),
       FUZZFORGE_RESULTS_RETENTION_DAYS: String(this.state.retention.resultsDays),
       FUZZFORGE_TOOLBOX_DIR: this.state.toolboxDir,
-      FUZZFORGE_WORKER_IDLE_MINUTES: String(this.idleMinutes),
+      FUZZFORGE_WORKER_IDLE_MINUTES: String(this.state.idleMinutes ?? 30),
     };
   }
 
@@ -425,7 +426,7 @@ export async function startCompose(
   const existing = runningCompose(options.stateDir);
   const cli = await findComposeCli();
   if (existing) {
-    const project = new ComposeProject(cli, existing, options.idleMinutes);
+    const project = new ComposeProject(cli, existing);
     if (await stackHealthy(project)) {
       for (const vertical of options.verticals) {
         await ensureComposeWorker(existing, vertical, onProgress);
@@ -463,12 +464,13 @@ export async function startCompose(
     ports,
     retention: options.retention,
     toolboxDir: options.toolboxDir,
+    idleMinutes: options.idleMinutes,
   };
   if (!fs.existsSync(options.composeFile)) {
     throw new UserError(`${options.composeFile} does not exist`, 'set FUZZFORGE_COMPOSE_FILE or reinstall FuzzForge');
   }
   writePrivateJson(composeStatePath(options.stateDir), state);
-  const project = new ComposeProject(cli, state, options.idleMinutes);
+  const project = new ComposeProject(cli, state);
   const deadline = Date.now() + timeoutMs;
   try {
     onProgress(`starting Temporal and MinIO (${path.basename(cli.command)} ${cli.prefix.join(' ')} ${cli.version})`);
@@ -687,7 +689,7 @@ export async function composeContainers(state: ComposeState, withStats = true): 
         restarts: info.RestartCount ?? 0,
       };
       if (withStats && c.State === 'running') {
-        const stats = (await container.stats({ stream: false }));
+        const stats = await container.stats({ stream: false });
         Object.assign(report, containerUsage(stats));
       }
       return report;

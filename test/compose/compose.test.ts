@@ -60,7 +60,8 @@ describe('compose backend on a real Docker engine', () => {
     options.verticals = ['generic'];
     // Built by `npm run test:compose` before the tests (cached between runs).
     options.buildImages = false;
-    options.idleMinutes = 0;
+    // Short, so the test sees an idle worker stop itself; a scan starts a stopped worker again.
+    options.idleMinutes = 0.5;
     ({ state } = await startCompose(options, (line) => console.log(`  [compose] ${line}`)));
     conn = composeConnection(state);
     runs = await RunService.connect(conn);
@@ -159,6 +160,23 @@ describe('compose backend on a real Docker engine', () => {
     const crashes = await listCrashes(conn, run.runId);
     assert.equal(crashes.length, 1);
     assert.equal(crashes[0]?.kind, 'IndexError');
+    // With nothing left to do, the worker stops itself (exit 0) and stays stopped.
+    const idleDeadline = Date.now() + 180_000;
+    for (;;) {
+      const info = await dockerClient(state.dockerHost).getContainer(worker.Id).inspect();
+      if (!info.State.Running) {
+        assert.equal(info.State.ExitCode, 0, 'an idle worker exits cleanly');
+        break;
+      }
+      assert.ok(Date.now() < idleDeadline, 'the idle python worker did not stop');
+      await sleep(2000);
+    }
+    await sleep(5000);
+    assert.equal(
+      (await runningWorkers(compose, 'python')).length,
+      0,
+      'the engine leaves an idle-stopped worker stopped',
+    );
   });
 
   it('scales a vertical to 2 workers and both poll', async () => {
