@@ -14,6 +14,7 @@ import { after, before, describe, it } from 'node:test';
 import { sleep } from '../../backend/concurrency';
 import { fuzzingAvailability } from '../../backend/fuzzing';
 import { distEntry, projectRoot } from '../../backend/paths';
+import { CONNECTION_VARIABLES } from '../../backend/services/connection';
 import { SEARCH_ATTRIBUTES } from '../../backend/services/embedded';
 import { findServiceBinary } from '../../backend/services/binaries';
 import { toolStatuses } from '../../backend/toolbox/tools';
@@ -73,6 +74,56 @@ interface Started {
   child: ChildProcess;
   log: string;
   exited: boolean;
+}
+
+/** The environment of a process as NAME=VALUE strings (empty when it is gone). */
+function environOf(pid: number): string[] {
+  try {
+    return fs.readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0').filter(Boolean);
+  } catch {
+    return [];
+  }
+}
+
+function commandOf(pid: number): string {
+  try {
+    return fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0/g, ' ').trim().slice(0, 200);
+  } catch {
+    return '?';
+  }
+}
+
+/**
+ * Every live process below `pid` (children, grandchildren, ...) in a process group of its own:
+ * the tools a worker runs are detached, its own helpers (esbuild's service) are not.
+ */
+function detachedDescendantsOf(pid: number): number[] {
+  const parents = new Map<number, { ppid: number; pgid: number }>();
+  for (const entry of fs.readdirSync('/proc')) {
+    if (/^\d+$/.test(entry)) {
+      try {
+        // The parent pid is the second field after the parenthesised command name.
+        const stat = fs.readFileSync(`/proc/${entry}/stat`, 'utf8');
+        const [, ppid, pgid] = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+        parents.set(Number(entry), { ppid: Number(ppid), pgid: Number(pgid) });
+      } catch {
+        // Gone.
+      }
+    }
+  }
+  const out: number[] = [];
+  const queue = [pid];
+  while (queue.length > 0) {
+    const parent = queue.shift() as number;
+    for (const [child, { ppid }] of parents) {
+      if (ppid === parent) {
+        out.push(child);
+        queue.push(child);
+      }
+    }
+  }
+  const group = parents.get(pid)?.pgid;
+  return out.filter((child) => parents.get(child)?.pgid !== group);
 }
 
 interface Expected {
@@ -522,6 +573,20 @@ describe('workers on other hosts (network namespaces)', { skip }, () => {
       `a crash before the worker dies: ${JSON.stringify(before)}\n${logs()}`,
     );
     assert.ok(first.child.pid && !first.exited);
+    // The worker holds the credentials; nothing it started on the workspace (the fuzzer, its
+    // build, the watchdog shell) does.
+    const secret = `FUZZFORGE_S3_SECRET_KEY=${env.FUZZFORGE_S3_SECRET_KEY}`;
+    assert.ok(environOf(first.child.pid).includes(secret), 'the check below can see a leak');
+    let children: number[] = [];
+    for (let i = 0; i < 100 && children.length === 0; i++) {
+      children = detachedDescendantsOf(first.child.pid);
+      await sleep(100);
+    }
+    for (const pid of children) {
+      const leaked = environOf(pid).filter((v) => CONNECTION_VARIABLES.some((name) => v.startsWith(`${name}=`)));
+      assert.deepEqual(leaked, [], `process ${pid} (${commandOf(pid)}) has connection settings`);
+    }
+    process.stderr.write(`# ${children.length} process(es) under the worker checked for credentials\n`);
     process.kill(-first.child.pid, 'SIGKILL');
     for (let i = 0; i < 100 && !first.exited; i++) {
       await sleep(100);
