@@ -138,6 +138,9 @@ build() {
   timings+=("$image: $((SECONDS - started)) s")
 }
 
+# rm -rf that retries once: a big tree can race with a process still closing files in it.
+remove() { rm -rf "$@" 2>/dev/null || { sleep 2 && rm -rf "$@"; }; }
+
 # Copy a tree for a build context: hard links when on the same filesystem (instant), else a copy.
 stage_copy() {
   local from=$1 to=$2
@@ -303,7 +306,7 @@ runtime_inputs=$({
   sha256sum <"$root/package.json"
   sha256sum <"$root/node_modules/.package-lock.json"
   digest_paths "$root/dist" "$root/backend"
-  for v in "${all_verticals[@]}"; do sha256sum <"$root/workers/$v/vertical.yaml"; done
+  (cd "$root" && find workers -type f \( -name '*.ts' -o -name vertical.yaml \) -print0 | LC_ALL=C sort -z | xargs -0 sha256sum)
   find "$ca_dir" -name '*.crt' -type f -print0 2>/dev/null | LC_ALL=C sort -z | xargs -0 -r cat | sha256sum
   echo "$base_id"
 } | digest)
@@ -311,8 +314,14 @@ runtime_inputs=$({
 stage_runtime() {
   local stage=$stage_root/runtime
   say "staging the runtime context in $stage"
-  rm -rf "$stage"
-  mkdir -p "$stage/node/bin" "$stage/node/lib/node_modules" "$stage/app/workers" "$stage/ca-certificates"
+  # node_modules is the slow part (a copy and a prune): kept while the lockfile is unchanged.
+  local lock
+  lock=$(sha256sum <"$root/node_modules/.package-lock.json" | digest)
+  if [ "$(cat "$stage/node_modules.lock" 2>/dev/null)" != "$lock" ]; then
+    remove "$stage"
+  fi
+  remove "$stage/node" "$stage/app" "$stage/ca-certificates"
+  mkdir -p "$stage/node/bin" "$stage/node/lib/node_modules" "$stage/app" "$stage/ca-certificates"
   cp -a "$node_bin" "$stage/node/bin/node"
   cp -a "$npm_dir" "$stage/node/lib/node_modules/npm"
   ln -s ../lib/node_modules/npm/bin/npm-cli.js "$stage/node/bin/npm"
@@ -324,34 +333,53 @@ stage_runtime() {
   # The toolbox (mounted at run time) imports backend/ sources; the scripts are not needed.
   cp -a "$root/backend" "$app/backend"
   rm -rf "$app/backend/scripts"
-  for v in "${all_verticals[@]}"; do
-    mkdir -p "$app/workers/$v"
-    cp "$root/workers/$v/vertical.yaml" "$app/workers/$v/"
-  done
-  # Production dependencies: a copy of this checkout's node_modules pruned of dev dependencies
-  # (no registry access), plus esbuild, which the worker uses to compile the toolbox.
-  cp -a "$root/node_modules" "$app/node_modules"
-  rm -rf "$app/node_modules/.cache"
-  (
-    cd "$app"
-    # A nested npm must not inherit an outer npm's configuration (npm run ...).
-    for var in $(env | grep -o '^npm_[^=]*' || true); do unset "$var"; done
-    npm prune --omit=dev --offline --no-audit --no-fund --ignore-scripts >"$stage_root/logs/npm-prune.log" 2>&1
-  ) || fail "npm prune --omit=dev failed (log: $stage_root/logs/npm-prune.log)"
-  rm -rf "$app/node_modules/esbuild"
-  cp -a "$root/node_modules/esbuild" "$app/node_modules/esbuild"
-  mkdir -p "$app/node_modules/@esbuild"
-  for platform in "$root"/node_modules/@esbuild/linux-*; do
-    [ -d "$platform" ] && cp -a "$platform" "$app/node_modules/@esbuild/"
-  done
-  # Temporal's core bridge ships every platform's native core and its Rust sources: keep linux-x64.
-  local bridge=$app/node_modules/@temporalio/core-bridge
-  if [ -d "$bridge/releases/x86_64-unknown-linux-gnu" ]; then
-    find "$bridge/releases" -mindepth 1 -maxdepth 1 ! -name x86_64-unknown-linux-gnu -exec rm -rf {} +
-    rm -rf "$bridge/sdk-core" "$bridge/src" "$bridge/bridge-macros" "$bridge/scripts"
+  # The worker's own sources it compiles at start-up (the workflow interceptor) and every
+  # vertical.yaml; not the Dockerfiles, which would rebuild everything when one changes.
+  (cd "$root" && find workers -type f \( -name '*.ts' -o -name vertical.yaml \) -print0 | xargs -0 cp --parents -t "$app")
+  if [ ! -d "$stage/node_modules" ]; then
+    # Production dependencies: a copy of this checkout's node_modules pruned of dev dependencies
+    # (no registry access), plus esbuild, which the worker uses to compile the toolbox.
+    local prune=$stage/prune
+    mkdir -p "$prune"
+    cp "$root/package.json" "$root/package-lock.json" "$prune/"
+    cp -a "$root/node_modules" "$prune/node_modules"
+    rm -rf "$prune/node_modules/.cache"
+    (
+      cd "$prune"
+      # A nested npm must not inherit an outer npm's configuration (npm run ...).
+      for var in $(env | grep -o '^npm_[^=]*' || true); do unset "$var"; done
+      npm prune --omit=dev --offline --no-audit --no-fund --ignore-scripts >"$stage_root/logs/npm-prune.log" 2>&1
+    ) || fail "npm prune --omit=dev failed (log: $stage_root/logs/npm-prune.log)"
+    rm -rf "$prune/node_modules/esbuild"
+    cp -a "$root/node_modules/esbuild" "$prune/node_modules/esbuild"
+    mkdir -p "$prune/node_modules/@esbuild"
+    for platform in "$root"/node_modules/@esbuild/linux-*; do
+      [ -d "$platform" ] && cp -a "$platform" "$prune/node_modules/@esbuild/"
+    done
+    # Temporal's core bridge ships every platform's native core and its Rust sources: keep linux-x64.
+    local bridge=$prune/node_modules/@temporalio/core-bridge
+    if [ -d "$bridge/releases/x86_64-unknown-linux-gnu" ]; then
+      find "$bridge/releases" -mindepth 1 -maxdepth 1 ! -name x86_64-unknown-linux-gnu -exec rm -rf {} +
+      rm -rf "$bridge/sdk-core" "$bridge/src" "$bridge/bridge-macros" "$bridge/scripts"
+    fi
+    mv "$prune/node_modules" "$stage/node_modules"
+    rm -rf "$prune"
+    echo "$lock" >"$stage/node_modules.lock"
   fi
   say "runtime context: $(du -sh "$stage" | cut -f1)"
 }
+
+# What a vertical's tool installation depends on in the runtime image: not dist/ as a whole (it
+# changes with every edit) but the installer's sources, Node, the dependencies and the base.
+runtime_tool_inputs=$({
+  sha256sum <"$node_bin"
+  sha256sum <"$root/workers/Dockerfile"
+  sha256sum <"$root/node_modules/.package-lock.json"
+  sha256sum <"$root/backend/toolbox/tools.ts"
+  sha256sum <"$root/backend/toolbox/verticals.ts"
+  find "$ca_dir" -name '*.crt' -type f -print0 2>/dev/null | LC_ALL=C sort -z | xargs -0 -r cat | sha256sum
+  echo "$base_id"
+} | digest)
 
 mkdir -p "$stage_root/logs"
 up_to_date "$runtime_image" "$runtime_inputs" || stage_runtime
@@ -433,10 +461,17 @@ for v in "${verticals[@]}"; do
   inputs=$({
     sha256sum <"$root/workers/$v/Dockerfile"
     sha256sum <"$root/workers/$v/vertical.yaml"
-    echo "$runtime_id $extra"
+    echo "$runtime_tool_inputs $extra"
   } | digest)
-  # The repository is the context, as in compose/docker-compose.yml (.dockerignore keeps it small).
-  build "fuzzforge/worker-$v:local" "$inputs" "$root/workers/$v/Dockerfile" "$root" "${args[@]}"
+  # Two steps, so that an edit of the project does not reinstall every tool: :tools is the
+  # vertical's Dockerfile as compose builds it (the repository is the context; .dockerignore keeps
+  # it small), rebuilt only when the tools' inputs change; :local is :tools with the current
+  # application from the runtime image laid over it (workers/refresh.Dockerfile, seconds).
+  build "fuzzforge/worker-$v:tools" "$inputs" "$root/workers/$v/Dockerfile" "$root" "${args[@]}"
+  final=$(echo "$(image_id "fuzzforge/worker-$v:tools") $runtime_id" | digest)
+  mkdir -p "$stage_root/empty"
+  build "fuzzforge/worker-$v:local" "$final" "$root/workers/refresh.Dockerfile" "$stage_root/empty" \
+    --build-arg "TOOLS_IMAGE=fuzzforge/worker-$v:tools" --build-arg "RUNTIME_IMAGE=$runtime_image"
 done
 
 say "done:"
