@@ -316,8 +316,12 @@ describe('workers on other hosts (network namespaces)', { skip }, () => {
       HOME: process.env.HOME,
       LANG: process.env.LANG ?? 'C.UTF-8',
       TMPDIR: os.tmpdir(),
-      ...(process.env.GOPATH ? { GOPATH: process.env.GOPATH } : {}),
-      ...(process.env.GOCACHE ? { GOCACHE: process.env.GOCACHE } : {}),
+      // The machine's own settings of where tools and caches live, as a user's hosts would have them.
+      ...Object.fromEntries(
+        ['GOPATH', 'GOCACHE', 'FUZZFORGE_CACHE_DIR', 'XDG_CACHE_HOME']
+          .filter((name) => process.env[name])
+          .map((name) => [name, process.env[name]]),
+      ),
     };
 
     // Temporal listens on namespace A's loopback only; other hosts reach it through a TLS front
@@ -476,18 +480,23 @@ describe('workers on other hosts (network namespaces)', { skip }, () => {
     assert.equal(after?.storage.healthy, true, JSON.stringify(after));
   });
 
-  it('a wrong setting is reported with the name of its variable', { skip: !haveOpenssl() }, () => {
+  it('a wrong setting is reported with the name of its variable', () => {
     const missing = path.join(root, 'no-such-ca.pem');
     const bad = cli(['setup', '--external'], { FUZZFORGE_TEMPORAL_TLS_CA: missing });
     assert.equal(bad.code, 2);
     assert.match(bad.stderr, /FUZZFORGE_TEMPORAL_TLS_CA: cannot read .*no-such-ca\.pem/);
-    // Without a client certificate the mutual-TLS front refuses the connection.
-    const noCert = cli(['status', '--backend', 'external', '--json'], {
-      FUZZFORGE_TEMPORAL_TLS_CERT: '',
-      FUZZFORGE_TEMPORAL_TLS_KEY: '',
-    });
-    assert.equal(noCert.code, 2);
-    assert.equal((JSON.parse(noCert.stdout) as Status).temporal.healthy, false);
+    const noNamespace = cli(['setup', '--external'], { FUZZFORGE_TEMPORAL_NAMESPACE: `ff-none-${suffix}` });
+    assert.equal(noNamespace.code, 2);
+    assert.match(noNamespace.stderr, new RegExp(`namespace "ff-none-${suffix}" does not exist on ${hosts.a.address}`));
+    if (certs) {
+      // Without a client certificate the mutual-TLS front refuses the connection.
+      const noCert = cli(['status', '--backend', 'external', '--json'], {
+        FUZZFORGE_TEMPORAL_TLS_CERT: '',
+        FUZZFORGE_TEMPORAL_TLS_KEY: '',
+      });
+      assert.equal(noCert.code, 2);
+      assert.equal((JSON.parse(noCert.stdout) as Status).temporal.healthy, false);
+    }
   });
 
   it('a scan from host C runs on the worker on host B and finds exactly the known findings', async () => {
