@@ -474,5 +474,8 @@ for v in "${verticals[@]}"; do
     --build-arg "TOOLS_IMAGE=fuzzforge/worker-$v:tools" --build-arg "RUNTIME_IMAGE=$runtime_image"
 done
 
+# Earlier builds of our images are now untagged: remove them (those a container still uses stay).
+docker image prune -f --filter "label=$label" >/dev/null || true
+
 say "done:"
 for t in "${timings[@]}"; do say "  $t"; done
