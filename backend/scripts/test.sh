@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Every suite, on a fresh machine or a warm one: set-up, type check, lint, unit and integration
-# tests (real Temporal dev server, real MinIO, real workers on free loopback ports).
+# tests (real Temporal dev server, real MinIO, real workers on free loopback ports), the compose
+# tests on a real Docker engine and the e2e tests in a real VS Code.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 # Nested installs get a clean environment: nothing an outer `npm run` exported leaks into them.
@@ -15,10 +16,19 @@ node dist/cli.js setup --tools
 bash test/e2e/setup.sh
 # The integration tests drive the development build (source maps in stack traces).
 node esbuild.js --quiet
+# The compose tests: a Docker engine (the project's own dockerd when none answers; apt installs
+# docker.io, docker-compose and debootstrap) and the images they use, built from local parts and
+# cached under ~/.cache/fuzzforge (a second run rebuilds nothing).
+echo "== compose: Docker engine and images"
+bash backend/scripts/docker-engine.sh start
+eval "$(bash backend/scripts/docker-engine.sh env)"
+export DOCKER_HOST
+bash backend/scripts/docker-images.sh --verticals generic,python
 echo "== typecheck"
 npx tsc --noEmit -p tsconfig.json
 npx tsc --noEmit -p webview/tsconfig.json
 echo "== lint"
 npx eslint --max-warnings=0 .
-echo "== unit, integration and e2e tests"
-node --import tsx --test --test-concurrency=1 --test-reporter=spec test/unit/*.test.ts test/integration/*.test.ts test/e2e/*.test.ts
+echo "== unit, integration, compose and e2e tests"
+node --import tsx --test --test-concurrency=1 --test-reporter=spec test/unit/*.test.ts test/integration/*.test.ts \
+  test/compose/*.test.ts test/e2e/*.test.ts
