@@ -17,8 +17,10 @@ import { BAD_INPUT, VALIDATE_INPUT_ACTIVITY } from '../toolbox/shared/definition
 type Validate = (request: { workflow: string; input: unknown }) => Promise<unknown>;
 
 const validators = proxyActivities<Record<typeof VALIDATE_INPUT_ACTIVITY, Validate>>({
-  // Includes fetching and hashing the target's manifest.
-  startToCloseTimeout: '5m',
+  // Includes fetching and hashing the target's manifest (seconds even for a large tree). Short, so
+  // a request that hangs (a storage connection lost mid-call) costs a minute, not five, before the
+  // retry.
+  startToCloseTimeout: '60s',
   retry: { maximumAttempts: 5, nonRetryableErrorTypes: [BAD_INPUT] },
 });
 
