@@ -10,17 +10,16 @@ import { awaitScan, fetchSarif, findWorkflow, startScan } from '../backend/scan'
 import { parseBackendMode } from '../backend/services/backend';
 import { whichSync } from '../backend/services/binaries';
 import {
-  ComposeProject,
   composeConnection,
   composeContainers,
   composeLogs,
   defaultComposeOptions,
   ensureComposeWorker,
-  findComposeCli,
   readComposeState,
   runningCompose,
   startCompose,
   stopCompose,
+  stopComposeWorkers,
   workerService,
 } from '../backend/services/compose';
 import {
@@ -607,10 +606,9 @@ export function activate(context: vscode.ExtensionContext): FuzzforgeApi {
         ),
       ].sort();
       const vertical = await pickVertical(arg, running, 'Vertical whose workers to stop');
-      const project = new ComposeProject(await findComposeCli(), state);
       await vscode.window.withProgress(
         { location: vscode.ProgressLocation.Notification, title: `FuzzForge: stopping the ${vertical} workers` },
-        () => project.run(['stop', workerService(vertical)], { profiles: [vertical] }),
+        () => stopComposeWorkers(state, vertical),
       );
       log.info(`${vertical} workers stopped (work for ${vertical} starts one again)`);
       await backendView.refresh();

@@ -11,15 +11,13 @@ import {
   type ContainerReport,
   defaultComposeOptions,
   ensureComposeWorker,
-  findComposeCli,
-  ComposeProject,
   queuePollers,
   readComposeState,
   runningCompose,
   scaleComposeWorkers,
   startCompose,
   stopCompose,
-  workerService,
+  stopComposeWorkers,
 } from '../services/compose';
 import { runningEmbedded } from '../services/embedded';
 import { formatBytes } from '../storage/pack';
@@ -194,7 +192,7 @@ export async function cmdLogs(
   return 0;
 }
 
-async function requireCompose(): Promise<{ state: ComposeState; project: ComposeProject }> {
+function requireCompose(): { state: ComposeState } {
   const state = runningCompose(stateDir());
   if (!state) {
     throw new UserError(
@@ -202,7 +200,7 @@ async function requireCompose(): Promise<{ state: ComposeState; project: Compose
       'start it with `fuzzforge up --compose`; the embedded backend runs one worker per available vertical (`fuzzforge status`)',
     );
   }
-  return { state, project: new ComposeProject(await findComposeCli(), state) };
+  return { state };
 }
 
 /**
@@ -218,7 +216,7 @@ export async function cmdWorkers(values: { json?: boolean }, positionals: string
         'e.g. fuzzforge workers scale python=2',
       );
     }
-    const { state } = await requireCompose();
+    const { state } = requireCompose();
     for (const spec of rest) {
       const m = /^([a-z0-9_-]+)=(\d+)$/.exec(spec);
       if (!m || !knownVerticals().includes(m[1] as string)) {
@@ -240,11 +238,11 @@ export async function cmdWorkers(values: { json?: boolean }, positionals: string
         `VERTICAL is one of ${knownVerticals().join(', ')}`,
       );
     }
-    const { state, project } = await requireCompose();
+    const { state } = requireCompose();
     if (action === 'start') {
       await ensureComposeWorker(state, vertical, (line) => io.err(line));
     } else {
-      await project.run(['stop', workerService(vertical)], { profiles: [vertical] });
+      await stopComposeWorkers(state, vertical);
     }
     io.out(`${vertical} worker ${action === 'start' ? 'running' : 'stopped'}`);
     return 0;
@@ -252,7 +250,7 @@ export async function cmdWorkers(values: { json?: boolean }, positionals: string
   if (action !== undefined) {
     throw new UserError(`unknown workers action "${action}"`, 'use: fuzzforge workers [scale V=N | start V | stop V]');
   }
-  const { state } = await requireCompose();
+  const { state } = requireCompose();
   const containers = (await composeContainers(state)).filter((c) => c.vertical);
   const rows = await Promise.all(
     knownVerticals().map(async (vertical) => {

@@ -623,6 +623,12 @@ export async function ensureComposeWorker(
   );
 }
 
+/** Stop every worker container of a vertical (the next run for it starts one again). */
+export async function stopComposeWorkers(state: ComposeState, vertical: string): Promise<void> {
+  const project = new ComposeProject(await findComposeCli(), state);
+  await project.run(['stop', workerService(vertical)], { profiles: [vertical] });
+}
+
 /** Run exactly `count` workers of a vertical (Temporal spreads the queue's work over them). */
 export async function scaleComposeWorkers(
   state: ComposeState,
