@@ -75,14 +75,24 @@ export function packageName(specifier: string): string {
   return specifier.startsWith('@') ? parts.slice(0, 2).join('/') : parts[0]!;
 }
 
-/** Bare module specifiers a piece of code loads (require calls, import statements). */
-export function bareImports(source: string): string[] {
+/**
+ * Bare module specifiers a piece of code loads (require calls, import statements). A specifier
+ * holds no white space, so text in string literals that merely looks like `from '…` is no import.
+ * `requireOnly` for CommonJS bundles (esbuild's output): there only require calls load anything,
+ * and the bundled libraries' own strings must not be read as import statements.
+ */
+export function bareImports(source: string, requireOnly = false): string[] {
   const out = new Set<string>();
+  const quoted = `["']([^"'./\\s][^"'\\s]*)["']`;
   const patterns = [
-    /\brequire\(\s*["']([^"'./][^"']*)["']\s*\)/g,
-    /\bfrom\s+["']([^"'./][^"']*)["']/g,
-    /\bimport\s*\(\s*["']([^"'./][^"']*)["']\s*\)/g,
-    /^\s*import\s+["']([^"'./][^"']*)["']/gm,
+    new RegExp(`\\brequire\\(\\s*${quoted}\\s*\\)`, 'g'),
+    ...(requireOnly
+      ? []
+      : [
+          new RegExp(`\\bfrom\\s+${quoted}`, 'g'),
+          new RegExp(`\\bimport\\s*\\(\\s*${quoted}\\s*\\)`, 'g'),
+          new RegExp(`^\\s*import\\s+${quoted}`, 'gm'),
+        ]),
   ];
   for (const re of patterns) {
     for (const m of source.matchAll(re)) {
@@ -112,7 +122,7 @@ function filesUnder(dir: string, ext: RegExp): string[] {
 function runtimeRoots(): string[] {
   const roots = new Set<string>();
   for (const f of ['extension', 'cli', 'worker']) {
-    for (const p of bareImports(fs.readFileSync(path.join(projectRoot, 'dist', `${f}.js`), 'utf8'))) {
+    for (const p of bareImports(fs.readFileSync(path.join(projectRoot, 'dist', `${f}.js`), 'utf8'), true)) {
       roots.add(p);
     }
   }

@@ -25,6 +25,19 @@ describe('vsix packaging', () => {
     assert.deepEqual(bareImports(code), ['@temporalio/client', 'esbuild', 'minio', 'source-map-support', 'yaml']);
   });
 
+  it('reads no import out of the strings of a bundled library', () => {
+    // As in @grpc/grpc-js, bundled into dist/ by esbuild (through dockerode).
+    const bundle = [
+      'var x = require("ssh2");',
+      'this.trace("Connection dropped by client from " + JSON.stringify(socket.address()) + " to " + clientAddress);',
+      "log('received from ' + peer + ' and from \"' + host + '\"');",
+      "var text = 'import a value from \"somewhere\"';",
+    ].join('\n');
+    assert.deepEqual(bareImports(bundle, true), ['ssh2']);
+    // Without requireOnly, a specifier still never holds white space.
+    assert.ok(bareImports(bundle).every((p) => !/\s/.test(p)), JSON.stringify(bareImports(bundle)));
+  });
+
   it('closes over installed dependencies and reports what is not installed', () => {
     const { folders, missing } = dependencyClosure(['@temporalio/client', 'no-such-package-fuzzforge']);
     assert.ok(folders.includes('node_modules/@temporalio/client'));
