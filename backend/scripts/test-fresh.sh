@@ -38,6 +38,13 @@ report() {
   if [ -d "$root/clone" ] && [ -f "$root/clone/dist/cli.js" ]; then
     (cd "$root/clone" && node dist/cli.js down >/dev/null 2>&1) || true
   fi
+  # Only a run that got to the end passed (a signal can leave $? at 0).
+  [ "${completed:-0}" = 1 ] || { [ "$rc" != 0 ] || rc=1; }
+  # The project's own dockerd of this run, if the tests started one: stop it before removing its folders.
+  if [ -f "$root/fuzzforge-state/docker/dockerd.pid" ]; then
+    FUZZFORGE_STATE_DIR="$root/fuzzforge-state" FUZZFORGE_CACHE_DIR="$root/fuzzforge-cache" \
+      bash "$repo/backend/scripts/docker-engine.sh" stop >/dev/null 2>&1 || true
+  fi
   if [ "$rc" = 0 ] && [ "${FUZZFORGE_FRESH_KEEP:-0}" != 1 ]; then
     rm -rf "$root"
     echo "test:fresh: PASSED"
@@ -84,3 +91,4 @@ node dist/cli.js down
 stage "npm test (README command 2)"
 npm test
 stage ""
+completed=1
