@@ -80,6 +80,9 @@ export GOCACHE="$root/go-build" GOPATH="$root/go"
 # Toolchains the machine came with (not caches): keep them where they are.
 export CARGO_HOME="${CARGO_HOME:-$real_home/.cargo}" RUSTUP_HOME="${RUSTUP_HOME:-$real_home/.rustup}"
 export PYENV_ROOT="${PYENV_ROOT:-$real_home/.pyenv}"
+# No engine of the user's: the tests start the project's own dockerd with a data root in the new
+# cache, so the base image and every worker image are built from nothing, as on a new machine.
+unset DOCKER_HOST
 # A demo backend of its own: the state folder above, and ports taken elsewhere fall back to free ones.
 export FUZZFORGE_DEMO_SARIF="$root/demo.sarif"
 
