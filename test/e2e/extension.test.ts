@@ -314,6 +314,10 @@ describe('e2e: the FuzzForge extension in a real VS Code, on a real backend', ()
       await waitForRows(vsc, 'Findings', (r) => r.some((row) => row.label.startsWith('python/app.py,')));
       await vsc.screenshot('extension-6b-findings-by-file');
       await vsc.clickViewRow('Findings', 'python/app.py,');
+      // The file may be the last row that fits (the container holds three views): move the
+      // keyboard focus to its first finding, which scrolls the tree to it.
+      await sleep(300);
+      await vsc.page.keyboard.press('ArrowDown');
       rows = await waitForRows(vsc, 'Findings', (r) =>
         r.some((row) => row.level === 2 && row.label.includes(' at python/app.py:')),
       );
