@@ -318,8 +318,16 @@ export class ComposeProject {
 
   /** The project's containers (running or not), newest first. */
   async containers(all = true): Promise<Docker.ContainerInfo[]> {
-    return this.docker().listContainers({ all, filters: { label: [`${PROJECT_LABEL}=${this.state.project}`] } });
+    return stackContainers(this.state, all);
   }
+}
+
+/** The stack's containers (running or not), read from the engine: no compose CLI involved. */
+export function stackContainers(state: ComposeState, all = true): Promise<Docker.ContainerInfo[]> {
+  return dockerClient(state.dockerHost).listContainers({
+    all,
+    filters: { label: [`${PROJECT_LABEL}=${state.project}`] },
+  });
 }
 
 export function workerService(vertical: string): string {
@@ -571,8 +579,11 @@ export async function queuePollers(state: ComposeState, vertical: string): Promi
 }
 
 /** Running worker containers of one vertical. */
-export async function runningWorkers(project: ComposeProject, vertical: string): Promise<Docker.ContainerInfo[]> {
-  return (await project.containers(false)).filter((c) => c.Labels[VERTICAL_LABEL] === vertical);
+export async function runningWorkers(
+  stack: { state: ComposeState },
+  vertical: string,
+): Promise<Docker.ContainerInfo[]> {
+  return (await stackContainers(stack.state, false)).filter((c) => c.Labels[VERTICAL_LABEL] === vertical);
 }
 
 /**
@@ -585,17 +596,18 @@ export async function ensureComposeWorker(
   onProgress: (line: string) => void = () => undefined,
   timeoutMs = 180_000,
 ): Promise<void> {
-  const cli = await findComposeCli();
-  const project = new ComposeProject(cli, state);
-  const running = await runningWorkers(project, vertical);
+  // Every scan in compose mode passes here: the engine is asked first, and the compose CLI (a
+  // process start) only runs when a worker has to be started.
+  const running = await runningWorkers({ state }, vertical);
   if (running.length === 0) {
     onProgress(`starting the ${vertical} worker container`);
+    const project = new ComposeProject(await findComposeCli(), state);
     await project.run(['up', '-d', '--no-build', '--no-recreate', workerService(vertical)], {
       profiles: [vertical],
     });
   }
   const deadline = Date.now() + timeoutMs;
-  const ids = new Set((await runningWorkers(project, vertical)).map((c) => c.Id.slice(0, 12)));
+  const ids = new Set((await runningWorkers({ state }, vertical)).map((c) => c.Id.slice(0, 12)));
   while (Date.now() < deadline) {
     const pollers = await queuePollers(state, vertical).catch(() => [] as string[]);
     // Worker identities carry the container's host name (its short id), so a stale poller of a
@@ -603,10 +615,10 @@ export async function ensureComposeWorker(
     if (pollers.some((p) => [...ids].some((id) => p.includes(id)))) {
       return;
     }
-    const now = await runningWorkers(project, vertical);
+    const now = await runningWorkers({ state }, vertical);
     if (now.length === 0) {
-      const all = (await project.containers()).filter((c) => c.Labels[VERTICAL_LABEL] === vertical);
-      const log = all[0] ? await containerLogTail(project.docker(), all[0].Id, 20) : '(no container)';
+      const all = (await stackContainers(state)).filter((c) => c.Labels[VERTICAL_LABEL] === vertical);
+      const log = all[0] ? await containerLogTail(dockerClient(state.dockerHost), all[0].Id, 20) : '(no container)';
       throw new UserError(
         `the ${vertical} worker container exited during start-up:\n${log}`,
         `fuzzforge logs ${workerService(vertical)}`,
