@@ -27,6 +27,7 @@ import {
   releaseLock,
   removeState,
   rotateLogIfLarge,
+  WORKER_HOST_LOG,
   type WorkerState,
   writePrivateJson,
   writeState,
@@ -566,39 +567,50 @@ export async function runSupervisor(stateDir: string): Promise<void> {
       availableVerticals(config.toolboxDir)
         .filter((v) => v.available)
         .map((v) => v.vertical);
+    // One worker host for every local vertical (the same program a compose container runs with
+    // one): one Node runtime, one connection and one bundle instead of one process per vertical.
     const workerCli = distEntry('worker');
-    for (const vertical of verticals) {
-      const ws: WorkerState = { vertical, restarts: 0, status: 'starting' };
-      state.workers.push(ws);
-      let launches = 0;
-      let tag = '';
-      const managed: ManagedChild = {
-        name: `worker-${vertical}`,
-        start: () => {
-          // Each launch its own tag: the tools a killed worker leaves running are found by it.
-          tag = `${tagPrefix}.${process.pid}.${vertical}.${++launches}`;
-          return spawnLogged(`worker-${vertical}`, process.execPath, [workerCli, '--vertical', vertical], {
-            ...process.env,
-            ...connectionToEnv(connection),
-            FUZZFORGE_TOOLBOX: config.toolboxDir,
-            FUZZFORGE_SUPERVISED: '1',
-            FUZZFORGE_WORKER_TAG: tag,
-          });
-        },
-        cleanUp: (pid) => [
-          ...killTaggedProcesses(`${tag}`, true).map((p) => `ended tool process ${p} left by worker ${pid}`),
-          ...(pid ? removeWorkerLeftovers(cacheRoot, vertical, pid) : []),
-        ],
-        restarts: 0,
-        startedAt: 0,
-        onPid: (pid) => {
+    const hostStates: WorkerState[] = verticals.map((vertical) => ({
+      vertical,
+      restarts: 0,
+      status: 'starting',
+      log: WORKER_HOST_LOG,
+    }));
+    state.workers.push(...hostStates);
+    let launches = 0;
+    let tag = '';
+    const host: ManagedChild = {
+      name: WORKER_HOST_LOG,
+      start: () => {
+        // Each launch its own tag: the tools a killed worker leaves running are found by it.
+        tag = `${tagPrefix}.${process.pid}.workers.${++launches}`;
+        return spawnLogged(WORKER_HOST_LOG, process.execPath, [workerCli, '--vertical', verticals.join(',')], {
+          ...process.env,
+          ...connectionToEnv(connection),
+          FUZZFORGE_TOOLBOX: config.toolboxDir,
+          FUZZFORGE_SUPERVISED: '1',
+          FUZZFORGE_WORKER_TAG: tag,
+        });
+      },
+      cleanUp: (pid) => [
+        ...killTaggedProcesses(`${tag}`, true).map((p) => `ended tool process ${p} left by worker ${pid}`),
+        ...(pid
+          ? removeWorkerLeftovers(cacheRoot, verticals.length === 1 ? (verticals[0] as string) : 'all', pid)
+          : []),
+      ],
+      restarts: 0,
+      startedAt: 0,
+      onPid: (pid) => {
+        for (const ws of hostStates) {
           ws.pid = pid;
           ws.status = pid ? 'running' : 'restarting';
-          ws.restarts = managed.restarts;
-        },
-      };
-      children.push(managed);
-      launch(managed);
+          ws.restarts = host.restarts;
+        }
+      },
+    };
+    if (verticals.length > 0) {
+      children.push(host);
+      launch(host);
     }
     // Ready means a scan can run now: every worker has bundled its toolbox and polls its queue.
     await waitForWorkers(state.temporal.address, verticals, 120_000);

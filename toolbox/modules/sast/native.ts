@@ -12,7 +12,7 @@ import { readVerticalSpec } from '../../../backend/toolbox/verticals';
 import type { TargetRef } from '../../shared/definitions';
 import { runTool, stderrExcerpt, ToolMissingError, type ToolRun } from '../process';
 import { notificationRun, SRCROOT } from '../reporters/sarif';
-import { checkpoint, objectStore, runKey, withTarget } from '../runtime';
+import { checkpoint, currentVertical, objectStore, runKey, withTarget } from '../runtime';
 // One implementation for every SAST module; re-exported for the native tools' modules.
 import { addFingerprints, withScratch } from './common';
 export { addFingerprints, withScratch };
@@ -233,7 +233,7 @@ function runError(run: SarifRun): string | undefined {
 }
 
 /** "gosec is not installed on this worker (install: ...)": the way setup would install it. */
-export function missingToolMessage(err: ToolMissingError, vertical = process.env.FUZZFORGE_VERTICAL): string {
+export function missingToolMessage(err: ToolMissingError, vertical = currentVertical()): string {
   const spec = vertical ? readVerticalSpec(vertical)?.tools.find((t) => t.command === err.command) : undefined;
   return spec ? `${err.message} (install: ${installHint(spec)})` : err.message;
 }
