@@ -187,7 +187,7 @@ export async function startEmbedded(
     fs.mkdirSync(logsDir, { recursive: true });
     rotateLogIfLarge(supervisorLogPath(options.stateDir), SUPERVISOR_LOG_MAX_BYTES);
     const out = fs.openSync(supervisorLogPath(options.stateDir), 'a');
-    const child = spawn(process.execPath, [cli, '__supervise', options.stateDir], {
+    const child = spawn(process.execPath, [...nodeMemoryFlags(), cli, '__supervise', options.stateDir], {
       detached: true,
       stdio: ['ignore', out, out],
       env: { ...process.env, FUZZFORGE_STATE_DIR: options.stateDir },
@@ -356,6 +356,17 @@ interface ManagedChild {
   onPid: (pid: number | undefined) => void;
   /** After the child exited: end and remove what it left behind; returns lines for the log. */
   cleanUp?: (pid: number | undefined) => string[];
+}
+
+/**
+ * V8 flags of the backend's long-lived Node processes (supervisor, worker host): a 1 MiB young
+ * generation instead of the default 16 MiB semi-spaces keeps an idle process about 40-100 MB
+ * smaller, for a few more (cheap) scavenges while busy. `FUZZFORGE_NODE_FLAGS` replaces them
+ * (space-separated; empty for none).
+ */
+export function nodeMemoryFlags(env: NodeJS.ProcessEnv = process.env): string[] {
+  const raw = env.FUZZFORGE_NODE_FLAGS ?? '--max-semi-space-size=1';
+  return raw.split(/\s+/).filter((f) => f.startsWith('--'));
 }
 
 /** Entry of `fuzzforge __supervise STATE_DIR`: run the embedded stack until SIGTERM. */
@@ -584,13 +595,18 @@ export async function runSupervisor(stateDir: string): Promise<void> {
       start: () => {
         // Each launch its own tag: the tools a killed worker leaves running are found by it.
         tag = `${tagPrefix}.${process.pid}.workers.${++launches}`;
-        return spawnLogged(WORKER_HOST_LOG, process.execPath, [workerCli, '--vertical', verticals.join(',')], {
-          ...process.env,
-          ...connectionToEnv(connection),
-          FUZZFORGE_TOOLBOX: config.toolboxDir,
-          FUZZFORGE_SUPERVISED: '1',
-          FUZZFORGE_WORKER_TAG: tag,
-        });
+        return spawnLogged(
+          WORKER_HOST_LOG,
+          process.execPath,
+          [...nodeMemoryFlags(), workerCli, '--vertical', verticals.join(',')],
+          {
+            ...process.env,
+            ...connectionToEnv(connection),
+            FUZZFORGE_TOOLBOX: config.toolboxDir,
+            FUZZFORGE_SUPERVISED: '1',
+            FUZZFORGE_WORKER_TAG: tag,
+          },
+        );
       },
       cleanUp: (pid) => [
         ...killTaggedProcesses(`${tag}`, true).map((p) => `ended tool process ${p} left by worker ${pid}`),
