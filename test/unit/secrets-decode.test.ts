@@ -112,6 +112,19 @@ describe('decoding before detecting', () => {
     ['java char array', 'A.java', `class A {\n  char[] password = {${chars(KEY)}};\n}\n`, ['2:generic-secret']],
     ['shell export', 'deploy.sh', `#!/bin/sh\nexport SERVICE_TOKEN=${KEY}\n`, ['2:generic-secret']],
     ['yaml base64 value', 'values.yaml', `auth:\n  api_key: ${b64(KEY)}\n`, ['2:generic-secret']],
+    ['yaml base64 with padding', 'values.yaml', `auth:\n  api_key: ${b64(`${KEY}x`)}\n`, ['2:generic-secret']],
+    [
+      'python value named by the function that returns it',
+      'a.py',
+      `_R = "${rev(KEY)}"\n\n\ndef webhook_secret():\n    return _R[::-1]\n`,
+      ['1:generic-secret'],
+    ],
+    [
+      'go value under a vendor-named key, fixed up by a helper',
+      'a.go',
+      `package main\n\nconst raw = "strpe_${KEY}"\n\nfunc fix(s string) string { return strings.Replace(s, "strpe_", "stripe_", 1) }\n\nvar stripeKey = fix(raw)\n`,
+      ['3:generic-secret'],
+    ],
     ['python comment', 'a.py', `# old_api_key = "${KEY}"\nAPI_KEY = os.environ["API_KEY"]\n`, ['1:generic-secret']],
     ['js fixed regex', 'a.js', `const PASSWORD_RE = /${KEY}/;\n`, ['1:generic-secret']],
   ];

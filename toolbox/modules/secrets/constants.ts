@@ -1147,6 +1147,7 @@ class Evaluator {
     const out: DerivedValue[] = [];
     const seen = new Map<string, DerivedValue>();
     const t = this.tokens;
+    let enclosing: string | undefined;
     const emit = (v: Val | undefined, target: string | undefined, at: Token): void => {
       const value = deref(v);
       const text = asText(value);
@@ -1200,8 +1201,20 @@ class Evaluator {
           continue;
         }
       }
+      if (tk.type === 'id' && /^(?:def|function|func)$/.test(tk.text) && t[i + 1]?.type === 'id') {
+        enclosing = t[i + 1]?.text;
+      } else if (
+        (this.lang === 'java' || this.lang === 'c') &&
+        tk.type === 'id' &&
+        t[i + 1]?.type === 'id' &&
+        this.isOp(i + 2, '(') &&
+        !KEYWORDS.has(tk.text)
+      ) {
+        enclosing = t[i + 1]?.text;
+      }
       if (tk.type === 'id' && tk.text === 'return') {
-        emit(this.evaluate(i + 1), undefined, t[i + 1] ?? tk);
+        // What a function returns is named by the function (`def webhook_secret(): return …`).
+        emit(this.evaluate(i + 1), enclosing, t[i + 1] ?? tk);
         continue;
       }
       // Object and dict entries: {"key": expr, key: expr}

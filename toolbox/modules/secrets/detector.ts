@@ -464,7 +464,8 @@ const SECRET_WORDS = new Set(
 const KEY_QUALIFIERS = new Set(
   (
     'api access auth private secret signing encryption master session client app license account consumer ' +
-    'service webhook'
+    'service webhook stripe github gitlab slack twilio sendgrid openai anthropic aws azure mailgun mailchimp ' +
+    'paypal shopify heroku datadog'
   ).split(' '),
 );
 /** Names that describe a secret without holding it: `password_hash`, `token_url`, `client_id`. */
@@ -644,7 +645,7 @@ function tokenBodyIsRandom(body: string): boolean {
 
 // name (bare, dotted, quoted or `$`-prefixed), an optional type annotation, then a separator.
 const ASSIGNMENT =
-  /(?<![\w$.-])(?:(["'])([A-Za-z_$@][\w$.-]*)\1\]?|([A-Za-z_$@][\w$.-]*))(?:\s*:\s*[A-Za-z_][\w.[\]<>]*(?=\s*=))?\s*(:=|=>|\|\|=|\?\?=|\?=|=(?![=~>])|:(?![:=/]))[ \t]*/g;
+  /(?<![\w$.-])(?:(["'])([A-Za-z_$@][\w$.-]*)\1\]?|([A-Za-z_$@][\w$.-]*))(?:\s*:\s*[A-Za-z_][\w.[\]<>]*(?=\s+=))?\s*(:=|=>|\|\|=|\?\?=|\?=|=(?![=~>])|:(?![:=/]))[ \t]*/g;
 const XML_ELEMENT = /<([A-Za-z_][\w.-]*)>([^<>\s]+)<\/\1>/g;
 const C_DEFINE = /^\s*#\s*define\s+([A-Za-z_]\w*)\s+/;
 const QUOTED_PREFIX = /^(?:[rRbBuUfF]{1,2}|@|\$)?(["'`])/;
