@@ -2,20 +2,9 @@ import * as assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { analyzeConstants, decodeLiteral, rot13 } from '../../toolbox/modules/secrets/constants';
 import { credentialShaped, detectSecrets } from '../../toolbox/modules/secrets/detector';
+import { generator } from './seededRandom';
 
 // Secrets are generated (seeded), so this file holds no credential-shaped literal itself.
-function generator(seed: number): (n: number, alphabet: string) => string {
-  let state = seed;
-  const next = () => {
-    state = (state + 0x6d2b79f5) | 0;
-    let t = Math.imul(state ^ (state >>> 15), 1 | state);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-  return (n, alphabet) =>
-    Array.from({ length: n }, () => alphabet.charAt(Math.floor(next() * alphabet.length))).join('');
-}
-
 const ALNUM = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
 const rand = generator(0xdec0de);
 const KEY = rand(28, ALNUM);

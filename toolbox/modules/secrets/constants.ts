@@ -491,21 +491,25 @@ class Evaluator {
         }
         continue;
       }
-      if (tk.type !== 'id') {
-        continue;
-      }
-      if ((tk.text === 'def' || tk.text === 'function' || tk.text === 'func') && t[i + 1]?.type === 'id') {
-        this.namedFunction(t[i + 1]?.text ?? '', i + 2);
-      } else if (
-        (this.lang === 'java' || this.lang === 'c') &&
-        t[i + 1]?.type === 'id' &&
-        this.isOp(i + 2, '(') &&
-        !KEYWORDS.has(tk.text) &&
-        !KEYWORDS.has(t[i + 1]?.text ?? '')
-      ) {
-        this.namedFunction(t[i + 1]?.text ?? '', i + 2);
+      const declared = this.declaredFunction(i);
+      if (declared !== undefined) {
+        this.namedFunction(declared, i + 2);
       }
     }
+  }
+
+  /** The name of the function declared at i (`def f(`, `function f(`, `func f(`, Java/C `Type f(`). */
+  declaredFunction(i: number): string | undefined {
+    const tk = this.tok(i);
+    const next = this.tok(i + 1);
+    if (tk?.type !== 'id' || next?.type !== 'id') {
+      return undefined;
+    }
+    if (/^(?:def|function|func)$/.test(tk.text)) {
+      return next.text;
+    }
+    const typed = (this.lang === 'java' || this.lang === 'c') && this.isOp(i + 2, '(');
+    return typed && !KEYWORDS.has(tk.text) && !KEYWORDS.has(next.text) ? next.text : undefined;
   }
 
   private namedFunction(name: string, open: number): void {
@@ -1201,17 +1205,7 @@ class Evaluator {
           continue;
         }
       }
-      if (tk.type === 'id' && /^(?:def|function|func)$/.test(tk.text) && t[i + 1]?.type === 'id') {
-        enclosing = t[i + 1]?.text;
-      } else if (
-        (this.lang === 'java' || this.lang === 'c') &&
-        tk.type === 'id' &&
-        t[i + 1]?.type === 'id' &&
-        this.isOp(i + 2, '(') &&
-        !KEYWORDS.has(tk.text)
-      ) {
-        enclosing = t[i + 1]?.text;
-      }
+      enclosing = this.declaredFunction(i) ?? enclosing;
       if (tk.type === 'id' && tk.text === 'return') {
         // What a function returns is named by the function (`def webhook_secret(): return …`).
         emit(this.evaluate(i + 1), enclosing, t[i + 1] ?? tk);
