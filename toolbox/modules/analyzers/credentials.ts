@@ -16,14 +16,34 @@ import {
   type Line,
   type Secret,
 } from './context';
-import { COMMENT, STR, type Language } from './lexer';
+import { detectSecrets, type SecretFinding } from '../secrets/detector';
+import { STR, type Language } from './lexer';
 
 // --- credentials -------------------------------------------------------------------------------
 
-const AWS_KEY = /(?<![A-Za-z0-9])(?:AKIA|ASIA)[0-9A-Z]{16}(?![A-Za-z0-9])/g;
-const AWS_KEY_VALUE = new RegExp(AWS_KEY.source);
+/** An AWS key id as a whole value: reported by ff-aws-access-key, not as a generic credential. */
+const AWS_KEY_VALUE = /(?<![A-Za-z0-9])(?:AKIA|ASIA)[0-9A-Z]{16}(?![A-Za-z0-9])/;
 export const PEM_HEADER = /-----BEGIN (?<type>(?:[A-Z0-9]+ ){0,3})PRIVATE KEY(?: BLOCK)?-----/;
-const BASE64_RUN = /[A-Za-z0-9+/]{40,}={0,2}/;
+
+const EXTENSION: Readonly<Record<Language, string>> = {
+  python: 'py',
+  javascript: 'js',
+  typescript: 'ts',
+  go: 'go',
+  java: 'java',
+  php: 'php',
+  ruby: 'rb',
+  c: 'c',
+};
+
+/**
+ * What the secret detector of secret_detection (../secrets/detector) finds in the comment-free
+ * text, once per file: AWS key ids and private keys come from there, so both workflows agree on
+ * them (token formats, documentation examples, key material).
+ */
+function secretFindings(ctx: Ctx): SecretFinding[] {
+  return memo(ctx, 'secretFindings', () => detectSecrets(ctx.text, `source.${EXTENSION[ctx.lang]}`));
+}
 
 const SECRET_WORDS = new Set(['password', 'passwd', 'pwd', 'pass', 'passphrase', 'secret', 'token', 'apikey']);
 const SECRET_KEY_PREFIXES = new Set(['api', 'access', 'private', 'secret', 'signing', 'encryption', 'master', 'auth']);
@@ -150,22 +170,16 @@ export function scanSecrets(ctx: Ctx): SecretScan {
       if (line.skip) {
         continue;
       }
-      for (const m of line.full.matchAll(AWS_KEY)) {
-        const at = m.index ?? 0;
-        if (line.kinds[at] === COMMENT || m[0].includes('EXAMPLE')) {
-          continue;
-        }
-        addSecret(byLine, line.index, {
-          start: at,
-          end: at + m[0].length,
-          replacement: `${m[0].slice(0, 4)}***`,
-          value: m[0],
-        });
+      for (const f of secretFindings(ctx).filter((x) => x.line === line.index + 1 && x.kind === 'aws-access-key-id')) {
+        const start = f.column - 1;
+        const end = f.endColumn - 1;
+        const value = line.raw.slice(start, end);
+        addSecret(byLine, line.index, { start, end, replacement: `${value.slice(0, 4)}***`, value });
         awsKeys.push({
           line,
-          start: at,
-          end: at + m[0].length,
-          message: `An AWS access key ID (${m[0].slice(0, 4)}…) is embedded in the source`,
+          start,
+          end,
+          message: `An AWS access key ID (${value.slice(0, 4)}…) is embedded in the source`,
         });
       }
       if (line.strings.length === 0) {
@@ -215,19 +229,6 @@ export function scanSecrets(ctx: Ctx): SecretScan {
   });
 }
 
-function hasKeyMaterial(ctx: Ctx, line: Line, after: number): boolean {
-  if (BASE64_RUN.test(line.full.slice(after))) {
-    return true;
-  }
-  for (let k = line.index + 1; k <= line.index + 2; k++) {
-    const next = ctx.lines[k];
-    if (next && !next.skip && (/Proc-Type:/.test(next.full) || BASE64_RUN.test(next.full))) {
-      return true;
-    }
-  }
-  return false;
-}
-
 export const CREDENTIALS: Detector[] = [
   {
     rule: 'ff-hardcoded-credential',
@@ -251,21 +252,17 @@ export const CREDENTIALS: Detector[] = [
     rule: 'ff-private-key',
     langs: ALL,
     run(ctx, emit) {
-      for (const line of ctx.lines) {
-        if (line.skip) {
-          continue;
+      for (const f of secretFindings(ctx).filter((x) => x.kind === 'private-key')) {
+        const line = ctx.lines[f.line - 1];
+        if (line && !line.skip) {
+          const type = (PEM_HEADER.exec(f.redacted)?.groups?.['type'] ?? '').trim();
+          emit(
+            line,
+            f.column - 1,
+            f.endColumn - 1,
+            `A PEM-encoded ${type ? `${type} ` : ''}private key is embedded in the source`,
+          );
         }
-        const m = PEM_HEADER.exec(line.full);
-        if (!m || line.kinds[m.index] === COMMENT || !hasKeyMaterial(ctx, line, m.index + m[0].length)) {
-          continue;
-        }
-        const type = (m.groups?.['type'] ?? '').trim();
-        emit(
-          line,
-          m.index,
-          m.index + m[0].length,
-          `A PEM-encoded ${type ? `${type} ` : ''}private key is embedded in the source`,
-        );
       }
     },
   },
