@@ -16,7 +16,7 @@ import {
   type Line,
   type Secret,
 } from './context';
-import { detectSecrets, type SecretFinding } from '../secrets/detector';
+import { detectSecrets, isPlaceholder, isReference, type SecretFinding } from '../secrets/detector';
 import { STR, type Language } from './lexer';
 
 // --- credentials -------------------------------------------------------------------------------
@@ -79,18 +79,18 @@ function credentialKind(name: string): string | undefined {
   return undefined;
 }
 
-const PLACEHOLDER =
-  /changeme|change[_-]me|change[_-]?it|placeholder|example|dummy|sample|redacted|todo|fixme|your[_-]|[<>]|\.\.\.|xxx|\*\*\*|^(?:none|null|nil|undefined|password|secret|token|bearer|basic|test|default)$/i;
-
+/**
+ * Is the literal assigned to `name` a credential rather than a label, a reference or a placeholder?
+ * Placeholders and references are judged by the secret detector's own rules (../secrets/detector),
+ * so both workflows stay quiet on the same `changeme`, `<token>`, `${VAR}` and `{{ x }}`; this rule
+ * then accepts any remaining literal of 6 characters or more (a hard-coded password need not look random).
+ */
 function looksLikeSecret(value: string, name: string): boolean {
   if (value.length < 6 || /\s/.test(value)) {
     return false; // too short, or prose such as a label or an error message
   }
-  if (PLACEHOLDER.test(value) || /^(.)\1+$/.test(value)) {
-    return false;
-  }
-  if (/\$\{|\{\{|%\(|%s|#\{|^\$[A-Za-z_]|^%[A-Za-z_]+%$/.test(value)) {
-    return false; // a template or variable reference, not the value itself
+  if (isPlaceholder(value) || isReference(value) || /%s|%\(/.test(value)) {
+    return false; // a placeholder, or a template or variable reference, not the value itself
   }
   if (/^(?:https?|ftp|file):\/\//i.test(value) || /^(?:\.{0,2}\/|~\/)/.test(value)) {
     return false; // a URL or path
