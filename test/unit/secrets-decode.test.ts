@@ -152,6 +152,7 @@ describe('decoys stay quiet', () => {
     ['words joined under an ordinary name', 'a.py', `TITLE = " ".join(["Secret", "Garden", "2024"])\n`],
     ['interpolated template', 'a.js', `const password = \`\${prefix}-\${process.env.SUFFIX}\`;\n`],
     ['decoded from input', 'a.py', `def f(x):\n    password = base64.b64decode(x)\n    return password\n`],
+    ['code in a block comment', 'a.js', `/*\n  password: bcrypt.hashSync(password, bcrypt.genSaltSync())\n*/\n`],
     ['version string', 'a.py', `token_version = "1.2.3"\nTOKEN = "v2.10.4-beta"\n`],
   ];
   for (const [name, file, text] of decoys) {

@@ -1013,7 +1013,8 @@ export function credentialShaped(value: string, hidden: boolean): boolean {
   if (hidden) {
     return true;
   }
-  if (looksLikeReferenceValue(value) || /^v?\d+(?:\.\d+)+(?:[-+.][\w.]+)?$/.test(value)) {
+  // `bcrypt.hashSync(password` in a commented-out line: a call, i.e. code, not a literal.
+  if (/^[A-Za-z_$][\w$.]*\(/.test(value) || looksLikeReferenceValue(value) || /^v?\d+(?:\.\d+)+(?:[-+.][\w.]+)?$/.test(value)) {
     return false;
   }
   const digits = value.match(/[0-9]/g)?.length ?? 0;
