@@ -267,20 +267,11 @@ export async function loadToolbox(toolboxDir: string, verticals: string | readon
 }
 
 async function loadToolboxNow(toolboxDir: string, verticals: string | readonly string[]): Promise<LoadedToolbox> {
-  const problems: ToolboxProblem[] = [];
-  const seen = new Set<string>();
-  const found: WorkflowDefinition[] = [];
-  for (const vertical of typeof verticals === 'string' ? [verticals] : verticals) {
-    const scan = discoverWorkflows(toolboxDir, { vertical });
-    for (const problem of scan.problems) {
-      const key = JSON.stringify(problem);
-      if (!seen.has(key)) {
-        seen.add(key);
-        problems.push(problem);
-      }
-    }
-    found.push(...scan.workflows.filter((w) => !found.some((f) => f.name === w.name)));
-  }
+  // One pass over the toolbox (each metadata schema compiled once), then this host's verticals.
+  const wanted = new Set(typeof verticals === 'string' ? [verticals] : verticals);
+  const scan = discoverWorkflows(toolboxDir);
+  const problems: ToolboxProblem[] = [...scan.problems];
+  const found = scan.workflows.filter((w) => wanted.has(w.vertical));
   const good: WorkflowDefinition[] = [];
   for (const def of found) {
     const problem = await checkWorkflowSource(def);
