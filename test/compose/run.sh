@@ -15,4 +15,4 @@ echo "test:compose: engine and images ready in $(($(date +%s) - started)) s ($DO
 if [ "${1:-}" = --bench ]; then
   exec node --import tsx test/bench/compose.ts
 fi
-exec node --import tsx --test --test-concurrency=1 --test-reporter=spec test/compose/*.test.ts
+exec node --import tsx --test --test-concurrency=1 --test-timeout=1200000 --test-reporter=spec test/compose/*.test.ts
