@@ -371,7 +371,11 @@ describe('fuzzing verticals end to end', () => {
     // This run's own fuzzer (its work folder is named after the run): other runs on the machine
     // may be fuzzing too.
     const harnessProcess = path.join('fuzz', 'runs', runId);
-    assert.ok(processesMatching(harnessProcess).length > 0 || before.uniqueCrashes > 0);
+    // Kill while the fuzzer runs (between a crash and its restart there is briefly none).
+    for (let i = 0; i < 100 && processesMatching(harnessProcess).length === 0; i++) {
+      await sleep(100);
+    }
+    assert.ok(processesMatching(harnessProcess).length > 0, 'the run’s fuzzer is running before the worker dies');
     process.kill(worker.pid, 'SIGKILL');
     // The fuzzer must not outlive its worker (its watchdog ends the process group).
     const killed = Date.now();

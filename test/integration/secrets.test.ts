@@ -159,9 +159,22 @@ describe('secret_detection end to end', () => {
       // It saw the same secrets: its rule ids are kept on our results, its duplicates are gone.
       const ours = sarif.runs.find((r) => r.tool.driver.name === 'fuzzforge-secrets');
       const confirmed = (ours?.results ?? []).filter((r) => Array.isArray(r.properties?.gitleaksRuleIds));
-      assert.ok(confirmed.length >= 10, `gitleaks confirmed ${confirmed.length} finding(s)`);
       const run = sarif.runs.find((r) => r.tool.driver.name === 'gitleaks');
-      assert.ok(((run?.properties?.duplicatesOfFuzzforgeSecrets as number | undefined) ?? 0) >= 10);
+      // Every gitleaks finding on the fixture is a planted secret we report too: all of them are
+      // dropped as duplicates, each confirming one of ours at its location.
+      const gitleaksRows = rowsOf(
+        JSON.parse(
+          (await storedTexts(backend, summary)).get(`runs/${summary.runId}/parts/gitleaks.sarif`) ?? '{}',
+        ) as SarifLog,
+      );
+      assert.ok(gitleaksRows.length > 0, 'gitleaks finds the planted secrets it has rules for');
+      assert.equal(run?.properties?.duplicatesOfFuzzforgeSecrets, gitleaksRows.length);
+      const where = (r: (typeof confirmed)[number]) =>
+        `${decodeURI(r.locations?.[0]?.physicalLocation?.artifactLocation?.uri ?? '')}:${r.locations?.[0]?.physicalLocation?.region?.startLine ?? 0}`;
+      assert.deepEqual(
+        [...new Set(confirmed.map(where))].sort(),
+        [...new Set(gitleaksRows.map((r) => `${r.file}:${r.line}`))].sort(),
+      );
     } else {
       assert.match(gitleaks.error ?? '', /gitleaks is not installed/);
     }
@@ -175,7 +188,7 @@ describe('secret_detection end to end', () => {
       assertRelativeLocations(part, workspace);
       const planted = new Set(expected.map((r) => `${r.file}:${r.line}`));
       const rows = rowsOf(part);
-      assert.ok(rows.length >= 10, `gitleaks found ${rows.length}`);
+      assert.ok(rows.length > 0, 'gitleaks found nothing');
       for (const row of rows) {
         assert.ok(
           planted.has(`${row.file}:${row.line}`),
