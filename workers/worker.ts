@@ -78,7 +78,7 @@ async function main(): Promise<void> {
     `loaded ${loaded.workflows.length} workflow(s) [${loaded.workflows.map((w) => w.name).join(', ')}] and ` +
       `${Object.keys(loaded.activities).length} activities from ${toolbox} in ${Date.now() - started} ms`,
   );
-  const connection = await NativeConnection.connect(temporalConnectOptions(conn.temporal));
+  const connection = await connectWhenUp(conn.temporal);
   const concurrency = Number(
     values.concurrency ?? process.env.FUZZFORGE_WORKER_CONCURRENCY ?? Math.max(2, os.cpus().length),
   );
@@ -156,6 +156,28 @@ async function main(): Promise<void> {
   );
   await connection.close();
   log('stopped');
+}
+
+/**
+ * Connect to Temporal, waiting up to FUZZFORGE_WORKER_CONNECT_SECONDS (default 60) for it to
+ * come up: the embedded backend starts the worker host while Temporal itself is starting, and a
+ * remote worker may start before its server.
+ */
+async function connectWhenUp(temporal: Parameters<typeof temporalConnectOptions>[0]): Promise<NativeConnection> {
+  const deadline = Date.now() + Number(process.env.FUZZFORGE_WORKER_CONNECT_SECONDS ?? 60) * 1000;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await NativeConnection.connect(temporalConnectOptions(temporal));
+    } catch (err) {
+      if (Date.now() >= deadline) {
+        throw err;
+      }
+      if (attempt === 1 || attempt % 10 === 0) {
+        log(`waiting for Temporal at ${temporal.address}: ${(err as Error).message.split('\n')[0]}`);
+      }
+      await new Promise((resolve) => setTimeout(resolve, 250));
+    }
+  }
 }
 
 main().catch((err: unknown) => {

@@ -567,11 +567,7 @@ export async function runSupervisor(stateDir: string): Promise<void> {
     launch(minio);
     log(`temporal on ${state.temporal.address}, minio on ${state.storage.endpoint}`);
 
-    await waitFor('MinIO', () => storageHealthy(state.storage.endpoint, 1000), 60_000);
     const connection = embeddedConnection(state);
-    const store = new ObjectStore(connection);
-    await retry(() => store.ensureBuckets(config.retention), 20, 500);
-    await waitFor('Temporal', () => temporalHealthy(state.temporal.address, 'default', 2000), 90_000);
 
     const verticals =
       config.verticals ??
@@ -628,6 +624,11 @@ export async function runSupervisor(stateDir: string): Promise<void> {
       children.push(host);
       launch(host);
     }
+    // The worker host loads the toolbox while Temporal and MinIO start (it waits for Temporal).
+    await waitFor('MinIO', () => storageHealthy(state.storage.endpoint, 1000), 60_000);
+    const store = new ObjectStore(connection);
+    await retry(() => store.ensureBuckets(config.retention), 20, 500);
+    await waitFor('Temporal', () => temporalHealthy(state.temporal.address, 'default', 2000), 90_000);
     // Ready means a scan can run now: every worker has bundled its toolbox and polls its queue.
     await waitForWorkers(state.temporal.address, verticals, 120_000);
     state.status = 'ready';
