@@ -13,7 +13,13 @@ import { ensureServiceBinary } from './binaries';
 import { DEFAULT_BUCKETS, type BackendConnection, connectionToEnv } from './connection';
 import { connectTemporal } from '../temporal/connect';
 import { canConnect, pickPort } from './ports';
-import { killTaggedProcesses, removeWorkerLeftovers, sweepWorkerLeftovers, workerCacheRoot } from './leftovers';
+import {
+  killTaggedProcesses,
+  removeWorkerLeftovers,
+  sweepWorkerLeftovers,
+  workerCacheName,
+  workerCacheRoot,
+} from './leftovers';
 import {
   acquireLock,
   appendLogLine,
@@ -606,9 +612,7 @@ export async function runSupervisor(stateDir: string): Promise<void> {
       },
       cleanUp: (pid) => [
         ...killTaggedProcesses(`${tag}`, true).map((p) => `ended tool process ${p} left by worker ${pid}`),
-        ...(pid
-          ? removeWorkerLeftovers(cacheRoot, verticals.length === 1 ? (verticals[0] as string) : 'all', pid)
-          : []),
+        ...(pid ? removeWorkerLeftovers(cacheRoot, workerCacheName(verticals), pid) : []),
       ],
       restarts: 0,
       startedAt: 0,

@@ -14,6 +14,14 @@ export function workerCacheRoot(env: NodeJS.ProcessEnv): string {
   return env.FUZZFORGE_WORKER_CACHE ?? path.join(cacheDir(env), 'worker');
 }
 
+/**
+ * The cache folder name of a worker process serving these verticals: its vertical's name, or
+ * `all` for a host of several (toolbox/modules/runtime.ts makes the folder).
+ */
+export function workerCacheName(verticals: readonly string[]): string {
+  return verticals.length === 1 ? (verticals[0] as string) : 'all';
+}
+
 /** Pids of this user's processes whose environment carries the tag (exactly, or as a prefix). */
 export function taggedProcesses(tag: string, exact = false): number[] {
   let entries: string[];

@@ -10,7 +10,10 @@ import { manifestKey, serializeManifest, sha256 } from '../../backend/storage/ma
 import { ObjectStore } from '../../backend/storage/objectStore';
 import { TargetStore } from '../../backend/storage/targets';
 import { taskQueueFor, type ScanSummary, type TargetRef, type WorkflowInput } from '../../toolbox/shared/definitions';
+import { workerCacheName } from '../../backend/services/leftovers';
 import { copyFixture, runCli, startTestBackend, type TestBackend } from './harness';
+
+const VERTICALS = ['generic', 'python'];
 
 describe('workflow inputs are checked by the worker', () => {
   let backend: TestBackend;
@@ -20,7 +23,7 @@ describe('workflow inputs are checked by the worker', () => {
   let seq = 0;
 
   before(async () => {
-    backend = await startTestBackend({ verticals: ['generic', 'python'] });
+    backend = await startTestBackend({ verticals: VERTICALS });
     connection = await Connection.connect({ address: backend.conn.temporal.address });
     client = new Client({ connection, namespace: backend.conn.temporal.namespace });
     const workspace = copyFixture('vulnerable-app', path.join(backend.root, 'vulnerable-app'));
@@ -64,8 +67,8 @@ describe('workflow inputs are checked by the worker', () => {
     const victim = path.join(backend.root, 'victim');
     fs.mkdirSync(victim);
     fs.writeFileSync(path.join(victim, 'precious.txt'), 'keep me');
-    // What the worker's cache would join it with: <worker cache>/generic/trees/<digest>.
-    const trees = path.join(process.env.FUZZFORGE_WORKER_CACHE as string, 'generic', 'trees');
+    // What the worker's cache would join it with: <worker cache>/<host>/trees/<digest>.
+    const trees = path.join(process.env.FUZZFORGE_WORKER_CACHE as string, workerCacheName(VERTICALS), 'trees');
     const digest = path.relative(trees, victim);
     assert.match(digest, /^\.\.\//);
     await failsWith(
@@ -125,7 +128,7 @@ describe('workflow inputs are checked by the worker', () => {
         return true;
       },
     );
-    const trees = path.join(process.env.FUZZFORGE_WORKER_CACHE as string, 'generic', 'trees');
+    const trees = path.join(process.env.FUZZFORGE_WORKER_CACHE as string, workerCacheName(VERTICALS), 'trees');
     assert.deepEqual(
       fs.readdirSync(trees).filter((t) => t.startsWith(digest)),
       [],
