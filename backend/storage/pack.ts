@@ -97,9 +97,11 @@ export async function walkWorkspace(
       stack.addGitignore(rel, await fs.promises.readFile(path.join(abs, '.gitignore'), 'utf8'));
     }
     entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    const prefix = abs.endsWith(path.sep) ? abs : `${abs}${path.sep}`;
     for (const entry of entries) {
       const childRel = rel === '' ? entry.name : `${rel}/${entry.name}`;
-      const childAbs = path.join(abs, entry.name);
+      // A plain concatenation: path.join would normalise the same folder prefix for every entry.
+      const childAbs = `${prefix}${entry.name}`;
       if (entry.isDirectory()) {
         if (!stack.ignores(childRel, true)) {
           await visit(childRel);

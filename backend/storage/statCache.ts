@@ -36,12 +36,35 @@ export function fileStamp(st: fs.Stats): FileStamp {
   };
 }
 
+/** The tree the last upload made, so an unchanged workspace reuses it without rebuilding it. */
+export interface TreeSummary {
+  /** Digest of the manifest. */
+  manifest: string;
+  /** Digest of the layout, when the tree has one. */
+  layout?: string;
+  files: number;
+  /** The tree's links, as JSON. */
+  links: string;
+}
+
 interface StatCacheFile {
   version: 1;
   root: string;
   writtenAt: number;
   files: Record<string, [stamp: string, sha256: string]>;
   layout: TargetLayout;
+  tree?: TreeSummary;
+}
+
+function isTreeSummary(t: unknown): t is TreeSummary {
+  const tree = t as Partial<TreeSummary> | null;
+  return (
+    typeof tree?.manifest === 'string' &&
+    DIGEST_PATTERN.test(tree.manifest) &&
+    (tree.layout === undefined || (typeof tree.layout === 'string' && DIGEST_PATTERN.test(tree.layout))) &&
+    Number.isSafeInteger(tree.files) &&
+    typeof tree.links === 'string'
+  );
 }
 
 /** The stat cache file of a workspace root. */
@@ -131,6 +154,17 @@ export class StatCache {
     return this.previous?.layout.packs ?? [];
   }
 
+  /** The tree the last upload made. */
+  get tree(): TreeSummary | undefined {
+    const tree = this.previous?.tree;
+    return isTreeSummary(tree) ? tree : undefined;
+  }
+
+  /** Whether `count` lookups all found their file unchanged, and the last upload had exactly these files. */
+  vouchedForAll(count: number): boolean {
+    return this.previous !== undefined && this.hits === count && Object.keys(this.previous.files).length === count;
+  }
+
   /**
    * Write what this upload learnt (atomically; readable by the user only). Nothing is written
    * when every file was found unchanged and the layout is the same (returns false then).
@@ -138,14 +172,15 @@ export class StatCache {
   async save(
     files: readonly { rel: string; stamp: FileStamp; sha256: string }[],
     layout: TargetLayout,
+    tree?: TreeSummary,
     now = Date.now(),
   ): Promise<boolean> {
     const prev = this.previous;
     if (
       prev &&
-      this.hits === files.length &&
-      Object.keys(prev.files).length === files.length &&
-      JSON.stringify(prev.layout) === JSON.stringify(layout)
+      this.vouchedForAll(files.length) &&
+      JSON.stringify(prev.layout) === JSON.stringify(layout) &&
+      JSON.stringify(prev.tree) === JSON.stringify(tree)
     ) {
       return false;
     }
@@ -155,6 +190,7 @@ export class StatCache {
       writtenAt: now,
       files: Object.fromEntries(files.map((f) => [f.rel, [f.stamp.stamp, f.sha256]])),
       layout,
+      ...(tree ? { tree } : {}),
     };
     await fs.promises.mkdir(path.dirname(this.file), { recursive: true, mode: 0o700 });
     const tmp = `${this.file}.${process.pid}.tmp`;

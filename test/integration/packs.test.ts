@@ -120,6 +120,23 @@ describe('pack objects in real MinIO', () => {
     assert.equal(again.readFiles, 0, 'the stat cache vouches for every file');
   });
 
+  it('sends a deleted manifest again, and notices a new link, when no file changed', async () => {
+    await store.client.removeObject(bucket(), cold.target.key);
+    const again = await targets.uploadWorkspace(ws);
+    assert.equal(again.target.digest, cold.target.digest);
+    assert.equal(again.uploadedObjects, 1, 'the manifest');
+    assert.ok(await store.stat(bucket(), cold.target.key));
+    fs.symlinkSync('file_1.c', path.join(ws, 'src1', 'new-link'));
+    try {
+      const linked = await targets.uploadWorkspace(ws);
+      assert.notEqual(linked.target.digest, cold.target.digest);
+      assert.equal(linked.readFiles, 0);
+      assert.equal(linked.uploadedObjects, 1, 'a manifest with the link, nothing else');
+    } finally {
+      fs.rmSync(path.join(ws, 'src1', 'new-link'));
+    }
+  });
+
   it('after a one-file edit sends a pack of that file, the layout and the manifest, reading that file only', async () => {
     const edited = path.join(ws, 'src3', 'file_3.c');
     fs.appendFileSync(edited, 'int y = 2;\n');

@@ -32,6 +32,7 @@ async function saved(root: string, rels: string[], writtenAt: number): Promise<S
   await cache.save(
     rels.map((rel) => ({ rel, stamp: stampOf(root, rel), sha256: SHA })),
     EMPTY,
+    undefined,
     writtenAt,
   );
   return StatCache.load(root, file);
@@ -83,7 +84,7 @@ describe('StatCache', () => {
     assert.equal((await StatCache.load(root, file)).lookup('a.txt', stampOf(root, 'a.txt')), undefined);
     const other = workspace('ws4b', { 'a.txt': 'hello' });
     const cache = await StatCache.load(other, file);
-    await cache.save([{ rel: 'a.txt', stamp: stampOf(root, 'a.txt'), sha256: SHA }], EMPTY, LATER());
+    await cache.save([{ rel: 'a.txt', stamp: stampOf(root, 'a.txt'), sha256: SHA }], EMPTY, undefined, LATER());
     assert.equal((await StatCache.load(root, file)).lookup('a.txt', stampOf(root, 'a.txt')), undefined);
     const doc = JSON.parse(fs.readFileSync(file, 'utf8')) as { root: string; files: Record<string, unknown> };
     doc.root = root;
@@ -97,16 +98,16 @@ describe('StatCache', () => {
     const root = workspace('ws5', { 'a.txt': 'hello', 'b.txt': 'bye' });
     const file = path.join(tmp, 'ws5-cache', 'c.json');
     const entries = () => ['a.txt', 'b.txt'].map((rel) => ({ rel, stamp: stampOf(root, rel), sha256: SHA }));
-    assert.equal(await (await StatCache.load(root, file)).save(entries(), EMPTY, LATER()), true);
+    assert.equal(await (await StatCache.load(root, file)).save(entries(), EMPTY, undefined, LATER()), true);
     assert.equal(fs.statSync(file).mode & 0o777, 0o600);
     const warm = await StatCache.load(root, file);
     for (const e of entries()) {
       assert.equal(warm.lookup(e.rel, e.stamp), SHA);
     }
-    assert.equal(await warm.save(entries(), EMPTY, LATER()), false, 'every file found unchanged');
+    assert.equal(await warm.save(entries(), EMPTY, undefined, LATER()), false, 'every file found unchanged');
     const third = await StatCache.load(root, file);
     third.lookup('a.txt', stampOf(root, 'a.txt'));
-    assert.equal(await third.save(entries().slice(0, 1), EMPTY, LATER()), true, 'b.txt is gone');
+    assert.equal(await third.save(entries().slice(0, 1), EMPTY, undefined, LATER()), true, 'b.txt is gone');
   });
 
   it('keeps one file per workspace under FUZZFORGE_UPLOAD_CACHE', () => {
