@@ -75,19 +75,19 @@ export function treeLayout(
     }
   }
   const used = new Map<string, PackIndex>();
+  const listed = new Set<string>();
   for (const f of manifest.files) {
     const loc = f.size < PACK_BLOB_MAX_BYTES ? where.get(f.sha256) : undefined;
-    if (!loc) {
+    if (!loc || listed.has(f.sha256)) {
       continue;
     }
+    listed.add(f.sha256);
     let pack = used.get(loc.pack.digest);
     if (!pack) {
       pack = { digest: loc.pack.digest, size: loc.pack.size, blobs: [] };
       used.set(pack.digest, pack);
     }
-    if (!pack.blobs.some((e) => e[0] === f.sha256)) {
-      pack.blobs.push(loc.entry);
-    }
+    pack.blobs.push(loc.entry);
   }
   return { version: 1, packs: [...used.values()] };
 }
@@ -296,17 +296,17 @@ export class TargetStore {
         metaBytes += body.length;
       }
     };
-    let layoutDigest: string | undefined;
-    if (layout.packs.length > 0) {
-      const body = serializeLayout(layout);
-      layoutDigest = sha256(body);
-      await putDocument(layoutKey(layoutDigest), body);
-    }
-    // The manifest goes last (a partial upload leaves none).
+    // Layout and manifest go after every pack and blob (a partial upload leaves neither), side by
+    // side: neither names the other, only the target returned below names both.
+    const layoutBody = layout.packs.length > 0 ? serializeLayout(layout) : undefined;
+    const layoutDigest = layoutBody ? sha256(layoutBody) : undefined;
     const manifestBody = serializeManifest(manifest);
     const digest = sha256(manifestBody);
     const key = manifestKey(digest);
-    await putDocument(key, manifestBody);
+    await Promise.all([
+      layoutBody && layoutDigest ? putDocument(layoutKey(layoutDigest), layoutBody) : undefined,
+      putDocument(key, manifestBody),
+    ]);
     if (cache) {
       try {
         await cache.save(
