@@ -20,6 +20,11 @@ export function cacheDir(env: NodeJS.ProcessEnv = process.env): string {
   return path.join(base, 'fuzzforge');
 }
 
+/** Folder of the per-workspace upload caches (file stamps to hashes, where blobs were stored). */
+export function uploadCacheDir(env: NodeJS.ProcessEnv = process.env): string {
+  return env.FUZZFORGE_UPLOAD_CACHE ? path.resolve(env.FUZZFORGE_UPLOAD_CACHE) : path.join(cacheDir(env), 'uploads');
+}
+
 let cachedRoot: string | undefined;
 
 /** Root of this installation (the folder holding our package.json), from source or from dist/. */

@@ -357,6 +357,9 @@ export function activate(context: vscode.ExtensionContext): FuzzforgeApi {
       });
       const t1 = Date.now();
       log.info(`run ${run.runId} started (${upload.uploadedObjects} objects uploaded, ${t1 - t0} ms)`);
+      for (const w of upload.warnings) {
+        log.warn(w);
+      }
       const previous = running.get(workflow.name);
       if (previous) {
         await previous.cancel();

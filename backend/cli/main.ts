@@ -509,6 +509,9 @@ async function cmdScan(args: string[], io: Io): Promise<number> {
     for (const s of upload.skipped.slice(0, 5)) {
       io.err(`  not uploaded: ${escapeInline(s.path)} (${escapeInline(s.reason)})`);
     }
+    for (const w of upload.warnings) {
+      io.err(`  warning: ${escapeInline(w)}`);
+    }
     if (values['no-wait']) {
       io.out(values.json ? JSON.stringify({ runId: run.runId, status: 'running' }) : run.runId);
       return 0;

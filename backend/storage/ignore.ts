@@ -33,6 +33,22 @@ interface Layer {
   /** Folder (relative to the root, '' for the root) whose .gitignore this is. */
   base: string;
   rules: Ignore;
+  /** The same rules without the folder-only ones (`name/`), for files. */
+  fileRules: Ignore;
+}
+
+/** A rule that only matches folders (`build/`, `!keep/`); it can never match a file itself. */
+function isFolderOnly(line: string): boolean {
+  const rule = line.trimEnd();
+  return rule.endsWith('/') && !rule.startsWith('#');
+}
+
+/** Rules as the ignore package takes them, plus the subset that can match a file. */
+function compile(lines: readonly string[]): { rules: Ignore; fileRules: Ignore } {
+  return {
+    rules: ignore({ allowRelativePaths: true }).add([...lines]),
+    fileRules: ignore({ allowRelativePaths: true }).add(lines.filter((l) => !isFolderOnly(l))),
+  };
 }
 
 /**
@@ -42,16 +58,16 @@ interface Layer {
  * private files out of uploads.
  */
 export class IgnoreStack {
-  private readonly fixed: Ignore;
+  private readonly fixed: { rules: Ignore; fileRules: Ignore };
   private readonly layers: Layer[] = [];
 
   constructor(excludes: readonly string[]) {
-    this.fixed = ignore({ allowRelativePaths: true }).add([...excludes]);
+    this.fixed = compile(excludes);
   }
 
   /** Add the rules of `<base>/.gitignore` (base relative to the root, '' for the root). */
   addGitignore(base: string, content: string): void {
-    this.layers.push({ base, rules: ignore({ allowRelativePaths: true }).add(content) });
+    this.layers.push({ base, ...compile(content.split(/\r?\n/)) });
   }
 
   /** Drop layers that do not contain `dir` (called when the walk leaves a folder). */
@@ -65,10 +81,15 @@ export class IgnoreStack {
     }
   }
 
-  /** Is `rel` (posix, relative to the root) ignored? `isDir` adds git's trailing slash. */
+  /**
+   * Is `rel` (posix, relative to the root) ignored? `isDir` adds git's trailing slash. As in a
+   * walk, the folders above `rel` are taken as already checked (an ignored folder is never
+   * entered): a file is tested against the rules that can match a file only, a tenth of the
+   * default excludes, which is most of the walk's time on a tree of small files.
+   */
   ignores(rel: string, isDir: boolean): boolean {
     const probe = isDir ? `${rel}/` : rel;
-    if (this.fixed.ignores(probe)) {
+    if ((isDir ? this.fixed.rules : this.fixed.fileRules).ignores(probe)) {
       return true;
     }
     for (let i = this.layers.length - 1; i >= 0; i--) {
@@ -77,7 +98,7 @@ export class IgnoreStack {
         continue;
       }
       const local = layer.base === '' ? probe : probe.slice(layer.base.length + 1);
-      const verdict = layer.rules.test(local);
+      const verdict = (isDir ? layer.rules : layer.fileRules).test(local);
       if (verdict.ignored) {
         return true;
       }

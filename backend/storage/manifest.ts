@@ -45,3 +45,41 @@ export const DIGEST_PATTERN = /^[0-9a-f]{64}$/;
 
 export const blobKey = (digest: string): string => `blobs/${digest.slice(0, 2)}/${digest}`;
 export const manifestKey = (digest: string): string => `manifests/${digest}.json`;
+export const packKey = (digest: string): string => `packs/${digest.slice(0, 2)}/${digest}`;
+export const layoutKey = (digest: string): string => `layouts/${digest}.json`;
+
+/** One blob inside a pack: its sha256, where it starts and how long it is. */
+export type PackEntry = [digest: string, offset: number, length: number];
+
+/**
+ * A pack object: small blobs stored back to back. Its name is the sha256 of its index (the
+ * digests and lengths in order), which fixes its bytes since every blob is named by its content:
+ * the same blobs packed in the same order make the same object.
+ */
+export interface PackIndex {
+  digest: string;
+  size: number;
+  blobs: PackEntry[];
+}
+
+/**
+ * Where a tree's blobs are: the packs holding its small files (only the entries it uses). A blob
+ * in no pack is stored on its own at `blobKey`. Kept apart from the manifest so the manifest, and
+ * the tree's name, depend on content only.
+ */
+export interface TargetLayout {
+  version: 1;
+  packs: PackIndex[];
+}
+
+/** The name of a pack holding `blobs` in this order. */
+export function packDigest(blobs: readonly (readonly [string, number])[]): string {
+  return sha256(blobs.map(([digest, length]) => `${digest} ${length}\n`).join(''));
+}
+
+export function serializeLayout(layout: TargetLayout): Buffer {
+  const packs = [...layout.packs]
+    .sort((a, b) => (a.digest < b.digest ? -1 : a.digest > b.digest ? 1 : 0))
+    .map((p) => ({ digest: p.digest, size: p.size, blobs: [...p.blobs].sort((a, b) => a[1] - b[1]) }));
+  return Buffer.from(JSON.stringify({ version: 1, packs }));
+}

@@ -12,8 +12,9 @@ import {
   UnsafeArchiveError,
   type ArchiveProblem,
 } from './extract';
-import type { TargetManifest, TargetRef } from './manifest';
-import { blobKey, DIGEST_PATTERN, sha256 } from './manifest';
+import type { PackEntry, PackIndex, TargetLayout, TargetManifest, TargetRef } from './manifest';
+import { blobKey, DIGEST_PATTERN, layoutKey, packKey, sha256 } from './manifest';
+import { PACK_MAX_BYTES } from './packWriter';
 import type { ObjectStore } from './objectStore';
 
 interface CacheEntry {
@@ -55,8 +56,18 @@ async function mkdirNoLinks(root: string, rel: string): Promise<void> {
   }
 }
 
+/** How much a manifest may make a worker write. */
+export interface ManifestLimits {
+  maxBytes: number;
+  maxFiles: number;
+}
+
 /** Check a downloaded manifest before anything is written from it. */
-export function validateManifest(doc: unknown, name: string): TargetManifest {
+export function validateManifest(
+  doc: unknown,
+  name: string,
+  limits: ManifestLimits = { maxBytes: DEFAULT_CACHE_BYTES, maxFiles: 500_000 },
+): TargetManifest {
   const problems: ArchiveProblem[] = [];
   const m = doc as Partial<TargetManifest> | null;
   if (!m || m.version !== 1 || !Array.isArray(m.files) || !Array.isArray(m.links)) {
@@ -69,11 +80,32 @@ export function validateManifest(doc: unknown, name: string): TargetManifest {
       typeof f?.path !== 'string' ||
       typeof f.sha256 !== 'string' ||
       !/^[0-9a-f]{64}$/.test(f.sha256) ||
-      typeof f.size !== 'number'
+      !Number.isSafeInteger(f.size) ||
+      f.size < 0
         ? 'is malformed'
         : unsafePathReason(f.path);
     if (reason) {
       problems.push({ entry: String(f?.path), reason });
+    }
+  }
+  if (problems.length === 0) {
+    const sizes = new Map<string, number>();
+    let total = 0;
+    for (const f of m.files) {
+      total += f.size;
+      if ((sizes.get(f.sha256) ?? f.size) !== f.size) {
+        problems.push({ entry: f.path, reason: `gives the content ${f.sha256} another size than an earlier file` });
+      }
+      sizes.set(f.sha256, f.size);
+    }
+    if (m.files.length > limits.maxFiles) {
+      problems.push({
+        entry: '(manifest)',
+        reason: `has ${m.files.length} files, over the limit of ${limits.maxFiles}`,
+      });
+    }
+    if (total > limits.maxBytes) {
+      problems.push({ entry: '(manifest)', reason: `adds up to ${total} bytes, over the limit of ${limits.maxBytes}` });
     }
   }
   for (const l of m.links) {
@@ -93,6 +125,75 @@ export function validateManifest(doc: unknown, name: string): TargetManifest {
     throw new UnsafeArchiveError(name, problems);
   }
   return m as TargetManifest;
+}
+
+/**
+ * Check a downloaded layout against the manifest it serves: well-formed, packs of a sane size,
+ * every entry inside its pack and as long as the manifest says its blob is. Returns where each
+ * blob of the manifest that is in a pack can be read.
+ */
+export function validateLayout(
+  doc: unknown,
+  name: string,
+  manifest: TargetManifest,
+): Map<string, { pack: PackIndex; entry: PackEntry }> {
+  const l = doc as Partial<TargetLayout> | null;
+  if (!l || l.version !== 1 || !Array.isArray(l.packs)) {
+    throw new UnsafeArchiveError(name, [{ entry: '(layout)', reason: 'is not a FuzzForge target layout (version 1)' }]);
+  }
+  const sizes = new Map(manifest.files.map((f) => [f.sha256, f.size]));
+  const problems: ArchiveProblem[] = [];
+  const where = new Map<string, { pack: PackIndex; entry: PackEntry }>();
+  for (const [i, p] of l.packs.entries()) {
+    const pack = p as Partial<PackIndex> | null;
+    if (
+      typeof pack?.digest !== 'string' ||
+      !DIGEST_PATTERN.test(pack.digest) ||
+      !Number.isSafeInteger(pack.size) ||
+      (pack.size as number) < 0 ||
+      !Array.isArray(pack.blobs)
+    ) {
+      problems.push({ entry: `(layout) pack ${i}`, reason: 'is malformed' });
+      continue;
+    }
+    const label = `(layout) ${packKey(pack.digest)}`;
+    const size = pack.size as number;
+    if (size > PACK_MAX_BYTES) {
+      problems.push({ entry: label, reason: `is ${size} bytes, over the limit of ${PACK_MAX_BYTES}` });
+      continue;
+    }
+    for (const e of pack.blobs as unknown[]) {
+      const [digest, rawOffset, rawLength] = Array.isArray(e) ? (e as unknown[]) : [];
+      const offset = typeof rawOffset === 'number' ? rawOffset : -1;
+      const length = typeof rawLength === 'number' ? rawLength : -1;
+      if (
+        typeof digest !== 'string' ||
+        !DIGEST_PATTERN.test(digest) ||
+        !Number.isSafeInteger(offset) ||
+        !Number.isSafeInteger(length) ||
+        offset < 0 ||
+        length < 0
+      ) {
+        problems.push({ entry: label, reason: `has a malformed entry ${JSON.stringify(e)?.slice(0, 100)}` });
+      } else if (offset + length > size) {
+        problems.push({
+          entry: label,
+          reason: `places blob ${digest} at ${offset}+${length}, past its end (${size} bytes)`,
+        });
+      } else if (sizes.has(digest) && sizes.get(digest) !== length) {
+        problems.push({
+          entry: label,
+          reason: `gives blob ${digest} ${length} bytes where the manifest says ${sizes.get(digest)}`,
+        });
+      } else if (sizes.has(digest) && !where.has(digest)) {
+        where.set(digest, { pack: pack as PackIndex, entry: [digest, offset, length] });
+      }
+    }
+  }
+  if (problems.length > 0) {
+    throw new UnsafeArchiveError(name, problems);
+  }
+  return where;
 }
 
 /**
@@ -212,24 +313,36 @@ export class TargetCache {
         bytes = result.bytes;
       } else {
         // The tree is cached under the digest, so the manifest must really be the one it names.
-        const body = await this.store.getBuffer(ref.bucket, ref.key);
-        if (sha256(body) !== ref.digest) {
-          throw new UnsafeArchiveError(ref.name, [
-            {
-              entry: '(manifest)',
-              reason: `at s3://${ref.bucket}/${ref.key} does not hash to the digest ${ref.digest}`,
-            },
-          ]);
+        const manifest = validateManifest(
+          await this.readDocument(ref, ref.key, ref.digest, '(manifest)'),
+          ref.name,
+          // A tree larger than the whole cache could never be held; the blobs count against it too.
+          { maxBytes: this.maxBytes, maxFiles: 500_000 },
+        );
+        const where = ref.layout
+          ? validateLayout(
+              await this.readDocument(ref, layoutKey(ref.layout), ref.layout, '(layout)'),
+              ref.name,
+              manifest,
+            )
+          : new Map<string, { pack: PackIndex; entry: PackEntry }>();
+        const sizes = new Map(manifest.files.map((f) => [f.sha256, f.size]));
+        const missing = [...sizes.keys()].filter((d) => !this.hasBlob(d));
+        const byPack = new Map<string, { pack: PackIndex; entries: PackEntry[] }>();
+        const single: string[] = [];
+        for (const d of missing) {
+          const loc = where.get(d);
+          if (!loc) {
+            single.push(d);
+            continue;
+          }
+          const group = byPack.get(loc.pack.digest) ?? { pack: loc.pack, entries: [] };
+          group.entries.push(loc.entry);
+          byPack.set(loc.pack.digest, group);
         }
-        let doc: unknown;
-        try {
-          doc = JSON.parse(body.toString('utf8'));
-        } catch {
-          doc = undefined;
-        }
-        const manifest = validateManifest(doc, ref.name);
-        const digests = [...new Set(manifest.files.map((f) => f.sha256))];
-        await mapPool(digests, 8, (d) => this.fetchBlob(d, ref.bucket, blobKey(d)));
+        const paths = new Map(manifest.files.map((f) => [f.sha256, f.path]));
+        await mapPool([...byPack.values()], 4, (g) => this.fetchFromPack(ref, g.pack, g.entries, paths));
+        await mapPool(single, 8, (d) => this.fetchBlob(d, ref.bucket, blobKey(d), sizes.get(d)));
         bytes = 0;
         await fs.promises.mkdir(staging, { recursive: true });
         for (const f of manifest.files) {
@@ -264,12 +377,78 @@ export class TargetCache {
     }
   }
 
+  /** Download a document named by its sha256 (manifest, layout) and parse it; anything else is refused. */
+  private async readDocument(ref: TargetRef, key: string, digest: string, what: string): Promise<unknown> {
+    const body = await this.store.getBuffer(ref.bucket, key, 256 * 1024 * 1024);
+    if (sha256(body) !== digest) {
+      throw new UnsafeArchiveError(ref.name, [
+        { entry: what, reason: `at s3://${ref.bucket}/${key} does not hash to the digest ${digest}` },
+      ]);
+    }
+    try {
+      return JSON.parse(body.toString('utf8'));
+    } catch {
+      return undefined;
+    }
+  }
+
+  private hasBlob(digest: string): boolean {
+    const bkey = `blob:${digest}`;
+    if (this.index.has(bkey) && fs.existsSync(this.pathOf(bkey))) {
+      this.touch(bkey);
+      return true;
+    }
+    return false;
+  }
+
+  /**
+   * Download one pack whole (a few MB: one GET costs less than a ranged GET per blob) and store
+   * the blobs the tree needs from it, each verified against its digest.
+   */
+  private async fetchFromPack(
+    ref: TargetRef,
+    pack: PackIndex,
+    entries: readonly PackEntry[],
+    paths: ReadonlyMap<string, string>,
+  ): Promise<void> {
+    const key = packKey(pack.digest);
+    const where = `s3://${ref.bucket}/${key}`;
+    const body = await this.store.getBuffer(ref.bucket, key, pack.size);
+    if (body.length !== pack.size) {
+      throw new UnsafeArchiveError(ref.name, [
+        { entry: where, reason: `is ${body.length} bytes where the layout says ${pack.size}` },
+      ]);
+    }
+    for (const [digest, offset, length] of entries) {
+      const blob = body.subarray(offset, offset + length);
+      const actual = sha256(blob);
+      if (actual !== digest) {
+        throw new UnsafeArchiveError(ref.name, [
+          {
+            entry: where,
+            reason: `holds at ${offset}+${length} bytes that hash to ${actual}, not to ${digest} (${paths.get(digest) ?? 'unknown file'})`,
+          },
+        ]);
+      }
+      const bkey = `blob:${digest}`;
+      const file = this.pathOf(bkey);
+      const tmp = `${file}.tmp-${crypto.randomBytes(4).toString('hex')}`;
+      try {
+        await fs.promises.writeFile(tmp, blob);
+        await fs.promises.rename(tmp, file);
+      } catch (err) {
+        await fs.promises.rm(tmp, { force: true });
+        throw err;
+      }
+      this.touch(bkey, length);
+    }
+  }
+
   /** Download one blob into the blob store (verified), unless it is there. Returns its path. */
-  private async fetchBlob(digest: string, bucket: string, key: string): Promise<string> {
+  private async fetchBlob(digest: string, bucket: string, key: string, expectedSize?: number): Promise<string> {
     const bkey = `blob:${digest}`;
     const file = this.pathOf(bkey);
-    if (this.index.has(bkey) && fs.existsSync(file)) {
-      this.touch(bkey);
+    if (this.hasBlob(digest)) {
       return file;
     }
     const tmp = `${file}.tmp-${crypto.randomBytes(4).toString('hex')}`;
@@ -283,12 +462,25 @@ export class TargetCache {
           for await (const chunk of source) {
             hash.update(chunk);
             size += chunk.length;
+            if (expectedSize !== undefined && size > expectedSize) {
+              throw new UnsafeArchiveError(key, [
+                {
+                  entry: `s3://${bucket}/${key}`,
+                  reason: `is larger than the ${expectedSize} bytes the manifest says`,
+                },
+              ]);
+            }
             yield chunk;
           }
         },
         fs.createWriteStream(tmp),
       );
       const actual = hash.digest('hex');
+      if (expectedSize !== undefined && size !== expectedSize) {
+        throw new UnsafeArchiveError(key, [
+          { entry: `s3://${bucket}/${key}`, reason: `is ${size} bytes where the manifest says ${expectedSize}` },
+        ]);
+      }
       if (actual !== digest) {
         throw new Error(`s3://${bucket}/${key} is corrupt: its content hashes to ${actual}`);
       }

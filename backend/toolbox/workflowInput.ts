@@ -77,6 +77,13 @@ export function targetRefProblems(ref: unknown, targetsBucket?: string): InputPr
       );
     }
   }
+  if (ref.layout !== undefined) {
+    if (typeof ref.layout !== 'string' || !DIGEST_PATTERN.test(ref.layout)) {
+      bad('layout', `must be 64 lowercase hex digits (a sha256), got ${quoteValue(ref.layout)}`);
+    } else if (ref.kind !== 'tree') {
+      bad('layout', 'is only for a tree');
+    }
+  }
   if (typeof ref.name !== 'string' || ref.name.length > 255) {
     bad('name', `must be a string of at most 255 characters`);
   }

@@ -34,15 +34,21 @@ describe('targets after blob expiry', () => {
     await backend?.stop();
   });
 
-  /** Expire every blob of the targets bucket, as its lifecycle rule does after N days. */
+  /** Objects holding file contents: packs of small files, blobs of large ones. */
+  async function contentObjects(): Promise<{ key: string }[]> {
+    const bucket = backend.conn.buckets.targets;
+    return [...(await store.list(bucket, 'blobs/')), ...(await store.list(bucket, 'packs/'))];
+  }
+
+  /** Expire every pack and blob of the targets bucket, as its lifecycle rule does after N days. */
   async function expireBlobs(): Promise<number> {
-    const blobs = await store.list(backend.conn.buckets.targets, 'blobs/');
+    const objects = await contentObjects();
     await store.client.removeObjects(
       backend.conn.buckets.targets,
-      blobs.map((b) => b.key),
+      objects.map((b) => b.key),
     );
-    assert.deepEqual(await store.list(backend.conn.buckets.targets, 'blobs/'), []);
-    return blobs.length;
+    assert.deepEqual(await contentObjects(), []);
+    return objects.length;
   }
 
   /** A worker that has not seen the tree: empty its cache and let the supervisor start a new one. */
@@ -86,7 +92,8 @@ describe('targets after blob expiry', () => {
         baseline: false,
       });
       assert.equal(again.upload.target.digest, first.upload.target.digest, 'the same tree');
-      // Round 0 sends every expired blob again (the manifest is still there); round 1 nothing.
+      // Round 0 sends every expired pack again, the same packs since the same files make the same
+      // packs (manifest and layout are still there); round 1 nothing.
       assert.equal(again.upload.uploadedObjects, round === 0 ? expired : 0, `round ${round}`);
       const result = await awaitScan(backend.conn, backend.runs, again.run.runId);
       assert.deepEqual(rows(result.sarif), expected, `round ${round}`);
@@ -98,13 +105,13 @@ describe('targets after blob expiry', () => {
     const targets = new TargetStore(store);
     const fresh = await targets.uploadWorkspace(workspace, { targetsRetentionDays: 7 });
     assert.equal(fresh.uploadedObjects, 0);
-    const stored = (await store.list(backend.conn.buckets.targets, 'blobs/')).length;
+    const stored = (await contentObjects()).length;
     // The same workspace six and a half days later: everything it stored is about to expire.
     const later = await targets.uploadWorkspace(workspace, {
       targetsRetentionDays: 7,
       now: Date.now() + 6.5 * 86_400_000,
     });
-    assert.equal(later.uploadedObjects, stored + 1, 'every blob of the tree and its manifest');
+    assert.equal(later.uploadedObjects, stored + 2, 'every pack and blob of the tree, its layout and its manifest');
     const fiveDaysLater = await targets.uploadWorkspace(workspace, {
       targetsRetentionDays: 7,
       now: Date.now() + 5 * 86_400_000,

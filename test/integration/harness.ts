@@ -37,6 +37,8 @@ export async function startTestBackend(options: { toolbox?: string; verticals?: 
   // Inherited by the supervisor and its workers: this test's own worker cache.
   process.env.FUZZFORGE_WORKER_CACHE = path.join(root, 'worker-cache');
   process.env.FUZZFORGE_STATE_DIR = stateDir;
+  // This test's own upload caches (stat caches of the workspaces it uploads).
+  process.env.FUZZFORGE_UPLOAD_CACHE = path.join(root, 'upload-cache');
   const opts = defaultEmbeddedOptions(stateDir);
   opts.ports = { temporal: 0, temporalUi: 0, minio: 0, minioConsole: 0 };
   opts.toolboxDir = options.toolbox ?? toolboxDir();

@@ -4,6 +4,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { UnsafeArchiveError } from '../../backend/storage/extract';
+import { layoutKey } from '../../backend/storage/manifest';
 import { ObjectStore } from '../../backend/storage/objectStore';
 import { TargetCache } from '../../backend/storage/targetCache';
 import { TargetStore } from '../../backend/storage/targets';
@@ -47,20 +48,36 @@ describe('targets in real MinIO', () => {
   it('uploads each distinct file once, then nothing for an unchanged workspace', async () => {
     const first = await targets.uploadWorkspace(ws);
     assert.equal(first.totalFiles, 44, '40 modules, 2 duplicates, 1 binary, .gitignore; build/ ignored');
-    assert.equal(first.uploadedObjects, 43 + 1, 'duplicate contents are stored once, plus the manifest');
+    assert.equal(first.uploadedObjects, 3, 'one pack of the 43 distinct contents, its layout, the manifest');
+    const packs = await store.list(backend.conn.buckets.targets, 'packs/');
+    assert.equal(packs.length, 1);
+    const distinct = new Map(
+      fs
+        .readdirSync(ws, { recursive: true, encoding: 'utf8' })
+        .map((rel) => path.join(ws, rel))
+        .filter((f) => fs.statSync(f).isFile() && !f.includes(`${path.sep}build${path.sep}`))
+        .map((f) => [sha(f), fs.statSync(f).size]),
+    );
+    assert.equal(
+      packs[0]?.size,
+      [...distinct.values()].reduce((a, b) => a + b, 0),
+      'each content once',
+    );
     const second = await targets.uploadWorkspace(ws);
     assert.equal(second.uploadedBytes, 0);
     assert.equal(second.uploadedObjects, 0);
     assert.equal(second.target.digest, first.target.digest, 'same tree, same content address');
   });
 
-  it('after a one-line edit uploads that file and the manifest only', async () => {
+  it('after a one-line edit uploads a pack of that file, the layout and the manifest only', async () => {
     const edited = path.join(ws, 'pkg1', 'module_5.py');
     fs.appendFileSync(edited, 'value = 2\n');
     const result = await targets.uploadWorkspace(ws);
-    const manifestSize = (await store.stat(backend.conn.buckets.targets, result.target.key))?.size ?? -1;
-    assert.equal(result.uploadedObjects, 2);
-    assert.equal(result.uploadedBytes, fs.statSync(edited).size + manifestSize);
+    const size = async (key: string) => (await store.stat(backend.conn.buckets.targets, key))?.size ?? -1;
+    const manifestSize = await size(result.target.key);
+    const layoutSize = await size(layoutKey(result.target.layout ?? ''));
+    assert.equal(result.uploadedObjects, 3);
+    assert.equal(result.uploadedBytes, fs.statSync(edited).size + layoutSize + manifestSize);
   });
 
   it('materialises a target on the worker side byte for byte, and caches it', async () => {

@@ -10,8 +10,9 @@ import {
   unsafeLinkReason,
   unsafePathReason,
 } from '../../backend/storage/extract';
-import { validateManifest } from '../../backend/storage/targetCache';
-import { planBlobUploads } from '../../backend/storage/targets';
+import type { PackIndex, TargetManifest } from '../../backend/storage/manifest';
+import { validateLayout, validateManifest } from '../../backend/storage/targetCache';
+import { treeLayout } from '../../backend/storage/targets';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'ff-extract-'));
 after(() => fs.rmSync(tmp, { recursive: true, force: true }));
@@ -138,17 +139,110 @@ describe('validateManifest', () => {
   });
 });
 
-describe('planBlobUploads', () => {
-  const f = (sha256: string) => ({ sha256 });
-  it('sends each missing digest once', () => {
-    assert.deepEqual(planBlobUploads([f('a'), f('b'), f('a'), f('c')], new Map([['b', 0.5]]), 7), [f('a'), f('c')]);
+describe('target layouts', () => {
+  const d = (c: string) => c.repeat(64);
+  const manifest = (files: [string, number][]): TargetManifest => ({
+    version: 1,
+    files: files.map(([sha, size], i) => ({ path: `f${i}`, sha256: sha, size, executable: false })),
+    links: [],
   });
-  it('re-sends blobs about to expire, and never when retention is off', () => {
-    const ages = new Map([
-      ['old', 6.5],
-      ['new', 1],
+
+  it('treeLayout lists, per pack, only the entries the tree uses, earlier packs first', () => {
+    const old: PackIndex = {
+      digest: d('1'),
+      size: 30,
+      blobs: [
+        [d('a'), 0, 10],
+        [d('b'), 10, 10],
+        [d('c'), 20, 10],
+      ],
+    };
+    const fresh: PackIndex = {
+      digest: d('2'),
+      size: 20,
+      blobs: [
+        [d('b'), 0, 10],
+        [d('e'), 10, 10],
+      ],
+    };
+    const located = new Map(old.blobs.map((entry) => [entry[0], { pack: old, entry }] as const));
+    const layout = treeLayout(
+      manifest([
+        [d('a'), 10],
+        [d('b'), 10],
+        [d('e'), 10],
+        [d('a'), 10],
+      ]),
+      located,
+      [fresh],
+    );
+    assert.deepEqual(layout.packs, [
+      {
+        digest: d('1'),
+        size: 30,
+        blobs: [
+          [d('a'), 0, 10],
+          [d('b'), 10, 10],
+        ],
+      },
+      { digest: d('2'), size: 20, blobs: [[d('e'), 10, 10]] },
     ]);
-    assert.deepEqual(planBlobUploads([f('old'), f('new')], ages, 7), [f('old')]);
-    assert.deepEqual(planBlobUploads([f('old'), f('new')], ages, 0), []);
+  });
+
+  it('validateLayout refuses entries past the pack, sizes the manifest contradicts and oversized packs', () => {
+    const m = manifest([[d('a'), 10]]);
+    const check = (packs: unknown, pattern: RegExp) =>
+      assert.throws(
+        () => validateLayout({ version: 1, packs }, 'ws', m),
+        (err: unknown) => err instanceof UnsafeArchiveError && pattern.test(err.message),
+      );
+    check(
+      [{ digest: d('1'), size: 5, blobs: [[d('a'), 0, 10]] }],
+      /packs\/11\/1+" places blob a+ at 0\+10, past its end/,
+    );
+    check([{ digest: d('1'), size: 50, blobs: [[d('a'), 0, 9]] }], /gives blob a+ 9 bytes where the manifest says 10/);
+    check([{ digest: d('1'), size: 2 ** 40, blobs: [] }], /over the limit/);
+    check([{ digest: 'x', size: 5, blobs: [] }], /pack 0" is malformed/);
+    check([{ digest: d('1'), size: 50, blobs: [[d('a'), -1, 10]] }], /malformed entry/);
+    assert.throws(() => validateLayout({ version: 2 }, 'ws', m), /not a FuzzForge target layout/);
+    const where = validateLayout(
+      { version: 1, packs: [{ digest: d('1'), size: 20, blobs: [[d('a'), 10, 10]] }] },
+      'ws',
+      m,
+    );
+    assert.deepEqual(where.get(d('a'))?.entry, [d('a'), 10, 10]);
+  });
+
+  it('validateManifest refuses sizes that are not counts, contradict each other or exceed the limits', () => {
+    const bad = (files: [string, number][], pattern: RegExp) =>
+      assert.throws(
+        () => validateManifest(manifest(files), 'ws', { maxBytes: 100, maxFiles: 3 }),
+        (err: unknown) => err instanceof UnsafeArchiveError && pattern.test(err.message),
+      );
+    bad([[d('a'), -1]], /"f0" is malformed/);
+    bad([[d('a'), 1.5]], /"f0" is malformed/);
+    bad(
+      [
+        [d('a'), 10],
+        [d('a'), 11],
+      ],
+      /"f1" gives the content a+ another size/,
+    );
+    bad(
+      [
+        [d('a'), 60],
+        [d('b'), 60],
+      ],
+      /adds up to 120 bytes, over the limit of 100/,
+    );
+    bad(
+      [
+        [d('a'), 1],
+        [d('b'), 1],
+        [d('c'), 1],
+        [d('e'), 1],
+      ],
+      /has 4 files, over the limit of 3/,
+    );
   });
 });

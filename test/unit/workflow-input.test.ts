@@ -8,7 +8,7 @@ import * as path from 'node:path';
 import { after, describe, it } from 'node:test';
 import { ApplicationFailure } from '@temporalio/common';
 import { MAX_TIMER_MS, timerDelayMs } from '../../backend/concurrency';
-import { manifestKey, serializeManifest, sha256, type TargetManifest } from '../../backend/storage/manifest';
+import { blobKey, manifestKey, serializeManifest, sha256, type TargetManifest } from '../../backend/storage/manifest';
 import type { ObjectStore } from '../../backend/storage/objectStore';
 import { TargetCache } from '../../backend/storage/targetCache';
 import { discoverWorkflows, type WorkflowDefinition } from '../../backend/toolbox/discovery';
@@ -80,6 +80,17 @@ describe('worker-side workflow input checks', () => {
       const err = refusal(() => checkWorkflowInput(def, input));
       assert.match(err.message, new RegExp(`^invalid input for ${def.name}: target\\.digest must be 64 lowercase hex`));
     }
+  });
+
+  it('accepts a layout digest on a tree and refuses a path or a layout on an archive, naming target.layout', () => {
+    const wf = byName('security_assessment');
+    const input = goodInput();
+    input.target = { ...input.target, layout: EMPTY_DIGEST };
+    assert.equal(checkWorkflowInput(wf, input).target.layout, EMPTY_DIGEST);
+    input.target = { ...input.target, layout: '../layouts/x' };
+    assert.match(refusal(() => checkWorkflowInput(wf, input)).message, /target\.layout must be 64 lowercase hex/);
+    input.target = { ...input.target, kind: 'archive', key: blobKey(EMPTY_DIGEST), layout: EMPTY_DIGEST };
+    assert.match(refusal(() => checkWorkflowInput(wf, input)).message, /target\.layout is only for a tree/);
   });
 
   it('refuses upper-case, short and padded digests', () => {

@@ -22,6 +22,8 @@ export interface TargetRef {
   bucket: string;
   key: string;
   digest: string;
+  /** A tree whose small files are in pack objects: the digest of its layout (`layouts/<digest>.json`). */
+  layout?: string;
   name: string;
   files: number;
   bytes: number;

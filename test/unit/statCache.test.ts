@@ -1,0 +1,120 @@
+// The upload's stat cache: a file is trusted unchanged only when its size, mtime, ctime and inode
+// all match and it did not change within the racy window before the cache was written.
+import * as assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { after, describe, it } from 'node:test';
+import type { TargetLayout } from '../../backend/storage/manifest';
+import { fileStamp, RACY_WINDOW_MS, StatCache, statCacheFile } from '../../backend/storage/statCache';
+
+const tmp = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), 'ff-statcache-')));
+after(() => fs.rmSync(tmp, { recursive: true, force: true }));
+const SHA = 'a'.repeat(64);
+const EMPTY: TargetLayout = { version: 1, packs: [] };
+const LATER = () => Date.now() + RACY_WINDOW_MS + 1000;
+
+function workspace(name: string, files: Record<string, string>): string {
+  const root = path.join(tmp, name);
+  for (const [rel, content] of Object.entries(files)) {
+    fs.mkdirSync(path.dirname(path.join(root, rel)), { recursive: true });
+    fs.writeFileSync(path.join(root, rel), content);
+  }
+  return root;
+}
+
+const stampOf = (root: string, rel: string) => fileStamp(fs.statSync(path.join(root, rel)));
+
+/** Save a cache of `rels` (all with hash SHA) written at `writtenAt`, and load it back. */
+async function saved(root: string, rels: string[], writtenAt: number): Promise<StatCache> {
+  const file = path.join(tmp, `${path.basename(root)}.json`);
+  const cache = await StatCache.load(root, file);
+  await cache.save(
+    rels.map((rel) => ({ rel, stamp: stampOf(root, rel), sha256: SHA })),
+    EMPTY,
+    undefined,
+    writtenAt,
+  );
+  return StatCache.load(root, file);
+}
+
+describe('StatCache', () => {
+  it('vouches for a file whose stamp matches, once it is older than the racy window', async () => {
+    const root = workspace('ws1', { 'a.txt': 'hello' });
+    const settled = await saved(root, ['a.txt'], LATER());
+    assert.equal(settled.lookup('a.txt', stampOf(root, 'a.txt')), SHA);
+    assert.equal(settled.lookup('b.txt', stampOf(root, 'a.txt')), undefined, 'another path');
+    // Written just now: the file changed within the window before the write, so it is hashed again.
+    const racy = await saved(root, ['a.txt'], Date.now());
+    assert.equal(racy.lookup('a.txt', stampOf(root, 'a.txt')), undefined);
+  });
+
+  it('misses a same-size rewrite whose mtime was put back (the ctime moved)', async () => {
+    const root = workspace('ws2', { 'a.txt': 'hello' });
+    // Whole seconds, so that setting the mtime back restores it exactly.
+    fs.utimesSync(path.join(root, 'a.txt'), 1_700_000_000, 1_700_000_000);
+    const before = fs.statSync(path.join(root, 'a.txt'));
+    const cache = await saved(root, ['a.txt'], LATER());
+    assert.equal(cache.lookup('a.txt', stampOf(root, 'a.txt')), SHA);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    fs.writeFileSync(path.join(root, 'a.txt'), 'jello');
+    fs.utimesSync(path.join(root, 'a.txt'), 1_700_000_000, 1_700_000_000);
+    const now = fs.statSync(path.join(root, 'a.txt'));
+    assert.equal(now.mtimeMs, before.mtimeMs, 'same size and mtime as before');
+    assert.equal(cache.lookup('a.txt', stampOf(root, 'a.txt')), undefined);
+  });
+
+  it('misses a file replaced by another of the same size, even when only the inode differs', async () => {
+    const root = workspace('ws3', { 'a.txt': 'hello', 'b.txt': 'jello' });
+    const cache = await saved(root, ['a.txt'], LATER());
+    const old = stampOf(root, 'a.txt');
+    fs.renameSync(path.join(root, 'b.txt'), path.join(root, 'a.txt'));
+    const replaced = fs.statSync(path.join(root, 'a.txt'));
+    assert.notEqual(stampOf(root, 'a.txt').stamp, old.stamp);
+    // Even a stamp differing only in its inode misses.
+    const onlyInode = { ...old, stamp: old.stamp.replace(/:\d+$/, `:${replaced.ino}`) };
+    assert.equal(cache.lookup('a.txt', onlyInode), undefined);
+    assert.equal(cache.lookup('a.txt', old), SHA);
+  });
+
+  it('starts empty from a torn file, a file of another folder, or a hostile entry', async () => {
+    const root = workspace('ws4', { 'a.txt': 'hello' });
+    const file = path.join(tmp, 'torn.json');
+    fs.writeFileSync(file, '{"version":1,"root":');
+    assert.equal((await StatCache.load(root, file)).lookup('a.txt', stampOf(root, 'a.txt')), undefined);
+    const other = workspace('ws4b', { 'a.txt': 'hello' });
+    const cache = await StatCache.load(other, file);
+    await cache.save([{ rel: 'a.txt', stamp: stampOf(root, 'a.txt'), sha256: SHA }], EMPTY, undefined, LATER());
+    assert.equal((await StatCache.load(root, file)).lookup('a.txt', stampOf(root, 'a.txt')), undefined);
+    const doc = JSON.parse(fs.readFileSync(file, 'utf8')) as { root: string; files: Record<string, unknown> };
+    doc.root = root;
+    doc.files['a.txt'] = [stampOf(root, 'a.txt').stamp, '../../etc/passwd'];
+    fs.writeFileSync(file, JSON.stringify(doc));
+    assert.equal((await StatCache.load(root, file)).lookup('a.txt', stampOf(root, 'a.txt')), undefined);
+    assert.equal((await StatCache.load(root, file)).lookup('__proto__', stampOf(root, 'a.txt')), undefined);
+  });
+
+  it('writes only when something changed, readable by the user only', async () => {
+    const root = workspace('ws5', { 'a.txt': 'hello', 'b.txt': 'bye' });
+    const file = path.join(tmp, 'ws5-cache', 'c.json');
+    const entries = () => ['a.txt', 'b.txt'].map((rel) => ({ rel, stamp: stampOf(root, rel), sha256: SHA }));
+    assert.equal(await (await StatCache.load(root, file)).save(entries(), EMPTY, undefined, LATER()), true);
+    assert.equal(fs.statSync(file).mode & 0o777, 0o600);
+    const warm = await StatCache.load(root, file);
+    for (const e of entries()) {
+      assert.equal(warm.lookup(e.rel, e.stamp), SHA);
+    }
+    assert.equal(await warm.save(entries(), EMPTY, undefined, LATER()), false, 'every file found unchanged');
+    const third = await StatCache.load(root, file);
+    third.lookup('a.txt', stampOf(root, 'a.txt'));
+    assert.equal(await third.save(entries().slice(0, 1), EMPTY, undefined, LATER()), true, 'b.txt is gone');
+  });
+
+  it('keeps one file per workspace under FUZZFORGE_UPLOAD_CACHE', () => {
+    const env = { FUZZFORGE_UPLOAD_CACHE: path.join(tmp, 'uploads') };
+    const a = statCacheFile(workspace('ws6', { x: '' }), env);
+    const b = statCacheFile(workspace('ws7', { x: '' }), env);
+    assert.notEqual(a, b);
+    assert.equal(path.dirname(a), env.FUZZFORGE_UPLOAD_CACHE);
+  });
+});
