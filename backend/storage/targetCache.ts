@@ -228,8 +228,22 @@ export class TargetCache {
           doc = undefined;
         }
         const manifest = validateManifest(doc, ref.name);
-        const digests = [...new Set(manifest.files.map((f) => f.sha256))];
-        await mapPool(digests, 8, (d) => this.fetchBlob(d, ref.bucket, blobKey(d)));
+        const pathsOf = new Map<string, string[]>();
+        for (const f of manifest.files) {
+          pathsOf.set(f.sha256, [...(pathsOf.get(f.sha256) ?? []), f.path]);
+        }
+        await mapPool([...pathsOf.keys()], 8, (d) =>
+          this.fetchBlob(d, ref.bucket, blobKey(d)).catch((err: unknown) => {
+            // Name the workspace file, not only the object: that is what a person can act on.
+            const paths = pathsOf.get(d) ?? [];
+            const which = `${JSON.stringify(paths[0])}${paths.length > 1 ? ` (and ${paths.length - 1} more with the same content)` : ''}`;
+            const reason =
+              (err as { code?: string }).code === 'NoSuchKey'
+                ? `s3://${ref.bucket}/${blobKey(d)} does not exist (expired or never uploaded; scanning the workspace again uploads it)`
+                : (err as Error).message;
+            throw new Error(`target ${ref.name}: cannot fetch the content of ${which}: ${reason}`, { cause: err });
+          }),
+        );
         bytes = 0;
         await fs.promises.mkdir(staging, { recursive: true });
         for (const f of manifest.files) {
