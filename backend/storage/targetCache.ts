@@ -230,7 +230,12 @@ export class TargetCache {
         const manifest = validateManifest(doc, ref.name);
         const pathsOf = new Map<string, string[]>();
         for (const f of manifest.files) {
-          pathsOf.set(f.sha256, [...(pathsOf.get(f.sha256) ?? []), f.path]);
+          const paths = pathsOf.get(f.sha256);
+          if (paths) {
+            paths.push(f.path);
+          } else {
+            pathsOf.set(f.sha256, [f.path]);
+          }
         }
         await mapPool([...pathsOf.keys()], 8, (d) =>
           this.fetchBlob(d, ref.bucket, blobKey(d)).catch((err: unknown) => {
