@@ -92,7 +92,7 @@ export function replayAdvice(f: ReplayFailure): string {
 }
 
 /**
- * Replay histories against the workflow bundles the workers of their verticals build from
+ * Replay histories against the workflow bundle a worker of their verticals builds from
  * `toolboxDir`; returns one failure per history that does not replay (an unknown workflow type
  * is a failure too).
  */
@@ -102,40 +102,41 @@ export async function replayHistories(
 ): Promise<ReplayFailure[]> {
   const verticalOf = new Map(discoverWorkflows(toolboxDir).workflows.map((w) => [w.name, w.vertical]));
   const failures: ReplayFailure[] = [];
-  const byVertical = new Map<string, NamedHistory[]>();
+  const known: NamedHistory[] = [];
   for (const h of histories) {
-    const vertical = verticalOf.get(h.workflowType);
-    if (!vertical) {
+    if (verticalOf.has(h.workflowType)) {
+      known.push(h);
+    } else {
       failures.push({ ...h, message: `the toolbox has no workflow ${h.workflowType} any more` });
-      continue;
     }
-    byVertical.set(vertical, [...(byVertical.get(vertical) ?? []), h]);
+  }
+  if (known.length === 0) {
+    return failures;
   }
   if (!Runtime._instance) {
-    // The replay workers' state changes are INFO lines; failures come back as results.
+    // The replay worker's state changes are INFO lines; failures come back as results.
     Runtime.install({ logger: new DefaultLogger('WARN') });
   }
-  for (const [vertical, group] of byVertical) {
-    const loaded = await bundleToolboxWorkflows(toolboxDir, vertical);
-    if (!loaded.bundle) {
-      const why = loaded.problems.map((p) => `${p.file}: ${p.message}`).join('; ');
-      failures.push(...group.map((h) => ({ ...h, message: `the ${vertical} workflows do not bundle: ${why}` })));
-      continue;
-    }
-    const names = new Map(group.map((h) => [h.workflowId, h]));
-    const results = Worker.runReplayHistories(
-      { workflowBundle: loaded.bundle, replayName: `replay-${vertical}` },
-      group.map((h) => ({ workflowId: h.workflowId, history: h.history })),
-    );
-    for await (const result of results) {
-      if (result.error) {
-        const h = names.get(result.workflowId);
-        failures.push({
-          name: h?.name ?? result.workflowId,
-          workflowType: h?.workflowType ?? '?',
-          message: `${result.error.name}: ${result.error.message}`,
-        });
-      }
+  // One bundle for every vertical involved, as the embedded worker host builds it.
+  const verticals = [...new Set(known.map((h) => verticalOf.get(h.workflowType) as string))].sort();
+  const loaded = await bundleToolboxWorkflows(toolboxDir, verticals);
+  if (!loaded.bundle) {
+    const why = loaded.problems.map((p) => `${p.file}: ${p.message}`).join('; ');
+    return [...failures, ...known.map((h) => ({ ...h, message: `the workflows do not bundle: ${why}` }))];
+  }
+  const names = new Map(known.map((h) => [h.workflowId, h]));
+  const results = Worker.runReplayHistories(
+    { workflowBundle: loaded.bundle, replayName: 'replay' },
+    known.map((h) => ({ workflowId: h.workflowId, history: h.history })),
+  );
+  for await (const result of results) {
+    if (result.error) {
+      const h = names.get(result.workflowId);
+      failures.push({
+        name: h?.name ?? result.workflowId,
+        workflowType: h?.workflowType ?? '?',
+        message: `${result.error.name}: ${result.error.message}`,
+      });
     }
   }
   return failures;
