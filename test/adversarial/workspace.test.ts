@@ -75,10 +75,11 @@ describe('hostile workspaces and tool output through the CLI', () => {
   let backend: TestBackend;
   let pid: number | undefined;
   let hostileReportFile: string;
+  let scratch: string;
   const saved = process.env[GITLEAKS_BIN_ENV];
 
   before(async () => {
-    const scratch = fs.mkdtempSync(path.join(process.env.TMPDIR ?? '/tmp', 'ff-hostile-tool-'));
+    scratch = fs.mkdtempSync(path.join(process.env.TMPDIR ?? '/tmp', 'ff-hostile-tool-'));
     hostileReportFile = path.join(scratch, 'report.sarif');
     // The worker inherits this: every secret_detection run gets the hostile tool.
     process.env[GITLEAKS_BIN_ENV] = writeHostileGitleaks(scratch, hostileReportFile);
@@ -87,6 +88,7 @@ describe('hostile workspaces and tool output through the CLI', () => {
   });
   after(async () => {
     await backend?.stop();
+    fs.rmSync(scratch, { recursive: true, force: true });
     if (saved === undefined) {
       delete process.env[GITLEAKS_BIN_ENV];
     } else {
