@@ -14,7 +14,7 @@ import {
 } from '@temporalio/workflow';
 import { BAD_INPUT, VALIDATE_INPUT_ACTIVITY } from '../toolbox/shared/definitions';
 
-type Validate = (request: { workflow: string; input: unknown }) => Promise<unknown>;
+type Validate = (request: { workflow: string; workflowId: string; input: unknown }) => Promise<unknown>;
 
 const validators = proxyActivities<Record<typeof VALIDATE_INPUT_ACTIVITY, Validate>>({
   // Includes fetching and hashing the target's manifest (seconds even for a large tree). Short, so
@@ -30,6 +30,8 @@ class ValidateInput implements WorkflowInboundCallsInterceptor {
     try {
       checked = await validators[VALIDATE_INPUT_ACTIVITY]({
         workflow: workflowInfo().workflowType,
+        // A run's results are stored under its run id: it must be this execution's own id.
+        workflowId: workflowInfo().workflowId,
         input: input.args[0],
       });
     } catch (err) {

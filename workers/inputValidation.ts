@@ -32,7 +32,10 @@ async function checkStoredTarget(store: Pick<ObjectStore, 'stat' | 'getBuffer'>,
 export function inputValidationActivities(
   definitions: readonly WorkflowDefinition[],
   store: Pick<ObjectStore, 'stat' | 'getBuffer' | 'buckets'>,
-): Record<typeof VALIDATE_INPUT_ACTIVITY, (request: { workflow: string; input: unknown }) => Promise<WorkflowInput>> {
+): Record<
+  typeof VALIDATE_INPUT_ACTIVITY,
+  (request: { workflow: string; workflowId?: string; input: unknown }) => Promise<WorkflowInput>
+> {
   const byName = new Map(definitions.map((d) => [d.name, d]));
   return {
     async [VALIDATE_INPUT_ACTIVITY](request) {
@@ -42,7 +45,10 @@ export function inputValidationActivities(
       }
       let input: WorkflowInput;
       try {
-        input = checkWorkflowInput(definition, request.input, { targetsBucket: store.buckets.targets });
+        input = checkWorkflowInput(definition, request.input, {
+          targetsBucket: store.buckets.targets,
+          ...(request.workflowId !== undefined ? { workflowId: request.workflowId } : {}),
+        });
       } catch (err) {
         if (err instanceof InvalidWorkflowInputError) {
           throw refuse(err.message);

@@ -15,9 +15,14 @@ export interface LoadedToolbox {
   activities: ActivityMap;
 }
 
-/** Build output lives inside our node_modules so that external packages resolve from it. */
+/**
+ * Build output lives inside our node_modules so that external packages resolve from it. Its real
+ * path: the SDK's bundler writes the entry point to an in-memory file system under the path it is
+ * given but reads it back under the resolved one, so a node_modules that is a symbolic link (a
+ * shared checkout, pnpm) would otherwise leave every workflow out of the bundle.
+ */
 function buildDir(): string {
-  const dir = path.join(projectRoot(), 'node_modules', '.cache', 'fuzzforge');
+  const dir = path.join(fs.realpathSync(path.join(projectRoot(), 'node_modules')), '.cache', 'fuzzforge');
   fs.mkdirSync(dir, { recursive: true });
   return dir;
 }
@@ -253,21 +258,48 @@ const quietLogger = {
   error: (message: string) => console.error(message),
 };
 
+export interface BundledWorkflows {
+  workflows: WorkflowDefinition[];
+  problems: ToolboxProblem[];
+  bundle?: WorkflowBundleWithSourceMap;
+}
+
 /**
  * Discover, check and bundle the workflows of one or more verticals (one bundle, one activity
  * bundle for all of them); bad folders are reported once and skipped.
  */
 export async function loadToolbox(toolboxDir: string, verticals: string | readonly string[]): Promise<LoadedToolbox> {
   try {
-    return await loadToolboxNow(toolboxDir, verticals);
+    const workflows = await bundleWorkflowsNow(toolboxDir, verticals);
+    const problems = [...workflows.problems];
+    const activities = await loadActivities(toolboxDir, problems);
+    return { ...workflows, problems, activities };
   } finally {
     // esbuild's service process (about 100 MB) is not needed until the toolbox is loaded again.
     await esbuild.stop();
   }
 }
 
-async function loadToolboxNow(toolboxDir: string, verticals: string | readonly string[]): Promise<LoadedToolbox> {
-  // One pass over the toolbox (each metadata schema compiled once), then this host's verticals.
+/**
+ * The workflow bundle a worker of these verticals runs (with the input interceptor), without the
+ * activities: what replay tests check recorded histories against.
+ */
+export async function bundleToolboxWorkflows(
+  toolboxDir: string,
+  verticals: string | readonly string[],
+): Promise<BundledWorkflows> {
+  try {
+    return await bundleWorkflowsNow(toolboxDir, verticals);
+  } finally {
+    await esbuild.stop();
+  }
+}
+
+async function bundleWorkflowsNow(
+  toolboxDir: string,
+  verticals: string | readonly string[],
+): Promise<BundledWorkflows> {
+  // One pass over the toolbox (each metadata schema compiled once), then these verticals.
   const wanted = new Set(typeof verticals === 'string' ? [verticals] : verticals);
   const scan = discoverWorkflows(toolboxDir);
   const problems: ToolboxProblem[] = [...scan.problems];
@@ -281,12 +313,11 @@ async function loadToolboxNow(toolboxDir: string, verticals: string | readonly s
       good.push(def);
     }
   }
-  const activities = await loadActivities(toolboxDir, problems);
   if (good.length === 0) {
-    return { workflows: [], problems, activities };
+    return { workflows: [], problems };
   }
   try {
-    return { workflows: good, problems, activities, bundle: await bundle(good) };
+    return { workflows: good, problems, bundle: await bundle(good) };
   } catch {
     // Find the folders that break the bundle (type errors, bad imports) and load the rest.
     const kept: WorkflowDefinition[] = [];
@@ -301,6 +332,6 @@ async function loadToolboxNow(toolboxDir: string, verticals: string | readonly s
         });
       }
     }
-    return { workflows: kept, problems, activities, ...(kept.length > 0 ? { bundle: await bundle(kept) } : {}) };
+    return { workflows: kept, problems, ...(kept.length > 0 ? { bundle: await bundle(kept) } : {}) };
   }
 }

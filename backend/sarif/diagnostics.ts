@@ -1,6 +1,6 @@
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { effectiveLevel, isSuppressed } from './log';
+import { effectiveLevel, isSuppressed, webHelpUri } from './log';
 import type { SarifLocation, SarifLog, SarifResult, SarifRule, SarifRun } from './types';
 
 /** Editor-neutral diagnostic: what the extension turns into a vscode.Diagnostic. */
@@ -23,6 +23,15 @@ export interface DiagnosticSpec {
 }
 
 const SEVERITY = { error: 'error', warning: 'warning', note: 'information', none: 'hint' } as const;
+
+/** Longest message a marker shows; a tool can write megabytes into one (the log keeps them). */
+export const MAX_MARKER_MESSAGE = 10_000;
+
+function markerMessage(text: string): string {
+  return text.length <= MAX_MARKER_MESSAGE
+    ? text
+    : `${text.slice(0, MAX_MARKER_MESSAGE)}… (${text.length - MAX_MARKER_MESSAGE} more characters; the full text is in the SARIF log)`;
+}
 
 /** Resolve a SARIF artifact location to an absolute path using the run's uriBaseIds. */
 export function resolveArtifactPath(
@@ -102,7 +111,7 @@ export function sarifToDiagnostics(log: SarifLog, workspaceRoot: string): Diagno
             file: relFile,
             line: Math.max(0, (region?.startLine ?? 1) - 1),
             column: Math.max(0, (region?.startColumn ?? 1) - 1),
-            message: loc?.message?.text ?? fallback,
+            message: markerMessage(loc?.message?.text ?? fallback),
           });
         }
       };
@@ -121,9 +130,9 @@ export function sarifToDiagnostics(log: SarifLog, workspaceRoot: string): Diagno
         file,
         range: rangeOf(primary),
         severity: SEVERITY[level],
-        message: result.baselineState === 'new' ? `${result.message.text} (new)` : result.message.text,
+        message: markerMessage(result.baselineState === 'new' ? `${result.message.text} (new)` : result.message.text),
         ruleId: result.ruleId ?? rule?.id ?? 'unknown',
-        ...(rule?.helpUri ? { helpUri: rule.helpUri } : {}),
+        ...(webHelpUri(rule?.helpUri) ? { helpUri: webHelpUri(rule?.helpUri) } : {}),
         source: run.tool.driver.name,
         related,
         tags: [],

@@ -144,6 +144,23 @@ export interface FindingRow {
   helpUri?: string;
 }
 
+/**
+ * A rule's help link when it is a web link, else undefined: tools and logs are not trusted, and
+ * the editor opens the link with openExternal (a `command:`, `file:` or `javascript:` link would
+ * run or open something instead of a page).
+ */
+export function webHelpUri(uri: string | undefined): string | undefined {
+  if (uri === undefined) {
+    return undefined;
+  }
+  try {
+    const { protocol } = new URL(uri);
+    return protocol === 'https:' || protocol === 'http:' ? uri : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 export function findingRows(log: SarifLog): FindingRow[] {
   const rows: FindingRow[] = [];
   for (const run of log.runs) {
@@ -162,7 +179,7 @@ export function findingRows(log: SarifLog): FindingRow[] {
         suppressed: isSuppressed(result),
         ...(result.baselineState ? { baselineState: result.baselineState } : {}),
         tags: rule?.properties?.tags ?? [],
-        helpUri: rule?.helpUri,
+        helpUri: webHelpUri(rule?.helpUri),
       });
     }
   }

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# Every suite, on a fresh machine or a warm one: set-up, type check, lint, unit and integration
-# tests (real Temporal dev server, real MinIO, real workers on free loopback ports), the compose
-# tests on a real Docker engine and the e2e tests in a real VS Code.
+# Every suite, on a fresh machine or a warm one: set-up, type check, lint, unit, integration and
+# hostile-input tests (real Temporal dev server, real MinIO, real workers on free loopback ports),
+# the compose tests on a real Docker engine and the e2e tests in a real VS Code.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 # Nested installs get a clean environment: nothing an outer `npm run` exported leaks into them.
@@ -29,8 +29,8 @@ npx tsc --noEmit -p tsconfig.json
 npx tsc --noEmit -p webview/tsconfig.json
 echo "== lint"
 npx eslint --max-warnings=0 .
-echo "== unit, integration, compose and e2e tests"
+echo "== unit, integration, adversarial, compose and e2e tests"
 # --test-timeout guards against a hang only (a test waiting for something that never comes fails
 # after 20 min instead of running into CI's limit); no test is meant to come near it.
-node --import tsx --test --test-concurrency=1 --test-timeout=1200000 --test-reporter=spec test/unit/*.test.ts test/integration/*.test.ts \
-  test/compose/*.test.ts test/e2e/*.test.ts
+node --import tsx --test --test-concurrency=1 --test-timeout=1200000 --test-reporter=spec test/unit/*.test.ts \
+  test/integration/*.test.ts test/adversarial/*.test.ts test/compose/*.test.ts test/e2e/*.test.ts

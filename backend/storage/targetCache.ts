@@ -341,8 +341,23 @@ export class TargetCache {
           byPack.set(loc.pack.digest, group);
         }
         const paths = new Map(manifest.files.map((f) => [f.sha256, f.path]));
+        const copies = new Map<string, number>();
+        for (const f of manifest.files) {
+          copies.set(f.sha256, (copies.get(f.sha256) ?? 0) + 1);
+        }
         await mapPool([...byPack.values()], 4, (g) => this.fetchFromPack(ref, g.pack, g.entries, paths));
-        await mapPool(single, 8, (d) => this.fetchBlob(d, ref.bucket, blobKey(d), sizes.get(d)));
+        await mapPool(single, 8, (d) =>
+          this.fetchBlob(d, ref.bucket, blobKey(d), sizes.get(d)).catch((err: unknown) => {
+            // Name the workspace file, not only the object: that is what a person can act on.
+            const more = (copies.get(d) ?? 1) - 1;
+            const which = `${JSON.stringify(paths.get(d) ?? d)}${more > 0 ? ` (and ${more} more with the same content)` : ''}`;
+            const reason =
+              (err as { code?: string }).code === 'NoSuchKey'
+                ? `s3://${ref.bucket}/${blobKey(d)} does not exist (expired or never uploaded; scanning the workspace again uploads it)`
+                : (err as Error).message;
+            throw new Error(`target ${ref.name}: cannot fetch the content of ${which}: ${reason}`, { cause: err });
+          }),
+        );
         bytes = 0;
         await fs.promises.mkdir(staging, { recursive: true });
         for (const f of manifest.files) {

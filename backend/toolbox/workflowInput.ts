@@ -178,6 +178,11 @@ function carryProblems(carry: unknown): InputProblem[] {
 export interface InputCheckOptions {
   /** The bucket targets must come from (the worker's own). */
   targetsBucket?: string;
+  /**
+   * The id of the workflow execution the input arrived in. A run writes its results under its run
+   * id, so a run id other than its own workflow id would overwrite another run's results.
+   */
+  workflowId?: string;
 }
 
 /**
@@ -201,6 +206,11 @@ export function checkWorkflowInput(
     problems.push({
       field: 'runId',
       message: `must be letters, digits, ".", "_" or "-" (at most 200, no ".."), got ${quoteValue(input.runId)}`,
+    });
+  } else if (options.workflowId !== undefined && input.runId !== options.workflowId) {
+    problems.push({
+      field: 'runId',
+      message: `must be the workflow id ${quoteValue(options.workflowId)} (results are stored under it), got ${quoteValue(input.runId)}`,
     });
   }
   problems.push(...targetRefProblems(input.target, options.targetsBucket));

@@ -146,6 +146,16 @@ describe('worker-side workflow input checks', () => {
     assert.match(refusal(() => checkWorkflowInput(def, 'x')).message, /\(input\) must be one object/);
   });
 
+  it("refuses a run id other than the run's own workflow id (its results would overwrite another run's)", () => {
+    const def = byName('security_assessment');
+    const input = goodInput();
+    assert.match(
+      refusal(() => checkWorkflowInput(def, input, { workflowId: 'someone-else' })).message,
+      /runId must be the workflow id "someone-else" \(results are stored under it\)/,
+    );
+    assert.equal(checkWorkflowInput(def, input, { workflowId: input.runId }).runId, input.runId);
+  });
+
   it('refuses timeout_per_input=2000000 (it overflowed setTimeout) for all four fuzzing workflows', () => {
     for (const name of FUZZERS) {
       const err = refusal(() =>

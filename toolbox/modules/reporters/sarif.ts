@@ -7,6 +7,7 @@ import {
   mergeLogs,
   parseSarif,
   SARIF_SCHEMA,
+  webHelpUri,
 } from '../../../backend/sarif/log';
 import type { SarifLocation, SarifLog, SarifResult, SarifRule, SarifRun } from '../../../backend/sarif/types';
 import { version as fuzzforgeVersion } from '../../../package.json';
@@ -132,26 +133,39 @@ export function normalizeToolSarif(
       [SRCROOT]: { uri: options.rootUri.endsWith('/') ? options.rootUri : `${options.rootUri}/` },
     };
     run.tool.driver.version ??= options.version ?? run.tool.driver.semanticVersion;
-    const fix = (loc: SarifLocation | undefined) => {
+    /** Make a location relative to SRCROOT; false when it points outside the target. */
+    const fix = (loc: SarifLocation | undefined): boolean => {
       const art = loc?.physicalLocation?.artifactLocation;
       if (!art?.uri) {
-        return;
+        return true;
       }
       const rel = relativeToTarget(art.uri, options.targetDir);
-      if (rel !== undefined) {
-        art.uri = encodeURI(rel);
-        art.uriBaseId = SRCROOT;
+      if (rel === undefined) {
+        return false;
       }
+      art.uri = encodeURI(rel);
+      art.uriBaseId = SRCROOT;
+      return true;
     };
     for (const result of run.results ?? []) {
       result.level = effectiveLevel(run, result);
-      result.locations?.forEach(fix);
-      result.relatedLocations?.forEach(fix);
+      // A location outside the target (another file of the worker, or a hostile report's
+      // /etc/passwd) would become a marker, and a place to write a suppression, outside the
+      // workspace on the client: the result keeps its message, not the location.
+      if (result.locations) {
+        result.locations = result.locations.filter(fix);
+      }
+      if (result.relatedLocations) {
+        result.relatedLocations = result.relatedLocations.filter(fix);
+      }
     }
-    for (const artifact of run.artifacts ?? []) {
-      fix({ physicalLocation: { artifactLocation: artifact.location } });
+    if (run.artifacts) {
+      run.artifacts = run.artifacts.filter((a) => fix({ physicalLocation: { artifactLocation: a.location } }));
     }
     for (const rule of run.tool.driver.rules ?? []) {
+      if (rule.helpUri !== undefined && webHelpUri(rule.helpUri) === undefined) {
+        delete rule.helpUri;
+      }
       const cwes = JSON.stringify(rule.properties ?? {}).match(/CWE-\d+/gi) ?? [];
       const tags = new Set(rule.properties?.tags ?? []);
       for (const cwe of cwes) {
