@@ -14,7 +14,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { BaselineRef, ScanSummary, TargetRef } from '../../shared/definitions';
 import { baselineCounts, matchAgainstBaseline } from './baseline';
-import { applySuppressions, dropOverlappingPatternResults, IGNORE_FILE, parseIgnoreFile } from './postprocess';
+import { applySuppressions, IGNORE_FILE, mergeSameWeakness, parseIgnoreFile } from './postprocess';
 import type { InventorySummary } from '../inventory/files';
 import { checkpoint, objectStore, runKey, withTarget } from '../runtime';
 
@@ -203,9 +203,9 @@ function lineReader(dir: string): (file: string, line: number) => string | undef
   };
 }
 
-/** Suppressions, de-duplication and baseline matching of a merged log; returns summary fields. */
+/** One result per weakness, suppressions and baseline matching of a merged log; returns summary fields. */
 async function postProcess(merged: SarifLog, input: MergeInput): Promise<Partial<ScanSummary>> {
-  const extra: Partial<ScanSummary> = { deduplicated: dropOverlappingPatternResults(merged) };
+  const extra: Partial<ScanSummary> = { deduplicated: mergeSameWeakness(merged) };
   if (input.target) {
     await withTarget(input.target, async (dir) => {
       const ignoreText = await fs.promises.readFile(path.join(dir, IGNORE_FILE), 'utf8').catch(() => '');
