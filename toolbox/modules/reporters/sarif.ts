@@ -14,6 +14,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { BaselineRef, ScanSummary, TargetRef } from '../../shared/definitions';
 import { baselineCounts, matchAgainstBaseline } from './baseline';
+import { redactLog } from './redact';
 import { applySuppressions, IGNORE_FILE, mergeSameWeakness, parseIgnoreFile } from './postprocess';
 import type { InventorySummary } from '../inventory/files';
 import { checkpoint, objectStore, runKey, withTarget } from '../runtime';
@@ -276,6 +277,8 @@ async function mergeSarif(input: MergeInput): Promise<ScanSummary> {
   }
   const merged = logs.length > 0 ? mergeLogs(logs) : emptyLog();
   merged.$schema = SARIF_SCHEMA;
+  // Parts are redacted where they are written; this covers a part written any other way.
+  redactLog(merged);
   const extra = await postProcess(merged, input);
   const sarifKey = runKey(input.runId, 'results.sarif');
   await store.putBuffer(bucket, sarifKey, Buffer.from(JSON.stringify(merged, null, 2)), 'application/sarif+json');

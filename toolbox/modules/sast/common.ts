@@ -9,6 +9,7 @@ import { LEVEL_ORDER } from '../../../backend/sarif/log';
 import type { SarifLocation, SarifLog, SarifResult, SarifRule, SarifRun } from '../../../backend/sarif/types';
 import type { TargetRef } from '../../shared/definitions';
 import { stderrExcerpt, ToolMissingError, type ToolRun } from '../process';
+import { redactRun } from '../reporters/redact';
 import { fingerprint, notificationRun, relativeToTarget, SRCROOT } from '../reporters/sarif';
 import { checkpoint, objectStore, runKey, withTarget } from '../runtime';
 import { listTargetFiles } from '../targetFiles';
@@ -189,20 +190,43 @@ export function filterByLevel(run: SarifRun, minLevel: MinLevel | undefined): vo
   run.results = (run.results ?? []).filter((r) => LEVEL_ORDER[r.level ?? 'warning'] >= min);
 }
 
+/** The fingerprint buildSarifRun computes (rule, file, line text), for a result of a tool's SARIF. */
+function resultFingerprint(result: SarifResult): string {
+  const loc = result.locations?.[0]?.physicalLocation;
+  return fingerprint({
+    ruleId: result.ruleId ?? '',
+    level: 'warning',
+    message: result.message.text,
+    file: decodeURI(loc?.artifactLocation?.uri ?? ''),
+    line: loc?.region?.startLine ?? 0,
+    snippet: loc?.region?.snippet?.text,
+  });
+}
+
 /** Give results without one the fingerprint buildSarifRun computes (rule, file, line text). */
 export function addFingerprints(run: SarifRun): void {
   for (const result of run.results ?? []) {
-    const loc = result.locations?.[0]?.physicalLocation;
     result.partialFingerprints ??= {};
-    result.partialFingerprints['fuzzforge/v1'] ??= fingerprint({
-      ruleId: result.ruleId ?? '',
-      level: 'warning',
-      message: result.message.text,
-      file: decodeURI(loc?.artifactLocation?.uri ?? ''),
-      line: loc?.region?.startLine ?? 0,
-      snippet: loc?.region?.snippet?.text,
-    });
+    result.partialFingerprints['fuzzforge/v1'] ??= resultFingerprint(result);
   }
+}
+
+/**
+ * Store a tool's run as the part `parts/<tool>.sarif` of the run, redacted first (reporters/
+ * redact.ts: no secret of the target leaves the worker in a tool's message, snippet or help).
+ * Results whose snippet lost a secret get their fingerprint from the redacted line, so that the
+ * stored fingerprint does not hash the secret either.
+ */
+export async function storeToolPart(runId: string, tool: string, run: SarifRun): Promise<SastResult> {
+  for (const result of redactRun(run)) {
+    result.partialFingerprints = { ...result.partialFingerprints, 'fuzzforge/v1': resultFingerprint(result) };
+  }
+  const log: SarifLog = { version: '2.1.0', runs: [run] };
+  const store = objectStore();
+  const key = runKey(runId, `parts/${tool}.sarif`);
+  await store.putJson(store.buckets.results, key, log);
+  const error = runError(run);
+  return { tool, key, results: run.results?.length ?? 0, ...(error ? { error } : {}) };
 }
 
 export interface Notification {
@@ -277,7 +301,7 @@ export function normalizeNotificationLocations(run: SarifRun, targetDir: string)
 }
 
 /** Why a run did not fully succeed, for the activity result. */
-function runError(run: SarifRun): string | undefined {
+export function runError(run: SarifRun): string | undefined {
   const failed = run.invocations?.find((i) => !i.executionSuccessful);
   return failed ? (failed.toolExecutionNotifications?.[0]?.message.text ?? 'failed') : undefined;
 }
@@ -310,12 +334,7 @@ export async function runSastTool(
       throw err;
     }
   });
-  const log: SarifLog = { version: '2.1.0', runs: [run] };
-  const store = objectStore();
-  const key = runKey(input.runId, `parts/${tool}.sarif`);
-  await store.putJson(store.buckets.results, key, log);
-  const error = runError(run);
-  return { tool, key, results: run.results?.length ?? 0, ...(error ? { error } : {}) };
+  return storeToolPart(input.runId, tool, run);
 }
 
 /** Read and parse a JSON output file a tool wrote, or explain why it is unusable. */

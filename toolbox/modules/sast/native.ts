@@ -6,15 +6,15 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { Context, log as activityLog } from '@temporalio/activity';
 import ignore from 'ignore';
-import type { SarifLog, SarifResult, SarifRule, SarifRun } from '../../../backend/sarif/types';
+import type { SarifResult, SarifRule, SarifRun } from '../../../backend/sarif/types';
 import { installHint } from '../../../backend/toolbox/tools';
 import { readVerticalSpec } from '../../../backend/toolbox/verticals';
 import type { TargetRef } from '../../shared/definitions';
 import { runTool, stderrExcerpt, ToolMissingError, type ToolRun } from '../process';
 import { notificationRun, SRCROOT } from '../reporters/sarif';
-import { checkpoint, objectStore, runKey, withTarget } from '../runtime';
+import { checkpoint, withTarget } from '../runtime';
 // One implementation for every SAST module; re-exported for the native tools' modules.
-import { addFingerprints, withScratch } from './common';
+import { addFingerprints, storeToolPart, withScratch } from './common';
 export { addFingerprints, withScratch };
 
 /** What every native tool activity takes besides its own options. */
@@ -226,12 +226,6 @@ export function listNotification(title: string, items: readonly string[], max = 
   return [`${title}:`, ...items.slice(0, max), ...more].join('\n');
 }
 
-/** Why a run did not fully succeed, for the activity result. */
-function runError(run: SarifRun): string | undefined {
-  const failed = run.invocations?.find((i) => !i.executionSuccessful);
-  return failed ? (failed.toolExecutionNotifications?.[0]?.message.text ?? 'failed') : undefined;
-}
-
 /** "gosec is not installed on this worker (install: ...)": the way setup would install it. */
 export function missingToolMessage(err: ToolMissingError, vertical = process.env.FUZZFORGE_VERTICAL): string {
   const spec = vertical ? readVerticalSpec(vertical)?.tools.find((t) => t.command === err.command) : undefined;
@@ -271,12 +265,7 @@ export async function runNativeTool(
       return notificationRun(tool, message, (await versionWhenFailed()) ?? 'unknown');
     }
   });
-  const part: SarifLog = { version: '2.1.0', runs: [run] };
-  const store = objectStore();
-  const key = runKey(input.runId, `parts/${tool}.sarif`);
-  await store.putJson(store.buckets.results, key, part);
-  const error = runError(run);
-  return { tool, key, results: run.results?.length ?? 0, ...(error ? { error } : {}) };
+  return storeToolPart(input.runId, tool, run);
 }
 
 // ---------------------------------------------------------------------------------------------
