@@ -35,7 +35,7 @@ function banditRun(): SarifRun {
                 endLine: 6,
                 snippet: { text: 'SECRET_KEY = "s3cr3t-n0tes-k3y-2024"\nDATABASE_PASSWORD = "hunter2"\nx = 1\n' },
               },
-            } as NonNullable<NonNullable<SarifRun['results']>[number]['locations']>[number]['physicalLocation'],
+            },
           },
         ],
         partialFingerprints: { 'fuzzforge/v1': 'abc' },
