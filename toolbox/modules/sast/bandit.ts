@@ -18,13 +18,12 @@ import {
   normalizeNotificationLocations,
   readJsonOutput,
   reindexRules,
-  runSastTool,
+  runToolActivity,
   sourceFiles,
   type MinLevel,
   type Notification,
   type SastInput,
   type SastResult,
-  TOOL_TIMEOUT_MS,
   ToolFailure,
   withScratch,
 } from './common';
@@ -251,10 +250,10 @@ async function banditVersion(bandit: string): Promise<string | undefined> {
 
 async function runBandit(input: BanditInput): Promise<SastResult> {
   let version: string | undefined;
-  return runSastTool(
+  return runToolActivity(
     TOOL_NAME,
     input,
-    async (dir) => {
+    async (dir, deadline) => {
       const bandit = requireTool('bandit');
       version = await banditVersion(bandit);
       const files = await sourceFiles(dir, {
@@ -269,8 +268,7 @@ async function runBandit(input: BanditInput): Promise<SastResult> {
           input.rootUri,
         );
       }
-      const timeoutMs = input.timeoutMs ?? TOOL_TIMEOUT_MS;
-      const deadline = Date.now() + timeoutMs;
+      const timeoutMs = Math.max(1, deadline - Date.now());
       const batches = argBatches(files);
       return withScratch(async (scratch) => {
         let count = 0;

@@ -25,7 +25,7 @@ import {
   probeVersion,
   reindexRules,
   remainingMs,
-  runNativeTool,
+  runToolActivity,
   ToolFailure,
   withScratch,
 } from './native';
@@ -230,7 +230,7 @@ export function finishGosecRun(
 
 async function runGosec(input: GosecInput): Promise<NativeToolResult> {
   let gosecPath: string | undefined;
-  return runNativeTool(
+  return runToolActivity(
     TOOL_NAME,
     input,
     async (dir, deadline) => {
