@@ -63,13 +63,15 @@ export async function startScan(conn: BackendConnection, runs: RunService, reque
   if (!stat) {
     throw new UserError(`${request.path} does not exist`, 'pass a folder or a .tar/.tar.gz archive');
   }
-  if (conn.mode === 'compose' && conn.composeStateDir) {
-    // A stopped vertical (never started, or stopped when idle) starts now, before the upload.
-    const state = readComposeState(conn.composeStateDir);
-    if (state) {
-      await ensureComposeWorker(state, request.workflow.vertical, (line) => request.onNotice?.(line));
+  const composeState =
+    conn.mode === 'compose' && conn.composeStateDir ? readComposeState(conn.composeStateDir) : undefined;
+  const ensureWorker = async () => {
+    if (composeState) {
+      await ensureComposeWorker(composeState, request.workflow.vertical, (line) => request.onNotice?.(line));
     }
-  }
+  };
+  // A stopped vertical (never started, or stopped when idle) starts now, before the upload.
+  await ensureWorker();
   const pollers = await runs.pollers(request.workflow.vertical);
   if (pollers === 0) {
     request.onNotice?.(
@@ -91,7 +93,12 @@ export async function startScan(conn: BackendConnection, runs: RunService, reque
       });
   const workspace = workspaceIdentity(stat.isDirectory() ? request.path : path.dirname(request.path));
   const baseline = await resolveBaseline(runs, request, workspace.id, params);
+  // An idle worker may have stopped itself while the upload ran (it stops when its queue has had
+  // no work for its idle time): ask again right before the run is queued, and once more after,
+  // for a worker that stopped in between (an open run keeps it from stopping from then on).
+  await ensureWorker();
   const run = await runs.start({ definition: request.workflow, params, target: upload.target, workspace, baseline });
+  await ensureWorker();
   return { run, upload, baseline };
 }
 

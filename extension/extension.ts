@@ -29,6 +29,7 @@ import {
   startEmbedded,
   stopEmbedded,
 } from '../backend/services/embedded';
+import { workerLogName } from '../backend/services/state';
 import { listCrashes } from '../backend/fuzzing';
 import { RunFailedError, type RunService } from '../backend/temporal/runs';
 import { discoverWorkflows, type WorkflowDefinition } from '../backend/toolbox/discovery';
@@ -232,8 +233,11 @@ export function activate(context: vscode.ExtensionContext): FuzzforgeApi {
     }
     const state = runningEmbedded(stateDir());
     const vertical = taskQueue?.replace(/^fuzzforge-/, '');
+    const worker = state?.workers.find((w) => w.vertical === vertical);
     if (state && vertical) {
-      log.error(`  worker log: ${path.join(state.logsDir, `worker-${vertical}.log`)}`);
+      log.error(
+        `  worker log: ${path.join(state.logsDir, `${worker ? workerLogName(worker) : `worker-${vertical}`}.log`)}`,
+      );
     } else if (vertical && runningCompose(stateDir())) {
       log.error(
         `  worker log: Show Logs on ${vertical} in the Backend view, or \`fuzzforge logs ${workerService(vertical)}\``,

@@ -4,7 +4,7 @@ import * as path from 'node:path';
 import { bundleWorkflowCode, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import * as esbuild from 'esbuild';
 import { discoverWorkflows, type ToolboxProblem, type WorkflowDefinition } from '../backend/toolbox/discovery';
-import { projectRoot } from '../backend/paths';
+import { cacheDir, projectRoot } from '../backend/paths';
 
 export type ActivityMap = Record<string, (...args: never[]) => Promise<unknown>>;
 
@@ -135,7 +135,92 @@ export function inputInterceptorModule(): string {
   return path.join(projectRoot(), 'workers', 'inputInterceptor.ts');
 }
 
+/** Every file of the toolbox a workflow bundle can include, hashed with the SDK's version. */
+function bundleKey(defs: readonly WorkflowDefinition[]): string | undefined {
+  const roots = new Set<string>();
+  for (const def of defs) {
+    // <toolbox>/workflows/<name>/workflow.ts: the whole toolbox (workflows import shared code).
+    roots.add(path.dirname(path.dirname(path.dirname(def.workflowFile))));
+  }
+  // The interceptor imports the installation's own shared definitions.
+  roots.add(path.join(projectRoot(), 'toolbox'));
+  const hash = crypto.createHash('sha256');
+  try {
+    const sdk = JSON.parse(
+      fs.readFileSync(path.join(projectRoot(), 'node_modules', '@temporalio', 'workflow', 'package.json'), 'utf8'),
+    ) as { version: string };
+    hash.update(`sdk ${sdk.version}\0names ${defs.map((d) => `${d.name}=${d.workflowFile}`).join(',')}\0`);
+    const files = [inputInterceptorModule()];
+    const visit = (dir: string) => {
+      for (const entry of fs.readdirSync(dir, { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name))) {
+        const abs = path.join(dir, entry.name);
+        if (entry.isDirectory() && entry.name !== 'node_modules' && !entry.name.startsWith('.')) {
+          visit(abs);
+        } else if (entry.isFile() && /\.(ts|js|mjs|cjs|json)$/.test(entry.name)) {
+          files.push(abs);
+        }
+      }
+    };
+    for (const root of [...roots].sort()) {
+      visit(root);
+    }
+    for (const file of files) {
+      hash.update(`${file}\0`);
+      hash.update(fs.readFileSync(file));
+      hash.update('\0');
+    }
+  } catch {
+    // A file that vanished while hashing: bundle afresh.
+    return undefined;
+  }
+  return hash.digest('hex').slice(0, 32);
+}
+
+/**
+ * The workflow bundle for these workflows: reused from the cache when no file of the toolbox
+ * changed (webpack takes seconds and leaves the worker's heap large), else built and cached.
+ */
 async function bundle(defs: readonly WorkflowDefinition[]): Promise<WorkflowBundleWithSourceMap> {
+  const key = bundleKey(defs);
+  const cached = key ? path.join(cacheDir(), 'bundles', `workflows-${key}.json`) : undefined;
+  if (cached) {
+    try {
+      const hit = JSON.parse(fs.readFileSync(cached, 'utf8')) as WorkflowBundleWithSourceMap;
+      if (typeof hit.code === 'string' && typeof hit.sourceMap === 'string') {
+        return hit;
+      }
+    } catch {
+      // Not cached yet (or a torn file): build it.
+    }
+  }
+  const built = await bundleNow(defs);
+  if (cached) {
+    try {
+      fs.mkdirSync(path.dirname(cached), { recursive: true });
+      const tmp = `${cached}.${process.pid}.tmp`;
+      fs.writeFileSync(tmp, JSON.stringify(built));
+      fs.renameSync(tmp, cached);
+      pruneBundles(path.dirname(cached), path.basename(cached));
+    } catch {
+      // A cache that cannot be written costs the next start its seconds, nothing else.
+    }
+  }
+  return built;
+}
+
+/** Keep the newest few cached bundles (each edit of the toolbox makes one). */
+function pruneBundles(dir: string, keep: string): void {
+  const entries = fs
+    .readdirSync(dir)
+    .filter((n) => n.startsWith('workflows-') && n.endsWith('.json') && n !== keep)
+    .map((n) => ({ n, t: fs.statSync(path.join(dir, n)).mtimeMs }))
+    .sort((a, b) => b.t - a.t);
+  for (const { n } of entries.slice(8)) {
+    fs.rmSync(path.join(dir, n), { force: true });
+  }
+}
+
+async function bundleNow(defs: readonly WorkflowDefinition[]): Promise<WorkflowBundleWithSourceMap> {
   const index = path.join(buildDir(), `workflows-${process.pid}-${crypto.randomBytes(3).toString('hex')}.ts`);
   fs.writeFileSync(
     index,
@@ -168,12 +253,27 @@ const quietLogger = {
   error: (message: string) => console.error(message),
 };
 
-/** Discover, check and bundle the workflows of one vertical; bad folders are reported and skipped. */
-export async function loadToolbox(toolboxDir: string, vertical: string): Promise<LoadedToolbox> {
-  const scan = discoverWorkflows(toolboxDir, { vertical });
-  const problems = [...scan.problems];
+/**
+ * Discover, check and bundle the workflows of one or more verticals (one bundle, one activity
+ * bundle for all of them); bad folders are reported once and skipped.
+ */
+export async function loadToolbox(toolboxDir: string, verticals: string | readonly string[]): Promise<LoadedToolbox> {
+  try {
+    return await loadToolboxNow(toolboxDir, verticals);
+  } finally {
+    // esbuild's service process (about 100 MB) is not needed until the toolbox is loaded again.
+    await esbuild.stop();
+  }
+}
+
+async function loadToolboxNow(toolboxDir: string, verticals: string | readonly string[]): Promise<LoadedToolbox> {
+  // One pass over the toolbox (each metadata schema compiled once), then this host's verticals.
+  const wanted = new Set(typeof verticals === 'string' ? [verticals] : verticals);
+  const scan = discoverWorkflows(toolboxDir);
+  const problems: ToolboxProblem[] = [...scan.problems];
+  const found = scan.workflows.filter((w) => wanted.has(w.vertical));
   const good: WorkflowDefinition[] = [];
-  for (const def of scan.workflows) {
+  for (const def of found) {
     const problem = await checkWorkflowSource(def);
     if (problem) {
       problems.push({ file: def.workflowFile, message: problem });

@@ -1,5 +1,9 @@
-// The one worker program of every vertical: `node dist/worker.js --vertical NAME`.
-// It loads the toolbox folders of its vertical at start-up and polls `fuzzforge-<vertical>`.
+// The one worker program of every vertical: `node dist/worker.js --vertical NAME[,NAME...]`.
+// It loads the toolbox folders of its verticals at start-up and polls `fuzzforge-<vertical>` for
+// each. A compose container runs it with one vertical; the embedded backend runs one process for
+// every local vertical (one runtime, one Temporal connection, one activity bundle and one workflow
+// bundle shared by a Temporal Worker per vertical): the tools themselves always run as child
+// processes, so a tool that crashes fails its activity, not the host.
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import { parseArgs } from 'node:util';
@@ -25,11 +29,24 @@ async function main(): Promise<void> {
     options: { vertical: { type: 'string' }, concurrency: { type: 'string' } },
     strict: true,
   });
-  const vertical = values.vertical ?? process.env.FUZZFORGE_VERTICAL;
-  if (!vertical) {
-    throw new Error('usage: worker --vertical NAME (or FUZZFORGE_VERTICAL)');
+  const verticals = [
+    ...new Set(
+      (values.vertical ?? process.env.FUZZFORGE_VERTICAL ?? '')
+        .split(',')
+        .map((v) => v.trim())
+        .filter(Boolean),
+    ),
+  ];
+  if (verticals.length === 0 || verticals.some((v) => !/^[a-z0-9_-]+$/.test(v))) {
+    throw new Error('usage: worker --vertical NAME[,NAME...] (or FUZZFORGE_VERTICAL)');
   }
-  process.env.FUZZFORGE_VERTICAL = vertical;
+  if (verticals.length === 1) {
+    // Names the worker's own cache folder (toolbox/modules/runtime.ts); a host of several
+    // verticals shares one.
+    process.env.FUZZFORGE_VERTICAL = verticals[0];
+  } else {
+    delete process.env.FUZZFORGE_VERTICAL;
+  }
   let conn = connectionFromEnv(process.env);
   if (!conn) {
     // Started by hand next to a running embedded backend: attach to it.
@@ -53,7 +70,7 @@ async function main(): Promise<void> {
   });
   const toolbox = toolboxDir();
   const started = Date.now();
-  const loaded = await loadToolbox(toolbox, vertical);
+  const loaded = await loadToolbox(toolbox, verticals);
   for (const problem of loaded.problems) {
     log(`toolbox problem (skipped): ${formatProblem(problem)}`);
   }
@@ -65,38 +82,45 @@ async function main(): Promise<void> {
   const concurrency = Number(
     values.concurrency ?? process.env.FUZZFORGE_WORKER_CONCURRENCY ?? Math.max(2, os.cpus().length),
   );
-  const worker = await Worker.create({
-    connection,
-    namespace: conn.temporal.namespace,
-    taskQueue: taskQueueFor(vertical),
-    identity: await workerIdentity(vertical, conn.temporal.address),
-    ...(loaded.bundle ? { workflowBundle: loaded.bundle } : {}),
-    activities: {
-      ...loaded.activities,
-      ...inputValidationActivities(loaded.workflows, new ObjectStore(conn)),
-    },
-    maxConcurrentActivityTaskExecutions: concurrency,
-    shutdownGraceTime: '10s',
-    // Heartbeats reach the server at least every second, so a cancel reaches a long-running
-    // activity (a fuzzer) within about a second instead of 0.8 x its heartbeat timeout.
-    maxHeartbeatThrottleInterval: '1s',
-  });
+  const store = new ObjectStore(conn);
+  const activities = { ...loaded.activities, ...inputValidationActivities(loaded.workflows, store) };
+  const workers: { vertical: string; worker: Worker }[] = [];
+  for (const vertical of verticals) {
+    workers.push({
+      vertical,
+      worker: await Worker.create({
+        connection,
+        namespace: conn.temporal.namespace,
+        taskQueue: taskQueueFor(vertical),
+        identity: await workerIdentity(vertical, conn.temporal.address),
+        // One bundle for all the host's verticals: a worker only runs what its queue sends it.
+        ...(loaded.bundle ? { workflowBundle: loaded.bundle } : {}),
+        activities,
+        maxConcurrentActivityTaskExecutions: concurrency,
+        shutdownGraceTime: '10s',
+        // Heartbeats reach the server at least every second, so a cancel reaches a long-running
+        // activity (a fuzzer) within about a second instead of 0.8 x its heartbeat timeout.
+        maxHeartbeatThrottleInterval: '1s',
+      }),
+    });
+  }
+  const shutdownAll = () => workers.forEach(({ worker }) => worker.getState() === 'RUNNING' && worker.shutdown());
   if (process.env.FUZZFORGE_SUPERVISED === '1') {
     // If the supervisor dies without stopping us, do not linger as an orphan.
     const parent = process.ppid;
     setInterval(() => {
       if (process.ppid !== parent) {
         log('supervisor is gone; shutting down');
-        worker.shutdown();
+        shutdownAll();
       }
     }, 2000).unref();
   }
   const healthFile = process.env.FUZZFORGE_HEALTH_FILE;
   if (healthFile) {
-    // A container health check reads the file's age: touched while the worker polls, stale when
-    // it has stopped, failed or hangs.
+    // A container health check reads the file's age: touched while the workers poll, stale when
+    // they have stopped, failed or hang.
     const touch = () => {
-      if (worker.getState() === 'RUNNING') {
+      if (workers.every(({ worker }) => worker.getState() === 'RUNNING')) {
         fs.writeFileSync(healthFile, `${new Date().toISOString()}\n`);
       }
     };
@@ -105,18 +129,31 @@ async function main(): Promise<void> {
   }
   const idleMinutes = idleMinutesFromEnv(process.env);
   if (idleMinutes > 0) {
-    watchIdle(
-      worker,
-      connection,
-      { namespace: conn.temporal.namespace, taskQueue: taskQueueFor(vertical), minutes: idleMinutes },
-      () => {
-        log(`no work for ${idleMinutes} min; stopping (the next run for ${vertical} starts a worker again)`);
-        worker.shutdown();
-      },
-    );
+    for (const { vertical, worker } of workers) {
+      watchIdle(
+        worker,
+        connection,
+        { namespace: conn.temporal.namespace, taskQueue: taskQueueFor(vertical), minutes: idleMinutes },
+        () => {
+          log(`no work for ${idleMinutes} min; stopping (the next run for ${vertical} starts a worker again)`);
+          worker.shutdown();
+        },
+      );
+    }
   }
-  log(`polling ${taskQueueFor(vertical)} on ${conn.temporal.address}`);
-  await worker.run();
+  for (const { vertical } of workers) {
+    log(`polling ${taskQueueFor(vertical)} on ${conn.temporal.address}`);
+  }
+  // A worker that fails stops the others too: the supervisor (or the container's restart policy)
+  // starts the host again, rather than leaving some verticals silently without a worker.
+  await Promise.all(
+    workers.map(({ worker }) =>
+      worker.run().catch((err: unknown) => {
+        shutdownAll();
+        throw err;
+      }),
+    ),
+  );
   await connection.close();
   log('stopped');
 }

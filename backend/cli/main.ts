@@ -646,7 +646,7 @@ async function cmdRun(args: string[], io: Io): Promise<number> {
 
 function statsLine(s: FuzzStatsSample): string[] {
   return [
-    s.harness,
+    s.shards ? `${s.harness} (${s.shards} processes)` : s.harness,
     formatDuration(s.elapsedSec * 1000),
     `${s.execsEstimated ? '~' : ''}${s.execs}`,
     String(s.execsPerSec),
@@ -704,7 +704,7 @@ async function cmdStats(args: string[], io: Io): Promise<number> {
       } else if (view.latest && view.latest.at !== lastAt) {
         const s = view.latest;
         io.out(
-          `${new Date(s.at).toISOString().slice(11, 19)} ${s.harness} ${formatDuration(s.elapsedSec * 1000)} ` +
+          `${new Date(s.at).toISOString().slice(11, 19)} ${s.harness}${s.shards ? ` x${s.shards}` : ''} ${formatDuration(s.elapsedSec * 1000)} ` +
             `execs ${s.execsEstimated ? '~' : ''}${s.execs} (${s.execsPerSec}/s) cov ${s.coverage ?? '-'} ft ${s.features ?? '-'} corpus ${s.corpusSize} ` +
             `crashes ${s.uniqueCrashes} unique/${s.crashes} timeouts ${s.timeouts} ooms ${s.ooms} since-new-cov ${Math.round(s.secSinceNewCoverage)}s`,
         );

@@ -20,6 +20,7 @@ import {
   stopComposeWorkers,
 } from '../services/compose';
 import { runningEmbedded } from '../services/embedded';
+import { workerLogName } from '../services/state';
 import { formatBytes } from '../storage/pack';
 import { knownVerticals } from '../toolbox/verticals';
 import { formatDuration, table } from './format';
@@ -150,7 +151,9 @@ export async function cmdLogs(
   if (!/^[a-z0-9-]+$/.test(service)) {
     throw new UserError(`no service named ${JSON.stringify(service)}`, 'see `fuzzforge logs` for the names');
   }
-  const file = path.join(embedded.logsDir, `${service}.log`);
+  // `worker-<vertical>` names the worker of that vertical, which may be the shared worker host.
+  const worker = embedded.workers.find((w) => `worker-${w.vertical}` === service);
+  const file = path.join(embedded.logsDir, `${worker ? workerLogName(worker) : service}.log`);
   if (!fs.existsSync(file)) {
     const names = fs
       .readdirSync(embedded.logsDir)

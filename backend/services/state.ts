@@ -7,9 +7,20 @@ export type ServiceStatus = 'starting' | 'ready' | 'stopping' | 'failed';
 
 export interface WorkerState {
   vertical: string;
+  /** The worker process; verticals served by one worker host share it. */
   pid?: number;
   restarts: number;
   status: 'starting' | 'running' | 'restarting' | 'stopped';
+  /** Name of its log in the logs folder (`<log>.log`); `worker-<vertical>` when absent. */
+  log?: string;
+}
+
+/** The log of the embedded backend's worker host (one process for every local vertical). */
+export const WORKER_HOST_LOG = 'workers';
+
+/** The log name of a worker, as `fuzzforge logs` and the editor's Backend view show it. */
+export function workerLogName(worker: WorkerState): string {
+  return worker.log ?? `worker-${worker.vertical}`;
 }
 
 /** The embedded backend's state file: how a second CLI or editor window attaches. */

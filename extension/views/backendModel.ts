@@ -6,7 +6,7 @@ import type { BackendMode } from '../../backend/services/backend';
 import type { ContainerReport, ComposeState } from '../../backend/services/compose';
 import type { HealthReport } from '../../backend/services/embedded';
 import type { ProcessUsage } from '../../backend/services/processUsage';
-import type { BackendState } from '../../backend/services/state';
+import { type BackendState, workerLogName } from '../../backend/services/state';
 import { formatBytes } from '../../backend/storage/pack';
 import type { StatusIcon } from './viewModel';
 
@@ -360,7 +360,7 @@ function embeddedRows(snapshot: Extract<BackendSnapshot, { kind: 'embedded' }>):
   for (const w of [...health.workers].sort((a, b) => a.vertical.localeCompare(b.vertical))) {
     const u = pidUsage(usage, w.pid);
     const name = `worker-${w.vertical}`;
-    const log: LogSource = { kind: 'file', path: logFile(name) };
+    const log: LogSource = { kind: 'file', path: logFile(workerLogName(w)) };
     const description = join(w.status, processUsageLabel(u), restartsLabel(w.restarts));
     const tooltip = processTooltip([`${w.vertical} worker: ${w.status}, restarts ${w.restarts}`], w.pid, u, log.path);
     const h = workerHealth[w.status] ?? 'bad';

@@ -1,8 +1,9 @@
 // The compose-managed backend on a real Docker engine: the stack comes up healthy, a static scan
 // and a fuzzing campaign run through compose mode exactly as through the embedded backend, a
 // worker container killed mid-campaign is restarted and the run still finishes with its crash, a
-// run for a stopped vertical starts that vertical, a vertical scaled to 2 polls with both, and
-// `down` leaves no container, network or volume of the project behind.
+// run for a stopped vertical starts that vertical, a vertical scaled to 2 polls with both,
+// a campaign with `jobs: 2` on a vertical scaled to 2 runs one process on each, and `down` leaves
+// no container, network or volume of the project behind.
 // Needs an engine and the images: `npm run test:compose` starts/builds them (cached) first.
 import * as assert from 'node:assert/strict';
 import * as crypto from 'node:crypto';
@@ -55,6 +56,9 @@ describe('compose backend on a real Docker engine', () => {
   let env: NodeJS.ProcessEnv;
 
   before(async () => {
+    // One activity at a time per worker: a campaign's two processes then have to land on two
+    // workers when the vertical has two (with more slots Temporal may give both to one).
+    process.env.FUZZFORGE_WORKER_CONCURRENCY = '1';
     const options = defaultComposeOptions(stateDir, { ...process.env, FUZZFORGE_COMPOSE_PROJECT: project });
     options.ports = { temporal: 0, temporalUi: 0, minio: 0, minioConsole: 0 };
     options.verticals = ['generic'];
@@ -197,6 +201,37 @@ describe('compose backend on a real Docker engine', () => {
     const listed = await runCli(['workers'], env);
     assert.equal(listed.code, 0, listed.stderr);
     assert.match(listed.stdout, /^generic\s+\S+,\s*\S+\s+2\s+[2-9]/m);
+  });
+
+  it('spreads a campaign’s jobs over the two workers of a scaled vertical', async () => {
+    await scaleComposeWorkers(state, 'python', 2);
+    const cli = await findComposeCli();
+    const workers = await runningWorkers(new ComposeProject(cli, state), 'python');
+    assert.equal(workers.length, 2);
+    const workspace = copyFixture('fuzz-python', path.join(root, 'fuzz-python-jobs'));
+    const wf = findWorkflow(toolboxDir(), 'atheris_fuzzing');
+    const { run } = await startScan(conn, runs, {
+      path: workspace,
+      workflow: wf,
+      params: { max_total_time: 20, seed_corpus: 'seeds', minimize_time: 0, jobs: 2 },
+    });
+    const { summary } = await awaitScan(conn, runs, run.runId);
+    assert.equal(summary.fuzzing?.uniqueCrashes, 1, JSON.stringify(summary));
+    assert.equal(summary.fuzzing?.harnesses[0]?.shards, 2, JSON.stringify(summary.fuzzing));
+    // Each process's segment ran on its own worker container.
+    const history = await runs.client.workflow.getHandle(run.runId).fetchHistory();
+    const segments = new Set(
+      (history.events ?? [])
+        .filter((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'fuzzSegment')
+        .map((e) => String(e.eventId)),
+    );
+    const identities = (history.events ?? [])
+      .map((e) => e.activityTaskStartedEventAttributes)
+      .filter((a) => a && segments.has(String(a.scheduledEventId)))
+      .map((a) => a?.identity ?? '');
+    assert.equal(identities.length, 2, identities.join(', '));
+    const owners = identities.map((id) => workers.findIndex((w) => id.includes(w.Id.slice(0, 12))));
+    assert.deepEqual([...owners].sort(), [0, 1], `segment workers: ${identities.join(', ')}`);
   });
 
   it('down leaves no container, network or volume of the project', async () => {

@@ -132,7 +132,10 @@ describe('fuzzing verticals end to end', () => {
       // Live samples name the harness; executions are checked on the campaign's final stats below,
       // which count every fuzzer process (a live sample may come before the fuzzer's first stats
       // line on a slow machine, and a restart that crashes at once prints none).
-      assert.ok(seen.some((s) => s.harness === c.harness), JSON.stringify(seen));
+      assert.ok(
+        seen.some((s) => s.harness === c.harness),
+        JSON.stringify(seen),
+      );
       assert.ok(seen.every((s, i) => i === 0 || s.elapsedSec >= (seen[i - 1]?.elapsedSec ?? 0)));
       assert.equal(summary.fuzzing?.uniqueCrashes, 1, JSON.stringify(summary));
       const crashes = await listCrashes(backend.conn, runId);
@@ -276,6 +279,66 @@ describe('fuzzing verticals end to end', () => {
     assert.ok((summary.fuzzing?.harnesses[0]?.corpusSize ?? 0) > 1, JSON.stringify(summary.fuzzing));
   });
 
+  it('jobs: 2 fuzzes the harness with two parallel activities whose stats add up and whose crash is stored once', async () => {
+    const c = CASES[1] as Case; // atheris: one process per activity (it has no fork mode of its own)
+    const { runId } = await start(c, { ...c.params, max_total_time: 15, minimize_time: 0, jobs: 2 }, 'jobs-2');
+    const { summary } = await awaitScan(backend.conn, backend.runs, runId);
+    const final = summary.fuzzing?.harnesses[0];
+    assert.equal(final?.shards, 2, JSON.stringify(final));
+    assert.equal(summary.fuzzing?.uniqueCrashes, 1, JSON.stringify(summary.fuzzing));
+    const crashes = await listCrashes(backend.conn, runId);
+    assert.equal(crashes.length, 1);
+    assert.equal(crashes[0]?.kind, c.kind);
+    // Two segment activities, one per process, both started before either finished.
+    const history = await backend.runs.client.workflow.getHandle(runId).fetchHistory();
+    const events = history.events ?? [];
+    const scheduled = new Map<string, { shard?: number; execs?: number; started?: number; done?: number }>();
+    const ms = (t: unknown) =>
+      Number((t as { seconds?: { toString(): string } })?.seconds?.toString() ?? 0) * 1000 +
+      Math.floor(Number((t as { nanos?: number })?.nanos ?? 0) / 1e6);
+    for (const e of events) {
+      const s = e.activityTaskScheduledEventAttributes;
+      if (s?.activityType?.name === 'fuzzSegment') {
+        const payload = s.input?.payloads?.[0]?.data;
+        const input = payload ? (JSON.parse(Buffer.from(payload).toString('utf8')) as { shard?: number }) : {};
+        scheduled.set(String(e.eventId), { ...(input.shard !== undefined ? { shard: input.shard } : {}) });
+      }
+      const started = e.activityTaskStartedEventAttributes;
+      const startedEntry = started ? scheduled.get(String(started.scheduledEventId)) : undefined;
+      if (startedEntry) {
+        // Written to the history when the activity closes, with the time it really started.
+        startedEntry.started = ms(e.eventTime);
+      }
+      const completed = e.activityTaskCompletedEventAttributes;
+      const entry = completed ? scheduled.get(String(completed.scheduledEventId)) : undefined;
+      if (completed && entry) {
+        const payload = completed.result?.payloads?.[0]?.data;
+        if (payload) {
+          entry.execs = (JSON.parse(Buffer.from(payload).toString('utf8')) as { last: FuzzStatsSample }).last.execs;
+        }
+        entry.done = ms(e.eventTime);
+      }
+    }
+    const shards = [...scheduled.values()];
+    assert.deepEqual(shards.map((v) => v.shard).sort(), [0, 1], JSON.stringify(shards));
+    // They overlapped: each started before the other finished.
+    const [a, b] = shards as [(typeof shards)[number], (typeof shards)[number]];
+    assert.ok(
+      (a.started ?? Infinity) < (b.done ?? 0) && (b.started ?? Infinity) < (a.done ?? 0),
+      JSON.stringify(shards),
+    );
+    // The harness's executions are the sum of both processes' own.
+    const perShard = shards.map((v) => v.execs ?? 0);
+    assert.ok(
+      perShard.every((n) => n > 0),
+      JSON.stringify(perShard),
+    );
+    assert.equal(
+      final?.execs,
+      perShard.reduce((a, b) => a + b, 0),
+    );
+  });
+
   it('a seed corpus or dictionary that is not in the workspace fails the run naming the parameter', async () => {
     const c = CASES[0] as Case;
     const workspace = copyFixture(c.fixture, path.join(backend.root, 'bad-param'));
@@ -305,7 +368,9 @@ describe('fuzzing verticals end to end', () => {
     assert.ok(before?.uniqueCrashes, 'a crash before the worker dies');
     const worker = readState(backend.stateDir)?.workers.find((w) => w.vertical === c.vertical);
     assert.ok(worker?.pid);
-    const harnessProcess = path.join('fuzz', 'runs');
+    // This run's own fuzzer (its work folder is named after the run): other runs on the machine
+    // may be fuzzing too.
+    const harnessProcess = path.join('fuzz', 'runs', runId);
     assert.ok(processesMatching(harnessProcess).length > 0 || before.uniqueCrashes > 0);
     process.kill(worker.pid, 'SIGKILL');
     // The fuzzer must not outlive its worker (its watchdog ends the process group).

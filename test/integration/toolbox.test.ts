@@ -7,7 +7,7 @@ import { after, before, describe, it } from 'node:test';
 import { sleep } from '../../backend/concurrency';
 import { awaitScan, findWorkflow, startScan } from '../../backend/scan';
 import { UserError } from '../../backend/errors';
-import { readState, isPidAlive } from '../../backend/services/state';
+import { readState, isPidAlive, workerLogName } from '../../backend/services/state';
 import { toolboxDir } from '../../backend/paths';
 import { runCli, startTestBackend, type TestBackend } from './harness';
 
@@ -163,7 +163,9 @@ export async function count_files(input: WorkflowInput): Promise<number> {
     assert.equal(count, 2);
     const fresh = readState(backend.stateDir)?.workers[0]?.pid;
     assert.ok(fresh && fresh !== old && isPidAlive(fresh));
-    const log = fs.readFileSync(path.join(backend.state.logsDir, 'worker-generic.log'), 'utf8');
+    const worker = readState(backend.stateDir)?.workers.find((w) => w.vertical === 'generic');
+    assert.ok(worker);
+    const log = fs.readFileSync(path.join(backend.state.logsDir, `${workerLogName(worker)}.log`), 'utf8');
     assert.match(log, /toolbox problem \(skipped\): .*broken_meta\/metadata\.yaml: \/version must be string/);
     assert.match(log, /toolbox problem \(skipped\): .*broken_code\/workflow\.ts: line 2: /);
     assert.match(log, /loaded 3 workflow\(s\) \[count_files, late_arrival, wait_for_cancel\]/);

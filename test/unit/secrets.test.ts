@@ -23,6 +23,7 @@ import {
   type SecretFinding,
   type SecretKind,
 } from '../../toolbox/modules/secrets/detector';
+import { generator } from './seededRandom';
 
 const FIXTURE = path.resolve(__dirname, '..', 'fixtures', 'secrets-app');
 const EXPECTED = path.resolve(__dirname, '..', 'fixtures', 'secrets-app.expected.json');
@@ -40,19 +41,6 @@ const BASE64 = `${ALNUM}+/`;
 const BASE64URL = `${ALNUM}-_`;
 const HEX = '0123456789abcdef';
 const BASE32 = `${UPPER}234567`;
-
-function generator(seed: number): (n: number, alphabet: string) => string {
-  let state = seed;
-  const next = () => {
-    // mulberry32
-    state = (state + 0x6d2b79f5) | 0;
-    let t = Math.imul(state ^ (state >>> 15), 1 | state);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-  return (n, alphabet) =>
-    Array.from({ length: n }, () => alphabet.charAt(Math.floor(next() * alphabet.length))).join('');
-}
 
 const rand = generator(0x5eed);
 const b64url = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');

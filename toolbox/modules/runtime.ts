@@ -35,6 +35,22 @@ export function temporalClient(): Promise<Client> {
 }
 let cache: TargetCache | undefined;
 
+/**
+ * The vertical whose queue the running activity came from (`fuzzforge-<vertical>`); outside an
+ * activity, the worker's single vertical if it has one.
+ */
+export function currentVertical(): string | undefined {
+  try {
+    const queue = activityInfo().taskQueue;
+    if (queue.startsWith('fuzzforge-')) {
+      return queue.slice('fuzzforge-'.length);
+    }
+  } catch {
+    // Not in an activity.
+  }
+  return process.env.FUZZFORGE_VERTICAL;
+}
+
 export function objectStore(): ObjectStore {
   if (!store) {
     const connection = connectionFromEnv(process.env);
@@ -48,11 +64,12 @@ export function objectStore(): ObjectStore {
 
 function targetCache(): TargetCache {
   if (!cache) {
-    const vertical = process.env.FUZZFORGE_VERTICAL ?? 'generic';
+    // A worker of one vertical names its folder after it; a host of several verticals has one.
+    const name = process.env.FUZZFORGE_VERTICAL ?? 'all';
     // A cache folder belongs to one worker process: its index and evictions are in-process, and a
-    // second process replacing a tree under a running tool loses files. Each vertical gets its own
-    // folder, and a second worker of the same vertical on this host gets a private one.
-    let dir = path.join(process.env.FUZZFORGE_WORKER_CACHE ?? path.join(cacheDir(), 'worker'), vertical);
+    // second process replacing a tree under a running tool loses files. Each worker process gets
+    // its own folder, and a second one of the same name on this host gets a private one.
+    let dir = path.join(process.env.FUZZFORGE_WORKER_CACHE ?? path.join(cacheDir(), 'worker'), name);
     fs.mkdirSync(dir, { recursive: true });
     if (!acquireLock(path.join(dir, '.owner'))) {
       dir = `${dir}-${process.pid}`;

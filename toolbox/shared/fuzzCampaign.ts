@@ -7,6 +7,7 @@ import {
   CancellationScope,
   continueAsNew,
   isCancellation,
+  patched,
   proxyActivities,
   setHandler,
   workflowInfo,
@@ -15,11 +16,13 @@ import type { activities as campaignActivities } from '../modules/fuzzing/campai
 import type { activities as sarifActivities } from '../modules/reporters/sarif';
 import { progressQuery, type RunProgress, type ScanSummary, type WorkflowInput } from './definitions';
 import {
+  combineShardSamples,
   STATS_SERIES_MAX,
   statsQuery,
   statsSignal,
   type FuzzEngineName,
   type FuzzParams,
+  type FuzzSegmentResult,
   type FuzzStatsSample,
   type FuzzStatsView,
   type Harness,
@@ -36,11 +39,15 @@ const { discoverHarnesses, reportCrashes, mergeSarif } = proxyActivities<
   retry: { maximumAttempts: 3, nonRetryableErrorTypes: ['UnsafeTarget', 'NoHarness'] },
 });
 
+type Before = { execs: number; elapsedSec: number; crashes: number; timeouts: number; ooms: number };
+
 /** State carried over a continue-as-new. */
 export interface CampaignCarry {
   harnesses: Harness[];
   index: number;
-  before: { execs: number; elapsedSec: number; crashes: number; timeouts: number; ooms: number };
+  before: Before;
+  /** With `jobs` > 1: where each of the current harness's parallel processes is. */
+  shards?: { before: Before; done: boolean; last?: FuzzStatsSample }[];
   crashIds: string[];
   series: FuzzStatsSample[];
   finished: FuzzStatsSample[];
@@ -75,9 +82,25 @@ export async function fuzzCampaign(
   };
   let phase: FuzzStatsView['phase'] = carry.harnesses.length > 0 ? 'fuzzing' : 'discovering';
   let latest: FuzzStatsSample | undefined = carry.series[carry.series.length - 1];
+  /** With `jobs` > 1, the latest sample of each process of the current harness. */
+  let shardLatest: FuzzStatsSample[] = [];
   setHandler(statsSignal, (sample) => {
     // Samples of a harness that already finished (a late signal) must not move the clock back.
     if (carry.harnesses[carry.index]?.name !== sample.harness) {
+      return;
+    }
+    if (sample.shard !== undefined && carry.shards) {
+      const k = sample.shard;
+      const previous = shardLatest[k];
+      if (!Number.isInteger(k) || k < 0 || k >= carry.shards.length || (previous && sample.at <= previous.at)) {
+        return;
+      }
+      shardLatest[k] = sample;
+      const combined = combineShardSamples(shardLatest.filter((x): x is FuzzStatsSample => x !== undefined));
+      if (combined) {
+        latest = combined;
+        carry.series = pushSample(carry.series, combined);
+      }
       return;
     }
     if (latest && latest.harness === sample.harness && sample.at <= latest.at) {
@@ -111,6 +134,113 @@ export async function fuzzCampaign(
     };
   });
 
+  const segmentActivity = (seconds: number) =>
+    proxyActivities<typeof campaignActivities>({
+      // Building (cargo from cold) plus the segment plus saving the corpus.
+      startToCloseTimeout: `${seconds + 45 * 60}s`,
+      heartbeatTimeout: '20s',
+      cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
+      retry: {
+        maximumAttempts: 5,
+        initialInterval: '1s',
+        nonRetryableErrorTypes: ['UnsafeTarget', 'BuildFailed', 'FuzzerFailed', 'ToolMissing', 'BadParameter'],
+      },
+    }).fuzzSegment;
+  const segmentSeconds = (before: Before) =>
+    Math.min(SEGMENT_SECONDS, Math.max(1, params.max_total_time - before.elapsedSec));
+  const beforeOf = (last: FuzzStatsSample): Before => ({
+    execs: last.execs,
+    elapsedSec: last.elapsedSec,
+    crashes: last.crashes,
+    timeouts: last.timeouts,
+    ooms: last.ooms,
+  });
+  const harnessDone = (result: FuzzSegmentResult, before: Before) =>
+    result.reason !== 'segment' || result.last.elapsedSec - before.elapsedSec < 1;
+
+  /** One segment of a harness fuzzed by one process. */
+  const fuzzOne = async (harness: Harness): Promise<void> => {
+    const seconds = segmentSeconds(carry.before);
+    const result = await segmentActivity(seconds)({
+      runId: input.runId,
+      workspaceId: input.workspace.id,
+      engine,
+      target: input.target,
+      harness,
+      params,
+      seconds,
+      runs: params.max_executions > 0 ? Math.max(1, params.max_executions - carry.before.execs) : 0,
+      before: carry.before,
+      knownCrashes: carry.crashIds,
+    });
+    carry.crashIds = result.crashIds;
+    latest = result.last;
+    carry.series = pushSample(carry.series, result.last);
+    const done = harnessDone(result, carry.before);
+    carry.before = beforeOf(result.last);
+    if (done) {
+      carry.finished = [...carry.finished, result.last];
+      carry.index += 1;
+      carry.before = ZERO;
+    }
+  };
+
+  /** One segment of each of a harness's `jobs` processes, in parallel. */
+  const fuzzShards = async (harness: Harness, jobs: number): Promise<void> => {
+    type Shard = NonNullable<CampaignCarry['shards']>[number];
+    const shards = (carry.shards ??= Array.from({ length: jobs }, (): Shard => ({ before: ZERO, done: false })));
+    // Executions are a budget of the harness: each process gets its share.
+    const runsEach = params.max_executions > 0 ? Math.ceil(params.max_executions / jobs) : 0;
+    const results = await Promise.all(
+      shards.map(async (shard, k) => {
+        if (shard.done) {
+          return undefined;
+        }
+        const seconds = segmentSeconds(shard.before);
+        return segmentActivity(seconds)({
+          runId: input.runId,
+          workspaceId: input.workspace.id,
+          engine,
+          target: input.target,
+          harness,
+          params: { ...params, jobs: 1 },
+          seconds,
+          runs: runsEach > 0 ? Math.max(1, runsEach - shard.before.execs) : 0,
+          before: shard.before,
+          knownCrashes: carry.crashIds,
+          shard: k,
+          shards: jobs,
+        });
+      }),
+    );
+    const crashIds = new Set(carry.crashIds);
+    results.forEach((result, k) => {
+      const shard = shards[k];
+      if (!result || !shard) {
+        return;
+      }
+      result.crashIds.forEach((id) => crashIds.add(id));
+      shard.done = harnessDone(result, shard.before);
+      shard.before = beforeOf(result.last);
+      shard.last = result.last;
+    });
+    carry.crashIds = [...crashIds];
+    const combined = combineShardSamples(shards.flatMap((s) => (s.last ? [s.last] : [])));
+    if (combined) {
+      latest = { ...combined, uniqueCrashes: carry.crashIds.length };
+      carry.series = pushSample(carry.series, latest);
+    }
+    if (shards.every((s) => s.done)) {
+      if (latest) {
+        carry.finished = [...carry.finished, latest];
+      }
+      carry.index += 1;
+      carry.before = ZERO;
+      carry.shards = undefined;
+      shardLatest = [];
+    }
+  };
+
   const report = async (): Promise<ScanSummary> => {
     phase = 'reporting';
     const part = await reportCrashes({
@@ -139,47 +269,17 @@ export async function fuzzCampaign(
       });
     }
     phase = 'fuzzing';
+    // `jobs` > 1: the harness is fuzzed by that many processes, each its own activity on the
+    // vertical's queue, so the processes spread over every worker of the vertical. (Runs begun
+    // before this existed ran one process in libFuzzer's fork mode: replaying them keeps that.)
+    const jobs = Math.max(1, Math.min(64, Math.floor(params.jobs || 1)));
+    const sharded = jobs > 1 && patched('fuzz-jobs-as-activities');
     while (carry.index < carry.harnesses.length) {
       const harness = carry.harnesses[carry.index] as Harness;
-      const seconds = Math.min(SEGMENT_SECONDS, Math.max(1, params.max_total_time - carry.before.elapsedSec));
-      const { fuzzSegment } = proxyActivities<typeof campaignActivities>({
-        // Building (cargo from cold) plus the segment plus saving the corpus.
-        startToCloseTimeout: `${seconds + 45 * 60}s`,
-        heartbeatTimeout: '20s',
-        cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
-        retry: {
-          maximumAttempts: 5,
-          initialInterval: '1s',
-          nonRetryableErrorTypes: ['UnsafeTarget', 'BuildFailed', 'FuzzerFailed', 'ToolMissing', 'BadParameter'],
-        },
-      });
-      const result = await fuzzSegment({
-        runId: input.runId,
-        workspaceId: input.workspace.id,
-        engine,
-        target: input.target,
-        harness,
-        params,
-        seconds,
-        runs: params.max_executions > 0 ? Math.max(1, params.max_executions - carry.before.execs) : 0,
-        before: carry.before,
-        knownCrashes: carry.crashIds,
-      });
-      carry.crashIds = result.crashIds;
-      latest = result.last;
-      carry.series = pushSample(carry.series, result.last);
-      const progressed = result.last.elapsedSec - carry.before.elapsedSec >= 1;
-      carry.before = {
-        execs: result.last.execs,
-        elapsedSec: result.last.elapsedSec,
-        crashes: result.last.crashes,
-        timeouts: result.last.timeouts,
-        ooms: result.last.ooms,
-      };
-      if (result.reason !== 'segment' || !progressed) {
-        carry.finished = [...carry.finished, result.last];
-        carry.index += 1;
-        carry.before = ZERO;
+      if (sharded) {
+        await fuzzShards(harness, jobs);
+      } else {
+        await fuzzOne(harness);
       }
       if (workflowInfo().continueAsNewSuggested || workflowInfo().historyLength > 5000) {
         await continueAsNew<(i: FuzzWorkflowInput) => Promise<ScanSummary>>({ ...input, carry });

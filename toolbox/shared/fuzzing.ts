@@ -62,6 +62,54 @@ export interface FuzzStatsSample {
   ooms: number;
   elapsedSec: number;
   secSinceNewCoverage: number;
+  /** Which of the harness's parallel fuzzer processes (`jobs`) took the sample; absent for one. */
+  shard?: number;
+  /** On a sample that sums a harness's parallel processes: how many there are. */
+  shards?: number;
+}
+
+/**
+ * One sample for a harness fuzzed by several processes at once (`jobs`, each an activity that may
+ * run on another worker): executions, rates and crash counts add up; coverage, features and the
+ * corpus are shared through the stored corpus, so the largest is the best lower bound; unique
+ * crashes are at least the most any process knows of (the run's final report counts them exactly).
+ */
+export function combineShardSamples(samples: readonly FuzzStatsSample[]): FuzzStatsSample | undefined {
+  const first = samples[0];
+  if (!first || samples.length === 1) {
+    return first;
+  }
+  const max = (pick: (s: FuzzStatsSample) => number | undefined): number | undefined => {
+    const values = samples.map(pick).filter((v): v is number => v !== undefined);
+    return values.length > 0 ? Math.max(...values) : undefined;
+  };
+  const sum = (pick: (s: FuzzStatsSample) => number) => samples.reduce((n, s) => n + pick(s), 0);
+  const coverage = max((s) => s.coverage);
+  const features = max((s) => s.features);
+  const combined: FuzzStatsSample = {
+    at: max((s) => s.at) ?? first.at,
+    harness: first.harness,
+    execs: sum((s) => s.execs),
+    execsPerSec: sum((s) => s.execsPerSec),
+    corpusSize: max((s) => s.corpusSize) ?? 0,
+    uniqueCrashes: max((s) => s.uniqueCrashes) ?? 0,
+    crashes: sum((s) => s.crashes),
+    timeouts: sum((s) => s.timeouts),
+    ooms: sum((s) => s.ooms),
+    elapsedSec: max((s) => s.elapsedSec) ?? 0,
+    secSinceNewCoverage: Math.min(...samples.map((s) => s.secSinceNewCoverage)),
+    shards: samples.length,
+  };
+  if (samples.some((s) => s.execsEstimated)) {
+    combined.execsEstimated = true;
+  }
+  if (coverage !== undefined) {
+    combined.coverage = coverage;
+  }
+  if (features !== undefined) {
+    combined.features = features;
+  }
+  return combined;
 }
 
 /** What the `stats` query answers. */

@@ -77,6 +77,9 @@ export interface SegmentInput {
   before: { execs: number; elapsedSec: number; crashes: number; timeouts: number; ooms: number };
   /** Crash ids this run already stored (new ones are minimised; the count is of unique ones). */
   knownCrashes: string[];
+  /** With `jobs` > 1: which of the harness's parallel processes this is, and how many there are. */
+  shard?: number;
+  shards?: number;
 }
 
 /** What a segment attempt heartbeats, so a retry after a lost worker continues its clock. */
@@ -109,7 +112,13 @@ async function fuzzSegment(input: SegmentInput): Promise<FuzzSegmentResult> {
   const info = activityInfo();
   const previous = (info.heartbeatDetails as SegmentProgress | undefined) ?? undefined;
   return withTarget(input.target, async (leaseDir) => {
-    const base = path.join(cacheDir(), 'fuzz', 'runs', safeName(input.runId), safeName(input.harness.name));
+    const base = path.join(
+      cacheDir(),
+      'fuzz',
+      'runs',
+      safeName(input.runId),
+      safeName(input.harness.name) + (input.shard ? `.${input.shard}` : ''),
+    );
     const dirs: CampaignDirs = {
       work: path.join(base, 'work'),
       build: buildDir(engine, input),
@@ -199,6 +208,7 @@ class Campaign {
     this.sample = previous?.sample ?? {
       at: Date.now(),
       harness: input.harness.name,
+      ...(input.shards && input.shards > 1 ? { shard: input.shard ?? 0 } : {}),
       execs: b.execs,
       execsPerSec: 0,
       corpusSize: 0,
@@ -226,7 +236,10 @@ class Campaign {
     const h = input.harness;
     this.beat('building');
     try {
-      this.buildRecipe = (await engine.build(h, dirs, input.params, () => this.beat('building'))) || undefined;
+      // Parallel processes of one harness on this worker share its build folder: one builds.
+      this.buildRecipe =
+        (await oneAtATime(dirs.build, () => engine.build(h, dirs, input.params, () => this.beat('building')))) ||
+        undefined;
     } catch (err) {
       if (err instanceof BuildError) {
         throw ApplicationFailure.nonRetryable(err.message, 'BuildFailed');
@@ -535,9 +548,45 @@ class Campaign {
       return;
     }
     void this.sendStats();
-    if (Date.now() - this.lastCorpusSync > CORPUS_SYNC_MS) {
+    if (Date.now() - this.lastCorpusSync > CORPUS_SYNC_MS && !this.exchanging) {
       this.lastCorpusSync = Date.now();
-      void this.syncCorpus(this.engine.corpusDir(this.input.harness, this.dirs), false).catch(() => undefined);
+      this.exchanging = true;
+      const dir = this.engine.corpusDir(this.input.harness, this.dirs);
+      void this.syncCorpus(dir, false)
+        .then(() => ((this.input.shards ?? 1) > 1 ? this.pullCorpus(dir) : undefined))
+        .catch(() => undefined)
+        .finally(() => {
+          this.exchanging = false;
+        });
+    }
+  }
+
+  private exchanging = false;
+
+  /**
+   * With parallel processes of one harness (possibly on other workers), take the corpus entries
+   * the others stored since: libFuzzer re-reads its corpus folder every second (`-reload`), so
+   * coverage one process finds becomes every process's starting point.
+   */
+  private async pullCorpus(dir: string): Promise<void> {
+    if (!this.input.params.persist_corpus) {
+      return;
+    }
+    const store = objectStore();
+    const prefix = corpusPrefix(this.input.workspaceId, this.engine.name, this.input.harness.name);
+    for (const obj of await store.list(store.buckets.results, prefix)) {
+      const name = obj.key.slice(prefix.length);
+      if (!name || name.includes('/') || name.startsWith('.') || this.uploaded.has(name)) {
+        continue;
+      }
+      this.uploaded.add(name);
+      const file = path.join(dir, name);
+      if (!fs.existsSync(file)) {
+        // Written under another name first: the fuzzer must never read half an input.
+        const partial = path.join(this.dirs.artifacts, `.pull-${name}`);
+        await store.downloadFile(store.buckets.results, obj.key, partial);
+        await fs.promises.rename(partial, file);
+      }
     }
   }
 
@@ -653,6 +702,22 @@ class Campaign {
       }
       this.uploaded.add(name);
       await store.putFile(store.buckets.results, `${prefix}${name}`, file, stat.size);
+    }
+  }
+}
+
+const building = new Map<string, Promise<unknown>>();
+
+/** Run `task` after any other task for the same key in this process has finished. */
+async function oneAtATime<T>(key: string, task: () => Promise<T>): Promise<T> {
+  const previous = building.get(key) ?? Promise.resolve();
+  const next = previous.catch(() => undefined).then(task);
+  building.set(key, next);
+  try {
+    return await next;
+  } finally {
+    if (building.get(key) === next) {
+      building.delete(key);
     }
   }
 }

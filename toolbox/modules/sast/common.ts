@@ -15,7 +15,7 @@ import type { TargetRef } from '../../shared/definitions';
 import { stderrExcerpt, ToolMissingError, type ToolRun } from '../process';
 import { redactRun } from '../reporters/redact';
 import { fingerprint, notificationRun, relativeToTarget, SRCROOT } from '../reporters/sarif';
-import { checkpoint, objectStore, runKey, withTarget } from '../runtime';
+import { checkpoint, currentVertical, objectStore, runKey, withTarget } from '../runtime';
 import { listTargetFiles } from '../targetFiles';
 
 export type MinLevel = 'note' | 'warning' | 'error';
@@ -101,7 +101,7 @@ export function remainingMs(tool: string, deadline: number): number {
 }
 
 /** "gosec is not installed on this worker (install: ...)": the way setup would install it. */
-export function missingToolMessage(err: ToolMissingError, vertical = process.env.FUZZFORGE_VERTICAL): string {
+export function missingToolMessage(err: ToolMissingError, vertical = currentVertical()): string {
   const spec = vertical ? readVerticalSpec(vertical)?.tools.find((t) => t.command === err.command) : undefined;
   return spec ? `${err.message} (install: ${installHint(spec)})` : err.message;
 }

@@ -9,10 +9,17 @@
 //   - URLs with an inline password (postgres://user:pass@host);
 //   - values assigned to secret-ish names (`aws_secret_access_key`, `API_TOKEN`, `"password":`)
 //     that look random: Shannon entropy over the value's alphabet, minimum lengths, and checks
-//     against words, sequences and repetition.
+//     against words, sequences and repetition; or that a person chose as a password (letters
+//     mixed with digits or punctuation, still at the entropy floor);
+//   - the same, after decoding: base64 / hex of text, escapes, escaped JSON, `KEY=value` lines
+//     in comments and multi-line string bodies, and, in source files, the constant string
+//     expressions ./constants evaluates (concatenation, joins, reversal, ROT13, XOR, decoders);
 // and deliberately does not report what is not a live secret: documentation example keys,
 // values read from the environment or templated in, hashes and integrity digests, UUIDs and
 // placeholders. Every output field carries the secret redacted: at most its first 4 characters.
+
+import { languageOf } from '../analyzers/lexer';
+import { analyzeConstants, decodeLiteral, unescape, type DerivedValue } from './constants';
 
 export type SecretKind =
   | 'aws-access-key-id'
@@ -255,8 +262,10 @@ const RULE_LIST = [
     'generic-secret',
     'HighEntropySecret',
     'secret',
-    'A random-looking value is assigned to a secret-ish name (password, secret, token, API key).',
-    'High-entropy literals under such names are almost always real credentials or signing keys.',
+    'A random-looking or deliberately chosen value is assigned to a secret-ish name (password, secret, token, API key).',
+    'High-entropy literals under such names are almost always real credentials or signing keys; so are chosen ' +
+      'passwords that mix letters with digits or punctuation, and values the code decodes or assembles from ' +
+      'constants (base64, hex, ROT13, reversed or split strings) to keep them out of sight.',
     'warning',
     'medium',
   ),
@@ -455,7 +464,8 @@ const SECRET_WORDS = new Set(
 const KEY_QUALIFIERS = new Set(
   (
     'api access auth private secret signing encryption master session client app license account consumer ' +
-    'service webhook'
+    'service webhook stripe github gitlab slack twilio sendgrid openai anthropic aws azure mailgun mailchimp ' +
+    'paypal shopify heroku datadog'
   ).split(' '),
 );
 /** Names that describe a secret without holding it: `password_hash`, `token_url`, `client_id`. */
@@ -635,7 +645,7 @@ function tokenBodyIsRandom(body: string): boolean {
 
 // name (bare, dotted, quoted or `$`-prefixed), an optional type annotation, then a separator.
 const ASSIGNMENT =
-  /(?<![\w$.-])(?:(["'])([A-Za-z_$@][\w$.-]*)\1\]?|([A-Za-z_$@][\w$.-]*))(?:\s*:\s*[A-Za-z_][\w.[\]<>]*(?=\s*=))?\s*(:=|=>|\|\|=|\?\?=|\?=|=(?![=~>])|:(?![:=/]))[ \t]*/g;
+  /(?<![\w$.-])(?:(["'])([A-Za-z_$@][\w$.-]*)\1\]?|([A-Za-z_$@][\w$.-]*))(?:\s*:\s*[A-Za-z_][\w.[\]<>]*(?=\s+=))?\s*(:=|=>|\|\|=|\?\?=|\?=|=(?![=~>])|:(?![:=/]))[ \t]*/g;
 const XML_ELEMENT = /<([A-Za-z_][\w.-]*)>([^<>\s]+)<\/\1>/g;
 const C_DEFINE = /^\s*#\s*define\s+([A-Za-z_]\w*)\s+/;
 const QUOTED_PREFIX = /^(?:[rRbBuUfF]{1,2}|@|\$)?(["'`])/;
@@ -836,60 +846,201 @@ function lineCandidates(
       message: `Hard-coded password (${redact(password)}) of user ${redactUser(user)} in a ${scheme} URL`,
     });
   }
-  for (const a of assignments(line, unquoted)) {
+  for (const a of [...assignments(line, unquoted), ...escapedAssignments(line, unquoted)]) {
     let { value, start } = a;
     const bearer = /^(?:Bearer|Basic|Token|token)\s+(\S+)$/.exec(value);
     if (bearer && /auth/i.test(a.name)) {
       start += value.length - (bearer[1] ?? '').length;
       value = bearer[1] ?? '';
     }
-    if (isPlaceholder(value) || isReference(value) || UUID.test(value) || HASH_PREFIX.test(value)) {
-      continue;
+    // Escaped printable characters (`\x67\x68…`) and base64 or hex of text are judged decoded.
+    const escaped = /\\(?:x[0-9a-fA-F]{2}|u[0-9a-fA-F]{4})/.test(value) ? unescape(value, false) : undefined;
+    const decoded = escaped?.hidden ? escaped.value : decodeLiteral(value);
+    const c =
+      decoded === undefined
+        ? judgeValue([a.name], value, start, start + value.length, minEntropy, false)
+        : judgeDecoded(
+            [a.name],
+            decoded,
+            start,
+            start + value.length,
+            minEntropy,
+            escaped?.hidden ? 'written as escapes' : 'decoded from base64 or hex',
+          );
+    if (c) {
+      out.push(c);
     }
-    const end = start + value.length;
-    if (isAwsSecretName(a.name) && /^[A-Za-z0-9/+]{40}$/.test(value)) {
+  }
+  return out;
+}
+
+/** A secret assigned to `name` as `value` (plain: the value as written), or undefined. */
+function judgeValue(
+  names: readonly string[],
+  value: string,
+  start: number,
+  end: number,
+  minEntropy: number,
+  hidden: boolean,
+  how?: string,
+): Candidate | undefined {
+  if (isPlaceholder(value) || isReference(value) || UUID.test(value) || HASH_PREFIX.test(value)) {
+    return undefined;
+  }
+  const suffix = how ? `, ${how}` : '';
+  for (const name of names) {
+    if (isAwsSecretName(name) && /^[A-Za-z0-9/+]{40}$/.test(value)) {
       const verdict = assessRandomness(value, minEntropy);
       if (verdict.random) {
-        out.push({
+        return {
           kind: 'aws-secret-access-key',
           start,
           end,
           value,
           priority: 1,
-          message: `Hard-coded AWS secret access key (${redact(value)}) in ${a.name}`,
+          message: `Hard-coded AWS secret access key (${redact(value)}) in ${name}${suffix}`,
           entropy: verdict.entropy,
-        });
-        continue;
+        };
       }
     }
-    if (isTwilioSecretName(a.name) && /^[0-9a-f]{32}$/.test(value) && tokenBodyIsRandom(value)) {
-      out.push({
+    if (isTwilioSecretName(name) && /^[0-9a-f]{32}$/.test(value) && tokenBodyIsRandom(value)) {
+      return {
         kind: 'twilio-api-key',
         start,
         end,
         value,
         priority: 1,
-        message: `Hard-coded Twilio auth token (${redact(value)}) in ${a.name}`,
-      });
-      continue;
+        message: `Hard-coded Twilio auth token (${redact(value)}) in ${name}${suffix}`,
+      };
     }
-    if (!isSecretName(a.name) || /\s/.test(value) || looksLikeReferenceValue(value)) {
-      continue;
-    }
+  }
+  const name = names.find(isSecretName);
+  if (name === undefined || /\s/.test(value)) {
+    return undefined;
+  }
+  if (!hidden && !looksLikeReferenceValue(value)) {
     const verdict = assessRandomness(value, minEntropy);
     if (verdict.random) {
-      out.push({
+      return {
         kind: 'generic-secret',
         start,
         end,
         value,
         priority: 2,
-        message: `Hard-coded secret (${redact(value)}, ${verdict.entropy.toFixed(1)} bits/char) in ${a.name}`,
+        message: `Hard-coded secret (${redact(value)}, ${verdict.entropy.toFixed(1)} bits/char) in ${name}${suffix}`,
         entropy: verdict.entropy,
-      });
+      };
     }
   }
-  return out;
+  // min_entropy gates every generic finding; a hidden value gets the half bit hex values get.
+  const entropy = shannonEntropy(value);
+  if (entropy >= minEntropy - (hidden ? 0.5 : 0) && credentialShaped(value, hidden)) {
+    return {
+      kind: 'generic-secret',
+      start,
+      end,
+      value,
+      priority: 3,
+      message: `Hard-coded ${/pass(?:w(?:or)?d)?|pwd/i.test(name) ? 'password' : 'secret'} (${redact(value)}) in ${name}${suffix}`,
+      entropy,
+    };
+  }
+  return undefined;
+}
+
+/**
+ * A value the program decodes or assembles from constants: vendor token formats anywhere in it
+ * (a base64-wrapped GitHub token is still one), then the checks of an assigned value, relaxed
+ * because nobody encodes or splits a value they do not mean to hide.
+ */
+function judgeDecoded(
+  names: readonly string[],
+  value: string,
+  start: number,
+  end: number,
+  minEntropy: number,
+  how: string,
+): Candidate | undefined {
+  for (const format of TOKEN_FORMATS) {
+    for (const m of value.matchAll(format.re)) {
+      const token = m[0];
+      if (isPlaceholder(token) || !tokenBodyIsRandom(format.body(token)) || (format.valid && !format.valid(token))) {
+        continue;
+      }
+      return {
+        kind: format.kind,
+        start,
+        end,
+        value: token,
+        priority: 0,
+        message: `Hard-coded ${label(format.kind)} (${redact(token)}), ${how}`,
+      };
+    }
+  }
+  if (KNOWN_EXAMPLES.has(value) || /EXAMPLE/.test(value) || [...value].some((c) => c < ' ' && !'\t\r\n'.includes(c))) {
+    return undefined;
+  }
+  return judgeValue(names, value, start, end, minEntropy, true, how);
+}
+
+/** `abcdefgh`, `12345678`: nearly every neighbouring pair of characters is consecutive. */
+function mostlySequence(value: string): boolean {
+  let steps = 0;
+  for (let i = 1; i < value.length; i++) {
+    if (Math.abs(value.charCodeAt(i) - value.charCodeAt(i - 1)) === 1) {
+      steps++;
+    }
+  }
+  return steps >= 0.9 * (value.length - 1);
+}
+
+/**
+ * A value a person chose as a password or key under a secret name, random or not: 8 to 200
+ * characters without spaces, not a placeholder, reference, path or filler sequence, and mixing
+ * letters with at least 3 digits, or with digits and both cases, or with punctuation. A hidden value
+ * (decoded or assembled by the program) needs only letters: nobody hides a name or a path.
+ */
+export function credentialShaped(value: string, hidden: boolean): boolean {
+  if (value.length < 8 || value.length > 200 || /\s/.test(value) || !/[A-Za-z]/.test(value)) {
+    return false;
+  }
+  if (isPlaceholder(value) || isReference(value) || UUID.test(value) || isRepetitive(value) || mostlySequence(value)) {
+    return false;
+  }
+  if (/^(?:[a-z][a-z0-9+.-]*:\/\/|\.{0,2}\/|~\/)/i.test(value) || /^[\w.-]*\/[\w./-]*\.\w{1,5}$/.test(value)) {
+    return false; // a URL or a file path
+  }
+  if (hidden) {
+    return true;
+  }
+  // `bcrypt.hashSync(password` in a commented-out line: a call, i.e. code, not a literal.
+  if (/^[A-Za-z_$][\w$.]*\(/.test(value) || looksLikeReferenceValue(value) || /^v?\d+(?:\.\d+)+(?:[-+.][\w.]+)?$/.test(value)) {
+    return false;
+  }
+  const digits = value.match(/[0-9]/g)?.length ?? 0;
+  const upper = /[A-Z]/.test(value);
+  const lower = /[a-z]/.test(value);
+  const punctuation = /[^A-Za-z0-9_.-]/.test(value);
+  return digits >= 3 || (digits >= 1 && upper && lower) || (punctuation && (digits >= 1 || (upper && lower)));
+}
+
+/** Assignments inside a string that holds escaped JSON or code (`"{\"api_key\":\"…\"}"`), columns mapped back. */
+function escapedAssignments(line: string, unquoted: boolean): Assignment[] {
+  if (!/\\["']/.test(line)) {
+    return [];
+  }
+  let text = '';
+  const at: number[] = [];
+  for (let i = 0; i < line.length; i++) {
+    if (line.charAt(i) === '\\' && /["'\\/]/.test(line.charAt(i + 1))) {
+      i++;
+    }
+    text += line.charAt(i);
+    at.push(i);
+  }
+  return assignments(text, unquoted)
+    .filter((a) => !/\\/.test(a.value))
+    .map((a) => ({ ...a, start: at[a.start] ?? a.start }));
 }
 
 /** Identifiers, dotted references, paths and URLs: what code and config assign that is not a literal secret. */
@@ -941,6 +1092,30 @@ function snippetOf(line: string, spans: readonly Candidate[]): string {
   return text.length > MAX_SNIPPET_LENGTH ? `${text.slice(0, MAX_SNIPPET_LENGTH - 1)}…` : text;
 }
 
+/** Source files larger than this are scanned line by line only (their constants are not evaluated). */
+const MAX_EVALUATED_LENGTH = 1_000_000;
+
+/** Descriptor words a fixed regular expression carries in its name (`PASSWORD_REGEX`). */
+const PATTERN_WORDS = new Set(['regex', 'regexp', 'pattern', 're', 'rx']);
+
+/** The finding for a value the program decodes or assembles (see ./constants), if it is a secret. */
+function derivedCandidate(d: DerivedValue, minEntropy: number): Candidate | undefined {
+  // A regular expression without metacharacters matches one string: that string is the value.
+  const names = d.regex
+    ? d.names.map((n) => nameWords(n).filter((w) => !PATTERN_WORDS.has(w)).join('_'))
+    : d.names;
+  const how = d.regex
+    ? 'as a fixed regular expression'
+    : d.hidden
+      ? 'decoded or assembled at run time'
+      : 'assembled from constants';
+  const c = d.hidden
+    ? judgeDecoded(names, d.value, d.column, d.endColumn, minEntropy, how)
+    : judgeValue(names, d.value, d.column, d.endColumn, minEntropy, false, how);
+  // Ahead of the same span read as written: the decoded value is what the finding is about.
+  return c ? { ...c, priority: c.priority - 0.5 } : undefined;
+}
+
 /**
  * Finds the secrets in one file. `path` (posix, relative) selects format-specific behaviour: lockfile
  * hash lines are skipped and unquoted `KEY=value` forms are read only in config, env and shell
@@ -954,12 +1129,23 @@ export function detectSecrets(text: string, path: string, options: DetectOptions
   const lockfile = isLockfile(path);
   const unquoted = allowsUnquotedValues(path);
   const lines = (text.charCodeAt(0) === 0xfeff ? ` ${text.slice(1)}` : text).split(/\r?\n/);
+  const language = languageOf(path);
+  const constants = language && text.length <= MAX_EVALUATED_LENGTH ? analyzeConstants(text, language) : undefined;
+  const derived = new Map<number, Candidate[]>();
+  for (const d of constants?.derived ?? []) {
+    const c = derivedCandidate(d, minEntropy);
+    if (c) {
+      derived.set(d.line, [...(derived.get(d.line) ?? []), c]);
+    }
+  }
   const findings: SecretFinding[] = [];
   lines.forEach((line, index) => {
     if (line.length > MAX_LINE_LENGTH || (lockfile && LOCKFILE_HASH_LINE.test(line))) {
       return;
     }
-    const candidates = lineCandidates(line, lines, index, unquoted, minEntropy).sort(
+    // Comments and multi-line string bodies (heredocs, raw strings) hold `KEY=value` text even in code.
+    const loose = unquoted || constants?.textLines.has(index) === true;
+    const candidates = [...lineCandidates(line, lines, index, loose, minEntropy), ...(derived.get(index) ?? [])].sort(
       (a, b) => a.priority - b.priority || a.start - b.start,
     );
     const kept: Candidate[] = [];
