@@ -60,7 +60,10 @@ export function findingsTable(rows: readonly FindingRow[], width = 160): string 
     ['LEVEL', 'RULE', 'LOCATION', 'MESSAGE'],
     rows.map((r) => [
       r.suppressed ? `${r.level} (suppressed)` : r.level,
-      r.ruleId,
+      // A weakness several tools reported is one row naming each rule.
+      r.reportedBy
+        ? [r.ruleId, ...r.reportedBy.map((b) => b.ruleId).filter((id) => id !== r.ruleId)].join(', ')
+        : r.ruleId,
       r.file ? `${displayUri(r.file)}${r.line ? `:${r.line}` : ''}` : '-',
       r.message,
     ]),

@@ -1,6 +1,6 @@
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { effectiveLevel, isSuppressed, webHelpUri } from './log';
+import { effectiveLevel, isSuppressed, reportedBy, webHelpUri } from './log';
 import type { SarifLocation, SarifLog, SarifResult, SarifRule, SarifRun } from './types';
 
 /** Editor-neutral diagnostic: what the extension turns into a vscode.Diagnostic. */
@@ -133,7 +133,8 @@ export function sarifToDiagnostics(log: SarifLog, workspaceRoot: string): Diagno
         message: markerMessage(result.baselineState === 'new' ? `${result.message.text} (new)` : result.message.text),
         ruleId: result.ruleId ?? rule?.id ?? 'unknown',
         ...(webHelpUri(rule?.helpUri) ? { helpUri: webHelpUri(rule?.helpUri) } : {}),
-        source: run.tool.driver.name,
+        // A weakness several tools reported is one diagnostic naming each of them.
+        source: [...new Set([run.tool.driver.name, ...reportedBy(run, result).map((r) => r.tool)])].join(', '),
         related,
         tags: [],
         runIndex,

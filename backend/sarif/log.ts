@@ -83,6 +83,41 @@ export function mergeLogs(logs: readonly SarifLog[]): SarifLog {
   return merged;
 }
 
+/** One tool's rule that reported a weakness, listed on the result that stands for it. */
+export interface ReportedBy {
+  tool: string;
+  ruleId: string;
+  level: SarifLevel;
+}
+
+/**
+ * Property of a merged result naming every tool and rule that reported its weakness at its line
+ * (the toolbox folds such results into one; see toolbox/modules/reporters/postprocess.ts).
+ */
+export const REPORTED_BY = 'reportedBy';
+
+/** The tools and rules a result stands for: its `reportedBy` list, else itself alone. */
+export function reportedBy(run: SarifRun, result: SarifResult): ReportedBy[] {
+  const listed = result.properties?.[REPORTED_BY];
+  if (Array.isArray(listed) && listed.length > 0) {
+    const valid = (listed as Partial<ReportedBy>[]).filter(
+      (r) => typeof r?.tool === 'string' && typeof r.ruleId === 'string',
+    );
+    if (valid.length > 0) {
+      return valid.map((r) => ({
+        tool: r.tool as string,
+        ruleId: r.ruleId as string,
+        level: r.level && r.level in LEVEL_ORDER ? r.level : 'warning',
+      }));
+    }
+  }
+  const rules = run.tool.driver.rules ?? [];
+  const rule = result.ruleIndex !== undefined ? rules[result.ruleIndex] : undefined;
+  return [
+    { tool: run.tool.driver.name, ruleId: result.ruleId ?? rule?.id ?? '(none)', level: effectiveLevel(run, result) },
+  ];
+}
+
 export const LEVEL_ORDER: Record<SarifLevel, number> = { none: 0, note: 1, warning: 2, error: 3 };
 
 export function countByLevel(log: SarifLog, options: { includeSuppressed?: boolean } = {}): Record<SarifLevel, number> {
@@ -142,6 +177,8 @@ export interface FindingRow {
   baselineState?: 'new' | 'unchanged' | 'updated' | 'absent';
   tags: string[];
   helpUri?: string;
+  /** Every tool and rule that reported this weakness here, when more than one did. */
+  reportedBy?: ReportedBy[];
 }
 
 /**
@@ -168,6 +205,7 @@ export function findingRows(log: SarifLog): FindingRow[] {
     for (const result of run.results ?? []) {
       const rule = result.ruleIndex !== undefined ? rules[result.ruleIndex] : rules.find((r) => r.id === result.ruleId);
       const loc = result.locations?.[0]?.physicalLocation;
+      const by = reportedBy(run, result);
       rows.push({
         level: effectiveLevel(run, result),
         ruleId: result.ruleId ?? rule?.id ?? '(none)',
@@ -180,6 +218,7 @@ export function findingRows(log: SarifLog): FindingRow[] {
         ...(result.baselineState ? { baselineState: result.baselineState } : {}),
         tags: rule?.properties?.tags ?? [],
         helpUri: webHelpUri(rule?.helpUri),
+        ...(by.length > 1 ? { reportedBy: by } : {}),
       });
     }
   }

@@ -51,7 +51,7 @@ export interface SarifRegion {
 }
 
 export interface SarifLocation {
-  physicalLocation?: { artifactLocation?: SarifArtifactLocation; region?: SarifRegion };
+  physicalLocation?: { artifactLocation?: SarifArtifactLocation; region?: SarifRegion; contextRegion?: SarifRegion };
   message?: { text: string };
 }
 

@@ -5,10 +5,10 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { toolboxDir } from '../../backend/paths';
-import { findingRows } from '../../backend/sarif/log';
+import { findingRows, type FindingRow } from '../../backend/sarif/log';
 import { awaitScan, fetchSarif, findWorkflow, startScan } from '../../backend/scan';
 import type { ScanSummary } from '../../toolbox/shared/definitions';
-import { dropOverlappingPatternResults } from '../../toolbox/modules/reporters/postprocess';
+import { mergeSameWeakness } from '../../toolbox/modules/reporters/postprocess';
 import { FIXTURES, startTestBackend, type TestBackend } from './harness';
 
 const CHILDREN: Record<string, string> = {
@@ -27,6 +27,10 @@ function mixedWorkspace(root: string): string {
     fs.cpSync(path.join(FIXTURES, name), path.join(ws, name), { recursive: true });
   }
   return ws;
+}
+
+function reportedAs(row: FindingRow): string[] {
+  return (row.reportedBy ?? [{ tool: row.tool, ruleId: row.ruleId }]).map((b) => `${b.tool}/${b.ruleId}`);
 }
 
 describe('full_scan with every vertical', () => {
@@ -61,13 +65,45 @@ describe('full_scan with every vertical', () => {
       childResults += findingRows(childLog).length;
     }
     const rows = findingRows(sarif);
-    assert.ok((summary.deduplicated ?? 0) > 0, 'pattern results covered by dedicated tools were dropped');
+    assert.ok((summary.deduplicated ?? 0) > 0, 'results of one weakness reported by several tools were merged');
     assert.equal(rows.length + (summary.deduplicated ?? 0), childResults, 'nothing else lost or added');
     const tools = new Set(sarif.runs.map((r) => r.tool.driver.name));
     for (const tool of ['fuzzforge-patterns', 'bandit', 'semgrep', 'eslint', 'gosec', 'cppcheck', 'flawfinder']) {
       assert.ok(tools.has(tool), `${tool} in ${[...tools].join(', ')}`);
     }
-    assert.equal(dropOverlappingPatternResults(structuredClone(sarif)), 0, 'no duplicate left at one location');
+    assert.equal(mergeSameWeakness(structuredClone(sarif)), 0, 'no weakness left twice at one line');
+    // One hard-coded secret, found by three tools of two child workflows: one result naming all
+    // (the pattern rules of security_assessment may be among them too).
+    const secret = rows.filter((r) => r.file === 'python-sast/notes/config.py' && r.line === 4);
+    assert.equal(secret.length, 1, JSON.stringify(secret));
+    const [merged] = secret as [FindingRow];
+    assert.equal(merged.tool, 'fuzzforge-secrets', 'the secret detector speaks for a secret');
+    const levels = (merged.reportedBy ?? []).map((b) => b.level);
+    assert.equal(merged.level, levels.includes('error') ? 'error' : 'warning', 'the highest level of its tools');
+    for (const by of ['bandit/B105', 'fuzzforge-secrets/ff-secret-generic-secret', 'semgrep/ff-py-hardcoded-secret']) {
+      assert.ok(reportedAs(merged).includes(by), `${by} in ${reportedAs(merged).join(', ')}`);
+    }
+    // bandit (error) and semgrep (warning) on one MD5 call: one result, at the higher level.
+    const hash = rows.filter((r) => r.file === 'python-sast/notes/auth.py' && r.line === 22);
+    assert.deepEqual(
+      hash.map((r) => [r.tool, r.level, reportedAs(r).filter((b) => !b.startsWith('fuzzforge-patterns/'))]),
+      [['bandit', 'error', ['bandit/B324', 'semgrep/ff-py-weak-hash']]],
+    );
+
+    // The next run matches the merged results against this one: nothing new, nothing gone.
+    const again = await startScan(backend.conn, backend.runs, { path: ws, workflow: wf, params: {} });
+    const second = await awaitScan(backend.conn, backend.runs, again.run.runId);
+    assert.equal(second.summary.baseline?.runId, run.runId);
+    assert.equal(second.summary.baseline?.error, undefined);
+    assert.deepEqual(
+      { new: second.summary.baseline?.new, absent: second.summary.baseline?.absent },
+      { new: 0, absent: 0 },
+    );
+    assert.equal(second.summary.baseline?.unchanged, rows.length);
+    const secretAgain = findingRows(second.sarif).filter(
+      (r) => r.file === 'python-sast/notes/config.py' && r.line === 4,
+    );
+    assert.deepEqual(secretAgain.map(reportedAs), secret.map(reportedAs), 'the merge survives baseline matching');
     for (const lang of ['python-sast/', 'js-sast/', 'go-sast/', 'cpp-sast/', 'secrets-app/']) {
       assert.ok(
         rows.some((r) => decodeURI(r.file ?? '').startsWith(lang)),

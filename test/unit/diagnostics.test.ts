@@ -98,6 +98,21 @@ describe('sarifToDiagnostics', () => {
     assert.equal(second?.range.endColumn, Number.MAX_SAFE_INTEGER);
   });
 
+  it('names every tool of a weakness several tools reported as the source', () => {
+    const merged: SarifLog = structuredClone(log);
+    const result = merged.runs[0]?.results?.[0];
+    if (result) {
+      result.properties = {
+        reportedBy: [
+          { tool: 'bandit', ruleId: 'B602', level: 'error' },
+          { tool: 'fuzzforge-patterns', ruleId: 'ff-command-injection', level: 'error' },
+          { tool: 'semgrep', ruleId: 'ff-py-subprocess-shell-true', level: 'error' },
+        ],
+      };
+    }
+    assert.equal(sarifToDiagnostics(merged, '/fallback')[0]?.source, 'bandit, fuzzforge-patterns, semgrep');
+  });
+
   it('falls back to the workspace root without uriBaseIds and accepts file URIs', () => {
     const run = { tool: { driver: { name: 't' } } };
     assert.equal(

@@ -44,6 +44,24 @@ describe('CLI output', () => {
     assert.equal(out.split('\n').length, 3);
   });
 
+  it('a weakness several tools reported is one row naming each rule', () => {
+    const row = {
+      level: 'warning',
+      ruleId: 'ff-secret-generic-secret',
+      tool: 'fuzzforge-secrets',
+      file: 'cfg.py',
+      line: 4,
+      message: 'Hard-coded secret',
+      reportedBy: [
+        { tool: 'bandit', ruleId: 'B105', level: 'note' },
+        { tool: 'fuzzforge-secrets', ruleId: 'ff-secret-generic-secret', level: 'warning' },
+      ],
+    } as FindingRow;
+    const out = findingsTable([row]);
+    assert.match(out, /ff-secret-generic-secret, B105\s+cfg\.py:4/);
+    assert.equal(out.split('\n').length, 3, 'header, rule line and one row');
+  });
+
   it('a malformed percent sequence does not throw (decodeURI did), it is shown as it is', () => {
     assert.equal(displayUri('a%E0%A4%A.py'), 'a%E0%A4%A.py');
     assert.equal(displayUri('caf%C3%A9.py'), 'café.py');

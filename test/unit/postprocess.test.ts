@@ -1,12 +1,12 @@
 import * as assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { failOnExitCode, countByLevel } from '../../backend/sarif/log';
+import { failOnExitCode, countByLevel, REPORTED_BY } from '../../backend/sarif/log';
 import type { SarifLog, SarifResult, SarifRun } from '../../backend/sarif/types';
 import { baselineCounts, restoreRunContext } from '../../toolbox/modules/reporters/baseline';
 import {
   applySuppressions,
-  dropOverlappingPatternResults,
   inlineSuppressedRules,
+  mergeSameWeakness,
   parseIgnoreFile,
 } from '../../toolbox/modules/reporters/postprocess';
 
@@ -101,8 +101,16 @@ describe('applySuppressions', () => {
   });
 });
 
-describe('dropOverlappingPatternResults', () => {
-  it('drops a pattern result where a dedicated tool reports the same CWE or a secret at the same line', () => {
+function located(log: SarifLog): string[] {
+  return log.runs.flatMap((r) =>
+    (r.results ?? []).map(
+      (x) => `${r.tool.driver.name}:${x.ruleId}@${x.locations?.[0]?.physicalLocation?.region?.startLine}`,
+    ),
+  );
+}
+
+describe('mergeSameWeakness', () => {
+  it('makes one result of a pattern rule and a dedicated tool sharing a CWE or a secret at one line', () => {
     const log: SarifLog = {
       version: '2.1.0',
       runs: [
@@ -120,16 +128,134 @@ describe('dropOverlappingPatternResults', () => {
             { id: 'ff-weak-hash', cwe: 'cwe-328' },
           ],
         ),
-        run('bandit', [result('B602', 'a.py', 2)], [{ id: 'B602', cwe: 'cwe-78' }]),
-        run('gitleaks', [result('generic-api-key', 'cfg.py', 3)]),
+        run('bandit', [result('B602', 'a.py', 2, { level: 'warning' })], [{ id: 'B602', cwe: 'cwe-78' }]),
+        run('gitleaks', [result('generic-api-key', 'cfg.py', 3, { level: 'note' })]),
       ],
     };
-    assert.equal(dropOverlappingPatternResults(log), 2);
+    assert.equal(mergeSameWeakness(log), 2);
+    assert.deepEqual(located(log), [
+      'fuzzforge-patterns:ff-command-injection@9',
+      'fuzzforge-patterns:ff-weak-hash@2',
+      'bandit:B602@2',
+      'gitleaks:generic-api-key@3',
+    ]);
+    const bandit = log.runs[1]?.results?.[0];
+    assert.equal(bandit?.level, 'error', 'the highest level any tool gave');
+    assert.deepEqual(bandit?.properties?.[REPORTED_BY], [
+      { tool: 'bandit', ruleId: 'B602', level: 'warning' },
+      { tool: 'fuzzforge-patterns', ruleId: 'ff-command-injection', level: 'error' },
+    ]);
     assert.deepEqual(
-      log.runs[0]?.results?.map((r) => `${r.ruleId}@${r.locations?.[0]?.physicalLocation?.region?.startLine}`),
-      ['ff-command-injection@9', 'ff-weak-hash@2'],
+      (log.runs[2]?.results?.[0]?.properties?.[REPORTED_BY] as { tool: string }[]).map((r) => r.tool),
+      ['fuzzforge-patterns', 'gitleaks'],
     );
-    assert.equal(log.runs[1]?.results?.length, 1, 'the stronger tool keeps its result');
+    assert.equal(mergeSameWeakness(log), 0, 'merging twice changes nothing');
+  });
+
+  it("treats hard-coded password, credential and key CWEs as one weakness and keeps the secret detector's result", () => {
+    const log: SarifLog = {
+      version: '2.1.0',
+      runs: [
+        run('bandit', [result('B105', 'cfg.py', 4, { level: 'note' })], [{ id: 'B105', cwe: 'cwe-259' }]),
+        run(
+          'semgrep',
+          [result('ff-py-hardcoded-secret', 'cfg.py', 4, { level: 'warning' })],
+          [{ id: 'ff-py-hardcoded-secret', cwe: 'cwe-798' }],
+        ),
+        run('gosec', [result('G101', 'cfg.py', 4)]),
+        run(
+          'fuzzforge-secrets',
+          [result('ff-secret-generic-secret', 'cfg.py', 4, { level: 'warning' })],
+          [{ id: 'ff-secret-generic-secret', cwe: 'cwe-798' }],
+        ),
+      ],
+    };
+    assert.equal(mergeSameWeakness(log), 3);
+    assert.deepEqual(located(log), ['fuzzforge-secrets:ff-secret-generic-secret@4']);
+    const merged = log.runs[3]?.results?.[0];
+    assert.equal(merged?.level, 'error');
+    assert.deepEqual(
+      (merged?.properties?.[REPORTED_BY] as { tool: string; ruleId: string }[]).map((r) => `${r.tool}/${r.ruleId}`),
+      ['bandit/B105', 'fuzzforge-secrets/ff-secret-generic-secret', 'gosec/G101', 'semgrep/ff-py-hardcoded-secret'],
+    );
+  });
+
+  it('leaves apart different weaknesses, other lines, results of one tool and results without a CWE', () => {
+    const log: SarifLog = {
+      version: '2.1.0',
+      runs: [
+        run(
+          'bandit',
+          [result('B608', 'db.py', 14), result('B311', 'db.py', 14), result('B608', 'db.py', 15)],
+          [
+            { id: 'B608', cwe: 'cwe-89' },
+            { id: 'B311', cwe: 'cwe-330' },
+          ],
+        ),
+        run(
+          'semgrep',
+          [result('ff-py-sql-injection', 'db.py', 16), result('style', 'db.py', 14)],
+          [{ id: 'ff-py-sql-injection', cwe: 'cwe-89' }, { id: 'style' }],
+        ),
+        run(
+          'fuzzforge-secrets',
+          [result('ff-secret-a', 'k.py', 1), result('ff-secret-b', 'k.py', 1)],
+          [{ id: 'ff-secret-a' }, { id: 'ff-secret-b' }],
+        ),
+      ],
+    };
+    const before = located(log);
+    assert.equal(mergeSameWeakness(log), 0);
+    assert.deepEqual(located(log), before);
+  });
+
+  it("folds results merged earlier (a child workflow) into one list, and bandit's eval under eval injection", () => {
+    const child = result('B307', 'v.py', 37, {
+      level: 'warning',
+      properties: {
+        [REPORTED_BY]: [
+          { tool: 'bandit', ruleId: 'B307', level: 'warning' },
+          { tool: 'semgrep', ruleId: 'ff-py-code-evaluation', level: 'error' },
+        ],
+      },
+    });
+    const log: SarifLog = {
+      version: '2.1.0',
+      runs: [
+        run('bandit', [child], [{ id: 'B307', cwe: 'cwe-78' }]),
+        run(
+          'fuzzforge-patterns',
+          [result('ff-code-evaluation', 'v.py', 37)],
+          [{ id: 'ff-code-evaluation', cwe: 'cwe-94' }],
+        ),
+      ],
+    };
+    assert.equal(mergeSameWeakness(log), 1);
+    assert.deepEqual(
+      (child.properties?.[REPORTED_BY] as { tool: string }[]).map((r) => r.tool),
+      ['bandit', 'fuzzforge-patterns', 'semgrep'],
+    );
+  });
+
+  it('lets a suppression name any rule of a merged result', () => {
+    const log: SarifLog = {
+      version: '2.1.0',
+      runs: [
+        run('bandit', [result('B105', 'cfg.py', 4)], [{ id: 'B105', cwe: 'cwe-259' }]),
+        run(
+          'semgrep',
+          [result('ff-py-hardcoded-secret', 'cfg.py', 4)],
+          [{ id: 'ff-py-hardcoded-secret', cwe: 'cwe-798' }],
+        ),
+      ],
+    };
+    mergeSameWeakness(log);
+    const lines: Record<string, string> = { 'cfg.py:4': 'KEY = "x"  # fuzzforge-ignore[ff-py-hardcoded-secret]' };
+    assert.equal(
+      applySuppressions(log, (f, l) => lines[`${f}:${l}`], []),
+      1,
+    );
+    assert.equal(countByLevel(log).error, 0);
   });
 });
 

@@ -6,12 +6,12 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { describe, it } from 'node:test';
 import type { SarifRule, SarifRun } from '../../backend/sarif/types';
+import { redactRun } from '../../toolbox/modules/reporters/redact';
 import {
   finishGosecRun,
   gosecArgs,
   moduleVersionFromBuildInfo,
   parseGosecJson,
-  redactCredentialSnippets,
   restoreGosecPaths,
 } from '../../toolbox/modules/sast/gosec';
 import {
@@ -360,7 +360,7 @@ describe('gosec output', () => {
     assert.deepEqual(g101?.properties?.tags, ['security', 'HIGH', 'external/cwe/cwe-798']);
     assert.equal(g101?.properties?.['security-severity'], '8.0');
     assert.equal(g401?.helpUri, 'https://cwe.mitre.org/data/definitions/328.html');
-    assert.equal(run.results?.[0]?.locations?.[0]?.physicalLocation?.region?.snippet?.text, 'const pw = "<redacted>"');
+    assert.equal(run.results?.[0]?.locations?.[0]?.physicalLocation?.region?.snippet?.text, 'const pw = "****"');
     assert.ok(run.results?.every((r) => r.partialFingerprints?.['fuzzforge/v1']));
 
     const excluded = finishGosecRun(
@@ -386,8 +386,8 @@ describe('gosec output', () => {
 
   it('redacts string literals of credential findings only', () => {
     const run = gosecRun();
-    redactCredentialSnippets(run);
-    assert.equal(run.results?.[0]?.locations?.[0]?.physicalLocation?.region?.snippet?.text, 'const pw = "<redacted>"');
+    redactRun(run);
+    assert.equal(run.results?.[0]?.locations?.[0]?.physicalLocation?.region?.snippet?.text, 'const pw = "****"');
     assert.equal(run.results?.[1]?.locations?.[0]?.physicalLocation?.region?.snippet?.text, 'md5.Sum(d)');
   });
 });

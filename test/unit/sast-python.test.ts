@@ -12,7 +12,12 @@ import type { SarifLog, SarifResult, SarifRun } from '../../backend/sarif/types'
 import { findWorkflow } from '../../backend/scan';
 import { validateParams } from '../../backend/toolbox/params';
 import type { ToolRun } from '../../toolbox/modules/process';
-import { banditArgs, normalizeBanditLog, parseBanditVersion } from '../../toolbox/modules/sast/bandit';
+import {
+  banditArgs,
+  banditJsonToSarif,
+  normalizeBanditLog,
+  parseBanditVersion,
+} from '../../toolbox/modules/sast/bandit';
 import {
   addNotifications,
   argBatches,
@@ -20,6 +25,7 @@ import {
   errorExcerpt,
   filterByLevel,
   mergeRuns,
+  ToolFailure,
 } from '../../toolbox/modules/sast/common';
 import {
   bundledRulesFile,
@@ -132,9 +138,9 @@ describe('bandit', () => {
     assert.equal(parseBanditVersion('usage: bandit [-h]'), undefined);
   });
 
-  it('builds a command line with SARIF output, skips, and no file read as an option', () => {
-    const args = banditArgs(['a.py', '-x.py'], '/tmp/out.sarif', ['B101', 'B105']);
-    assert.deepEqual(args.slice(0, 5), ['--format', 'sarif', '--output', '/tmp/out.sarif', '--quiet']);
+  it('builds a command line with JSON output, skips, and no file read as an option', () => {
+    const args = banditArgs(['a.py', '-x.py'], '/tmp/out.json', ['B101', 'B105']);
+    assert.deepEqual(args.slice(0, 5), ['--format', 'json', '--output', '/tmp/out.json', '--quiet']);
     assert.deepEqual(args.slice(5), ['--skip', 'B101,B105', 'a.py', './-x.py']);
     assert.ok(!banditArgs(['a.py'], 'o', []).includes('--skip'));
   });
@@ -190,6 +196,71 @@ describe('bandit', () => {
     for (const result of run.results ?? []) {
       assert.equal(run.tool.driver.rules?.[result.ruleIndex ?? -1]?.id, result.ruleId);
     }
+  });
+});
+
+// bandit 1.9.4 run on test/fixtures/python-sast with -f json and with -f sarif (same files).
+const FIXTURES = path.join(__dirname, '..', 'fixtures');
+const banditJson = (): unknown => JSON.parse(fs.readFileSync(path.join(FIXTURES, 'bandit-python-sast.json'), 'utf8'));
+const banditSarif = (): SarifLog =>
+  JSON.parse(fs.readFileSync(path.join(FIXTURES, 'bandit-python-sast.sarif'), 'utf8')) as SarifLog;
+
+describe('bandit JSON report to SARIF', () => {
+  const targetDir = path.join(tmp, 'bandit-json');
+  const normalized = (log: SarifLog) => normalizeBanditLog(log, { targetDir, rootUri: ROOT_URI, version: '1.9.4' });
+  const view = (run: SarifRun) =>
+    (run.results ?? []).map((r) => {
+      const loc = r.locations?.[0]?.physicalLocation;
+      return {
+        ruleId: r.ruleId,
+        level: r.level,
+        message: r.message.text,
+        uri: loc?.artifactLocation?.uri,
+        region: loc?.region,
+        context: loc?.contextRegion,
+        fingerprint: r.partialFingerprints?.['fuzzforge/v1'],
+        properties: r.properties,
+      };
+    });
+
+  it("gives what bandit's own SARIF formatter gives on the same tree, once normalised", () => {
+    const fromJson = normalized(banditJsonToSarif(banditJson()));
+    const fromSarif = normalized(banditSarif());
+    assert.equal(fromJson.results?.length, 31);
+    assert.deepEqual(view(fromJson), view(fromSarif));
+    assert.deepEqual(
+      fromJson.tool.driver.rules?.map((r) => [r.id, r.name, r.helpUri, r.properties, r.help?.text]),
+      fromSarif.tool.driver.rules?.map((r) => [r.id, r.name, r.helpUri, r.properties, r.help?.text]),
+    );
+    const inv = fromJson.invocations?.[0] as {
+      toolConfigurationNotifications?: { message: { text: string }; locations?: unknown[] }[];
+    };
+    assert.deepEqual(
+      inv.toolConfigurationNotifications?.map((n) => [n.message.text, n.locations]),
+      [
+        [
+          'syntax error while parsing AST from file',
+          [{ physicalLocation: { artifactLocation: { uri: 'scripts/legacy_report.py', uriBaseId: 'SRCROOT' } } }],
+        ],
+      ],
+    );
+  });
+
+  it("names the bad fields of a report that is not bandit's", () => {
+    assert.throws(
+      () => banditJsonToSarif({ errors: [] }),
+      (err: Error) => {
+        assert.ok(err instanceof ToolFailure);
+        assert.match(err.message, /\/results is missing/);
+        return true;
+      },
+    );
+    const doc = banditJson() as { results: Record<string, unknown>[] };
+    doc.results[2] = { ...doc.results[2], line_number: 'x', filename: 3 };
+    assert.throws(
+      () => banditJsonToSarif(doc),
+      /unusable JSON report: \/results\/2\/filename is not a string; \/results\/2\/line_number is not a line number/,
+    );
   });
 });
 

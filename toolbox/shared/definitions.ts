@@ -64,7 +64,7 @@ export interface ScanSummary {
   inventory?: { key: string; files: number; bytes: number; languages: Record<string, number> };
   /** Results suppressed by inline comments or .fuzzforge/ignore (kept in the log, not counted). */
   suppressed?: number;
-  /** Pattern results dropped because a dedicated tool reported the same weakness there. */
+  /** Results folded into another tool's result for the same weakness at the same line (its `reportedBy`). */
   deduplicated?: number;
   baseline?: { runId: string; new: number; unchanged: number; updated: number; absent: number; error?: string };
   /** Problems in .fuzzforge/ignore, with line numbers. */

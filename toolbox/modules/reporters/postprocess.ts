@@ -1,7 +1,9 @@
 // Pure post-processing of a run's merged SARIF: suppressions (inline comments and
-// .fuzzforge/ignore) and de-duplication where a stronger tool covers a pattern rule.
+// .fuzzforge/ignore) and one result per weakness where several tools report it at one line.
 import ignore from 'ignore';
-import type { SarifLog, SarifResult } from '../../../backend/sarif/types';
+import { LEVEL_ORDER, REPORTED_BY, reportedBy } from '../../../backend/sarif/log';
+import type { SarifLevel, SarifLog, SarifResult, SarifRun } from '../../../backend/sarif/types';
+import { SECRET_TOOLS, weaknessClasses } from './weakness';
 
 export const IGNORE_FILE = '.fuzzforge/ignore';
 export const PATTERN_TOOL = 'fuzzforge-patterns';
@@ -65,7 +67,7 @@ function resultPath(result: SarifResult): { uri?: string; line?: number } {
 
 /**
  * Mark results suppressed: by an inline comment on the result's line or the line above it, or by
- * an entry of the ignore file. Suppressed results stay in the log (SARIF `suppressions`), so they
+ * an entry of the ignore file, naming the result's rule or any rule of its `reportedBy` list. Suppressed results stay in the log (SARIF `suppressions`), so they
  * are visible but do not count for --fail-on. Returns how many were suppressed.
  */
 export function applySuppressions(
@@ -78,7 +80,9 @@ export function applySuppressions(
   for (const run of log.runs) {
     for (const result of run.results ?? []) {
       const { uri, line } = resultPath(result);
-      const ruleId = result.ruleId ?? '';
+      // A merged result stands for every rule that reported its weakness: any of them suppresses it.
+      const ruleIds = new Set([result.ruleId ?? '', ...reportedBy(run, result).map((r) => r.ruleId)]);
+      const named = (rule: string) => rule === '*' || ruleIds.has(rule);
       if (!uri || result.baselineState === 'absent') {
         continue;
       }
@@ -86,7 +90,7 @@ export function applySuppressions(
         const rules =
           inlineSuppressedRules(readLine(uri, line)) ??
           inlineSuppressedRules(line > 1 ? readLine(uri, line - 1) : undefined);
-        if (rules && (rules.includes(ruleId) || rules.includes('*'))) {
+        if (rules?.some(named)) {
           result.suppressions = [
             { kind: 'inSource', status: 'accepted', justification: `fuzzforge-ignore[${rules.join(',')}]` },
           ];
@@ -94,7 +98,7 @@ export function applySuppressions(
           continue;
         }
       }
-      const hit = matchers.find((m) => (m.entry.rule === ruleId || m.entry.rule === '*') && m.match.ignores(uri));
+      const hit = matchers.find((m) => named(m.entry.rule) && m.match.ignores(uri));
       if (hit) {
         result.suppressions = [
           {
@@ -110,58 +114,96 @@ export function applySuppressions(
   return count;
 }
 
-function cweTags(log: SarifLog, runIndex: number, result: SarifResult): Set<string> {
-  const run = log.runs[runIndex];
-  const rules = run?.tool.driver.rules ?? [];
-  const rule = result.ruleIndex !== undefined ? rules[result.ruleIndex] : rules.find((r) => r.id === result.ruleId);
-  return new Set((rule?.properties?.tags ?? []).filter((t) => t.startsWith('external/cwe/')));
+/** Which tool's result stands for a merged weakness: secret detectors first, the pattern net last. */
+function toolRank(tool: string): number {
+  return SECRET_TOOLS.has(tool) ? 0 : tool === PATTERN_TOOL ? 2 : 1;
 }
 
-const SECRET_RULES = new Set(['ff-hardcoded-credential', 'ff-aws-access-key', 'ff-private-key']);
+interface Member {
+  run: number;
+  result: SarifResult;
+  tools: Set<string>;
+  classes: Set<string>;
+}
 
 /**
- * The pattern rules are a broad net; where a dedicated tool reports the same weakness (a shared CWE,
- * or any secret-detector result for the credential rules) at the same file and line, the dedicated
- * tool wins and the pattern result is dropped. Returns how many were dropped.
+ * One result per weakness: results of different tools at the same file and line that name the
+ * same weakness (a shared CWE class, or both a hard-coded secret; see weakness.ts) become one.
+ * The result that stands for them is the secret detectors', else the first dedicated tool's (in
+ * run order), the pattern rules' last; it takes the highest level any of them gave and lists
+ * every tool and rule in `properties.reportedBy`. Results of one tool are never merged with each
+ * other (two secrets on one line are two findings). Returns how many results were folded away.
  */
-export function dropOverlappingPatternResults(
-  log: SarifLog,
-  secretTools: readonly string[] = ['gitleaks', 'fuzzforge-secrets'],
-): number {
-  const strong = new Map<string, { cwes: Set<string>; secret: boolean }[]>();
+export function mergeSameWeakness(log: SarifLog): number {
+  const candidates: Member[] = [];
   log.runs.forEach((run, i) => {
-    if (run.tool.driver.name === PATTERN_TOOL) {
-      return;
-    }
-    const secret = secretTools.includes(run.tool.driver.name);
     for (const result of run.results ?? []) {
-      const { uri, line } = resultPath(result);
-      if (uri && line !== undefined) {
-        const key = `${uri}:${line}`;
-        strong.set(key, [...(strong.get(key) ?? []), { cwes: cweTags(log, i, result), secret }]);
+      const classes = weaknessClasses(run, result);
+      if (classes.size > 0 && result.baselineState !== 'absent' && resultPath(result).line !== undefined) {
+        candidates.push({ run: i, result, classes, tools: new Set(reportedBy(run, result).map((r) => r.tool)) });
       }
     }
   });
-  let dropped = 0;
-  log.runs.forEach((run, i) => {
-    if (run.tool.driver.name !== PATTERN_TOOL || !run.results) {
-      return;
+  const rankOf = (m: Member) => toolRank(log.runs[m.run]?.tool.driver.name ?? '');
+  // Stable: equal ranks keep run order, so the same tools give the same representative every run.
+  candidates.sort((a, b) => rankOf(a) - rankOf(b));
+  const groups = new Map<string, Member[][]>();
+  const folded = new Map<SarifResult, Member[]>();
+  for (const m of candidates) {
+    const { uri, line } = resultPath(m.result);
+    const key = `${uri}:${line}`;
+    const here = groups.get(key) ?? [];
+    const group = here.find(
+      (g) => [...m.tools].every((t) => !g.some((o) => o.tools.has(t))) && g.some((o) => overlaps(o.classes, m.classes)),
+    );
+    if (group) {
+      group.push(m);
+    } else {
+      here.push([m]);
+      groups.set(key, here);
     }
-    run.results = run.results.filter((result) => {
-      const { uri, line } = resultPath(result);
-      const others = uri && line !== undefined ? strong.get(`${uri}:${line}`) : undefined;
-      if (!others) {
-        return true;
+  }
+  let dropped = 0;
+  for (const group of [...groups.values()].flat()) {
+    const [lead, ...rest] = group;
+    if (!lead || rest.length === 0) {
+      continue;
+    }
+    folded.set(lead.result, rest);
+    dropped += rest.length;
+  }
+  if (dropped === 0) {
+    return 0;
+  }
+  const gone = new Set([...folded.values()].flat().map((m) => m.result));
+  log.runs.forEach((run) => {
+    for (const result of run.results ?? []) {
+      const rest = folded.get(result);
+      if (!rest) {
+        continue;
       }
-      const mine = cweTags(log, i, result);
-      const covered = others.some(
-        (o) => (SECRET_RULES.has(result.ruleId ?? '') && o.secret) || [...mine].some((c) => o.cwes.has(c)),
+      const all = [
+        ...reportedBy(run, result),
+        ...rest.flatMap((m) => reportedBy(log.runs[m.run] as SarifRun, m.result)),
+      ];
+      const unique = [...new Map(all.map((r) => [`${r.tool}\0${r.ruleId}`, r])).values()].sort(
+        (a, b) => a.tool.localeCompare(b.tool) || a.ruleId.localeCompare(b.ruleId),
       );
-      if (covered) {
-        dropped++;
-      }
-      return !covered;
-    });
+      const top = unique.reduce<SarifLevel>(
+        (max, r) => (LEVEL_ORDER[r.level] > LEVEL_ORDER[max] ? r.level : max),
+        'none',
+      );
+      result.level = top;
+      result.properties = { ...result.properties, [REPORTED_BY]: unique };
+      result.suppressions ??= rest.find((m) => m.result.suppressions)?.result.suppressions;
+    }
+    if (run.results) {
+      run.results = run.results.filter((r) => !gone.has(r));
+    }
   });
   return dropped;
+}
+
+function overlaps(a: ReadonlySet<string>, b: ReadonlySet<string>): boolean {
+  return [...a].some((x) => b.has(x));
 }

@@ -15,7 +15,8 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { BaselineRef, ScanSummary, TargetRef } from '../../shared/definitions';
 import { baselineCounts, matchAgainstBaseline } from './baseline';
-import { applySuppressions, dropOverlappingPatternResults, IGNORE_FILE, parseIgnoreFile } from './postprocess';
+import { redactLog } from './redact';
+import { applySuppressions, IGNORE_FILE, mergeSameWeakness, parseIgnoreFile } from './postprocess';
 import type { InventorySummary } from '../inventory/files';
 import { checkpoint, objectStore, runKey, withTarget } from '../runtime';
 
@@ -217,9 +218,9 @@ function lineReader(dir: string): (file: string, line: number) => string | undef
   };
 }
 
-/** Suppressions, de-duplication and baseline matching of a merged log; returns summary fields. */
+/** One result per weakness, suppressions and baseline matching of a merged log; returns summary fields. */
 async function postProcess(merged: SarifLog, input: MergeInput): Promise<Partial<ScanSummary>> {
-  const extra: Partial<ScanSummary> = { deduplicated: dropOverlappingPatternResults(merged) };
+  const extra: Partial<ScanSummary> = { deduplicated: mergeSameWeakness(merged) };
   if (input.target) {
     await withTarget(input.target, async (dir) => {
       const ignoreText = await fs.promises.readFile(path.join(dir, IGNORE_FILE), 'utf8').catch(() => '');
@@ -290,6 +291,8 @@ async function mergeSarif(input: MergeInput): Promise<ScanSummary> {
   }
   const merged = logs.length > 0 ? mergeLogs(logs) : emptyLog();
   merged.$schema = SARIF_SCHEMA;
+  // Parts are redacted where they are written; this covers a part written any other way.
+  redactLog(merged);
   const extra = await postProcess(merged, input);
   const sarifKey = runKey(input.runId, 'results.sarif');
   await store.putBuffer(bucket, sarifKey, Buffer.from(JSON.stringify(merged, null, 2)), 'application/sarif+json');

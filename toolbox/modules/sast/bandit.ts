@@ -1,15 +1,16 @@
-// bandit activity: Python security checks (PyCQA) over the target's Python files, bandit's own
-// SARIF (-f sarif, bandit >= 1.7.8 with the [sarif] extra) normalised to FuzzForge's shape and
-// stored as one part.
+// bandit activity: Python security checks (PyCQA) over the target's Python files. bandit's JSON
+// report (-f json) is converted to SARIF here (its SARIF formatter crashes on some trees and then
+// writes nothing), normalised to FuzzForge's shape and stored as one part. A file that makes
+// bandit crash loses its own results only: the batch is re-run file by file.
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { sarifShapeProblems } from '../../../backend/sarif/log';
-import type { SarifLog, SarifRun } from '../../../backend/sarif/types';
+import type { SarifLog, SarifResult, SarifRule, SarifRun } from '../../../backend/sarif/types';
 import { requireTool, runTool } from '../process';
 import { buildSarifRun, normalizeToolSarif } from '../reporters/sarif';
 import { checkpoint } from '../runtime';
 import {
   addFingerprints,
+  addNotifications,
   argBatches,
   describeFailure,
   filterByLevel,
@@ -17,12 +18,12 @@ import {
   normalizeNotificationLocations,
   readJsonOutput,
   reindexRules,
-  runSastTool,
+  runToolActivity,
   sourceFiles,
   type MinLevel,
+  type Notification,
   type SastInput,
   type SastResult,
-  TOOL_TIMEOUT_MS,
   ToolFailure,
   withScratch,
 } from './common';
@@ -42,7 +43,7 @@ export interface BanditInput extends SastInput {
 export function banditArgs(files: readonly string[], out: string, skips: readonly string[]): string[] {
   return [
     '--format',
-    'sarif',
+    'json',
     '--output',
     out,
     // No progress chatter: stderr then holds only what went wrong.
@@ -51,6 +52,153 @@ export function banditArgs(files: readonly string[], out: string, skips: readonl
     // A file named "-x.py" must not be read as an option.
     ...files.map((f) => (f.startsWith('-') ? `./${f}` : f)),
   ];
+}
+
+/** One result of bandit's JSON report (-f json), the fields we read. */
+interface BanditJsonResult {
+  test_id: string;
+  test_name?: string;
+  filename: string;
+  issue_text: string;
+  issue_severity?: string;
+  issue_confidence?: string;
+  issue_cwe?: { id?: number };
+  line_number: number;
+  line_range?: number[];
+  col_offset?: number;
+  end_col_offset?: number;
+  code?: string;
+  more_info?: string;
+}
+
+const SEVERITY_LEVEL: Record<string, 'error' | 'warning' | 'note'> = { HIGH: 'error', MEDIUM: 'warning', LOW: 'note' };
+
+/** The source lines bandit quotes in `code` ("21     # text"), by line number. */
+function quotedLines(code: string | undefined): Map<number, string> {
+  const lines = new Map<number, string>();
+  for (const raw of (code ?? '').split('\n')) {
+    const m = /^(\d+) ?(.*)$/.exec(raw);
+    if (m) {
+      lines.set(Number(m[1]), m[2] ?? '');
+    }
+  }
+  return lines;
+}
+
+function resultProblems(r: unknown, i: number): string[] {
+  const x = r as Partial<Record<keyof BanditJsonResult, unknown>> | null;
+  if (!x || typeof x !== 'object') {
+    return [`/results/${i} is not an object`];
+  }
+  const problems: string[] = [];
+  for (const field of ['test_id', 'filename', 'issue_text'] as const) {
+    if (typeof x[field] !== 'string') {
+      problems.push(`/results/${i}/${field} is not a string`);
+    }
+  }
+  if (typeof x.line_number !== 'number' || !Number.isInteger(x.line_number) || x.line_number < 1) {
+    problems.push(`/results/${i}/line_number is not a line number`);
+  }
+  return problems;
+}
+
+/**
+ * bandit's JSON report (-f json) as a SARIF run shaped like bandit's own SARIF formatter's (rules
+ * with CWE tags and precision, levels from severity, the line as snippet and the quoted lines as
+ * context, files it could not parse as configuration notifications). We read JSON because the
+ * SARIF formatter crashes on some trees (an IndexError in its snippet code) and then writes no
+ * report at all. Throws a ToolFailure naming the bad fields of a report that is not bandit's.
+ */
+export function banditJsonToSarif(doc: unknown): SarifLog {
+  const report = doc as { results?: unknown; errors?: unknown } | null;
+  if (!report || typeof report !== 'object' || !Array.isArray(report.results)) {
+    throw new ToolFailure('bandit wrote an unusable JSON report: /results is missing or not an array');
+  }
+  const problems = report.results.flatMap(resultProblems);
+  if (problems.length > 0) {
+    throw new ToolFailure(`bandit wrote an unusable JSON report: ${problems.slice(0, 3).join('; ')}`);
+  }
+  const rules = new Map<string, SarifRule>();
+  const results: SarifResult[] = (report.results as BanditJsonResult[]).map((r) => {
+    const cwe = r.issue_cwe?.id;
+    if (!rules.has(r.test_id)) {
+      rules.set(r.test_id, {
+        id: r.test_id,
+        ...(r.test_name ? { name: r.test_name } : {}),
+        ...(r.more_info ? { helpUri: r.more_info } : {}),
+        properties: {
+          tags: ['security', ...(typeof cwe === 'number' && cwe > 0 ? [`external/cwe/cwe-${cwe}`] : [])],
+          ...(r.issue_confidence ? { precision: r.issue_confidence.toLowerCase() } : {}),
+        },
+      });
+    }
+    const quoted = quotedLines(r.code);
+    const range = r.line_range?.length ? r.line_range : [r.line_number];
+    const endLine = Math.max(r.line_number, ...range);
+    const snippet = range
+      .filter((n) => quoted.has(n))
+      .map((n) => `${quoted.get(n)}\n`)
+      .join('');
+    const context = [...quoted.keys()].sort((a, b) => a - b);
+    const level = SEVERITY_LEVEL[r.issue_severity ?? ''] ?? 'warning';
+    return {
+      ruleId: r.test_id,
+      level,
+      message: { text: r.issue_text },
+      locations: [
+        {
+          physicalLocation: {
+            artifactLocation: { uri: r.filename.replace(/^\.\//, '') },
+            region: {
+              startLine: r.line_number,
+              endLine,
+              ...(r.col_offset !== undefined ? { startColumn: r.col_offset + 1 } : {}),
+              ...(r.end_col_offset !== undefined && endLine === r.line_number
+                ? { endColumn: r.end_col_offset + 1 }
+                : {}),
+              ...(snippet ? { snippet: { text: snippet } } : {}),
+            },
+            ...(context.length > 0
+              ? {
+                  contextRegion: {
+                    startLine: context[0],
+                    endLine: context[context.length - 1],
+                    snippet: { text: context.map((n) => `${quoted.get(n)}\n`).join('') },
+                  },
+                }
+              : {}),
+          },
+        },
+      ],
+      properties: {
+        ...(r.issue_confidence ? { issue_confidence: r.issue_confidence } : {}),
+        ...(r.issue_severity ? { issue_severity: r.issue_severity } : {}),
+      },
+    };
+  });
+  const errors = Array.isArray(report.errors) ? (report.errors as { filename?: unknown; reason?: unknown }[]) : [];
+  const notes = errors
+    .filter((e) => typeof e?.filename === 'string')
+    .map((e) => ({
+      level: 'error' as const,
+      message: { text: typeof e.reason === 'string' ? e.reason : 'bandit could not analyse this file' },
+      locations: [{ physicalLocation: { artifactLocation: { uri: (e.filename as string).replace(/^\.\//, '') } } }],
+    }));
+  return {
+    version: '2.1.0',
+    runs: [
+      {
+        tool: { driver: { name: TOOL_NAME, informationUri: INFORMATION_URI, rules: [...rules.values()] } },
+        results,
+        invocations: [
+          {
+            executionSuccessful: true,
+            ...(notes.length > 0 ? { toolConfigurationNotifications: notes } : {}),
+          },
+        ],
+      },
+    ],
+  };
 }
 
 /** "bandit 1.9.4\n  python version = ..." -> 1.9.4 */
@@ -102,10 +250,10 @@ async function banditVersion(bandit: string): Promise<string | undefined> {
 
 async function runBandit(input: BanditInput): Promise<SastResult> {
   let version: string | undefined;
-  return runSastTool(
+  return runToolActivity(
     TOOL_NAME,
     input,
-    async (dir) => {
+    async (dir, deadline) => {
       const bandit = requireTool('bandit');
       version = await banditVersion(bandit);
       const files = await sourceFiles(dir, {
@@ -120,13 +268,13 @@ async function runBandit(input: BanditInput): Promise<SastResult> {
           input.rootUri,
         );
       }
-      const timeoutMs = input.timeoutMs ?? TOOL_TIMEOUT_MS;
-      const deadline = Date.now() + timeoutMs;
+      const timeoutMs = Math.max(1, deadline - Date.now());
       const batches = argBatches(files);
       return withScratch(async (scratch) => {
-        const logs: SarifLog[] = [];
-        for (const [i, batch] of batches.entries()) {
-          const out = path.join(scratch, `bandit-${i}.sarif`);
+        let count = 0;
+        /** One bandit process over some files: its report as SARIF, or a ToolFailure. */
+        const analyse = async (batch: readonly string[], label: Record<string, unknown>): Promise<SarifLog> => {
+          const out = path.join(scratch, `bandit-${count++}.json`);
           const left = deadline - Date.now();
           if (left <= 0) {
             throw new ToolFailure(`bandit timed out after ${Math.round(timeoutMs / 1000)} s`);
@@ -134,27 +282,52 @@ async function runBandit(input: BanditInput): Promise<SastResult> {
           const run = await runTool(bandit, banditArgs(batch, out, input.skips), {
             cwd: dir,
             timeoutMs: left,
-            progress: () => ({ tool: TOOL_NAME, batch: i + 1, of: batches.length, files: files.length }),
+            progress: () => ({ tool: TOOL_NAME, files: files.length, ...label }),
           });
           // 0: no issues, 1: issues (or an uncaught exception: then the report is missing).
           if (run.timedOut || run.signal || (run.exitCode !== 0 && run.exitCode !== 1)) {
             throw new ToolFailure(describeFailure(TOOL_NAME, run, timeoutMs));
           }
-          const doc = await readJsonOutput(TOOL_NAME, out, run, timeoutMs);
-          const problems = sarifShapeProblems(doc);
-          if (problems.length > 0) {
-            throw new ToolFailure(`bandit wrote an unusable SARIF report: ${problems.slice(0, 3).join('; ')}`);
+          return banditJsonToSarif(await readJsonOutput(TOOL_NAME, out, run, timeoutMs));
+        };
+        const logs: SarifLog[] = [];
+        const lost: Notification[] = [];
+        for (const [i, batch] of batches.entries()) {
+          try {
+            logs.push(await analyse(batch, { batch: i + 1, of: batches.length }));
+          } catch (err) {
+            if (!(err instanceof ToolFailure) || batch.length === 1 || deadline <= Date.now()) {
+              throw err;
+            }
+            // One file can crash bandit for the whole batch: go file by file, so that such a file
+            // loses its own results only.
+            const failed: Notification[] = [];
+            for (const file of batch) {
+              try {
+                logs.push(await analyse([file], { batch: i + 1, of: batches.length, file }));
+              } catch (fileErr) {
+                if (!(fileErr instanceof ToolFailure) || deadline <= Date.now()) {
+                  throw fileErr;
+                }
+                failed.push({ level: 'error', text: `bandit could not analyse this file: ${fileErr.message}`, file });
+              }
+            }
+            if (failed.length === batch.length) {
+              throw err; // every file fails alike: bandit itself is broken
+            }
+            lost.push(...failed);
           }
-          logs.push(doc as SarifLog);
           checkpoint({ tool: TOOL_NAME, batch: i + 1, of: batches.length });
         }
         const merged: SarifLog = { version: '2.1.0', runs: logs.flatMap((l) => l.runs) };
-        return normalizeBanditLog(merged, {
+        const run = normalizeBanditLog(merged, {
           targetDir: dir,
           rootUri: input.rootUri,
           version,
           minLevel: input.minLevel,
         });
+        addNotifications(run, lost);
+        return run;
       });
     },
     () => Promise.resolve(version),

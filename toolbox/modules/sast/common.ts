@@ -1,32 +1,41 @@
-// Plumbing shared by the interpreted-language SAST activities (bandit, semgrep, eslint): choosing
-// the files, batching command lines, SARIF run surgery (merge, level filter, fingerprints,
-// notifications) and the wrapper that turns a missing, crashing or garbled tool into a SARIF
-// notification part instead of a failed workflow.
+// Plumbing shared by the SAST activities (bandit, semgrep, eslint, and through native.ts gosec,
+// go vet, cppcheck, flawfinder): choosing the files, batching command lines, SARIF run surgery
+// (merge, level filter, fingerprints, notifications), one failure type and the one wrapper
+// (runToolActivity) that turns a missing, crashing or garbled tool into a SARIF notification part
+// instead of a failed workflow, within one time budget.
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { ApplicationFailure, Context, log as activityLog } from '@temporalio/activity';
 import { LEVEL_ORDER } from '../../../backend/sarif/log';
 import type { SarifLocation, SarifLog, SarifResult, SarifRule, SarifRun } from '../../../backend/sarif/types';
+import { installHint } from '../../../backend/toolbox/tools';
+import { readVerticalSpec } from '../../../backend/toolbox/verticals';
 import type { TargetRef } from '../../shared/definitions';
 import { stderrExcerpt, ToolMissingError, type ToolRun } from '../process';
+import { redactRun } from '../reporters/redact';
 import { fingerprint, notificationRun, relativeToTarget, SRCROOT } from '../reporters/sarif';
-import { checkpoint, objectStore, runKey, withTarget } from '../runtime';
+import { checkpoint, currentVertical, objectStore, runKey, withTarget } from '../runtime';
 import { listTargetFiles } from '../targetFiles';
 
 export type MinLevel = 'note' | 'warning' | 'error';
 
-/** What every SAST activity of this folder takes besides its own options. */
-export interface SastInput {
+/** What runToolActivity needs of an activity's input. */
+export interface ToolActivityInput {
   runId: string;
   target: TargetRef;
+  /** Wall-clock budget of the tool processes (default TOOL_BUDGET_MS). */
+  timeoutMs?: number;
+}
+
+/** What every SAST activity of this folder takes besides its own options. */
+export interface SastInput extends ToolActivityInput {
   /** file:// URI of the workspace root on the client (SRCROOT). */
   rootUri: string;
   /** Extra paths to skip, gitignore syntax. */
   exclude: string[];
   /** Drop results below this level (default: keep all). */
   minLevel?: MinLevel;
-  /** Wall-clock bound of the tool processes (default TOOL_TIMEOUT_MS). */
-  timeoutMs?: number;
 }
 
 export interface SastResult {
@@ -38,8 +47,8 @@ export interface SastResult {
   error?: string;
 }
 
-/** Default bound of one activity's tool processes; the workflows' activity timeout is longer. */
-export const TOOL_TIMEOUT_MS = 20 * 60 * 1000;
+/** Wall-clock budget of one activity's tool processes; the workflows' activity timeout is longer. */
+export const TOOL_BUDGET_MS = 25 * 60 * 1000;
 
 /**
  * The tool ran but gave nothing usable: crash exit code, time-out, missing or invalid output, a
@@ -66,12 +75,13 @@ export function errorExcerpt(text: string, lines = 8): string {
 
 /**
  * "bandit exited with code 2: <excerpt>", "... timed out after 60 s", "... was killed by SIGSEGV".
- * The excerpt is the end of stderr (else stdout) unless the caller picked the telling lines.
+ * The excerpt is the end of stderr (else stdout: cppcheck reports errors there) unless the
+ * caller picked the telling lines.
  */
-export function describeFailure(tool: string, run: ToolRun, timeoutMs: number, excerpt?: string): string {
+export function describeFailure(tool: string, run: ToolRun, timeoutMs?: number, excerpt?: string): string {
   let what: string;
   if (run.timedOut) {
-    what = `${tool} timed out after ${Math.round(timeoutMs / 1000)} s`;
+    what = `${tool} timed out after ${Math.round((timeoutMs ?? run.durationMs) / 1000)} s`;
   } else if (run.signal) {
     what = `${tool} was killed by ${run.signal}`;
   } else {
@@ -79,6 +89,21 @@ export function describeFailure(tool: string, run: ToolRun, timeoutMs: number, e
   }
   const said = excerpt || errorExcerpt(run.stderr) || errorExcerpt(run.stdout);
   return said ? `${what}: ${said}` : `${what} (no output)`;
+}
+
+/** Time left before `deadline` for the next tool process, or a ToolFailure when it is spent. */
+export function remainingMs(tool: string, deadline: number): number {
+  const left = deadline - Date.now();
+  if (left <= 0) {
+    throw new ToolFailure(`${tool} timed out: its time budget is spent`);
+  }
+  return left;
+}
+
+/** "gosec is not installed on this worker (install: ...)": the way setup would install it. */
+export function missingToolMessage(err: ToolMissingError, vertical = currentVertical()): string {
+  const spec = vertical ? readVerticalSpec(vertical)?.tools.find((t) => t.command === err.command) : undefined;
+  return spec ? `${err.message} (install: ${installHint(spec)})` : err.message;
 }
 
 /** A private scratch folder for output files, outside the target, removed whatever happens. */
@@ -189,20 +214,43 @@ export function filterByLevel(run: SarifRun, minLevel: MinLevel | undefined): vo
   run.results = (run.results ?? []).filter((r) => LEVEL_ORDER[r.level ?? 'warning'] >= min);
 }
 
+/** The fingerprint buildSarifRun computes (rule, file, line text), for a result of a tool's SARIF. */
+function resultFingerprint(result: SarifResult): string {
+  const loc = result.locations?.[0]?.physicalLocation;
+  return fingerprint({
+    ruleId: result.ruleId ?? '',
+    level: 'warning',
+    message: result.message.text,
+    file: decodeURI(loc?.artifactLocation?.uri ?? ''),
+    line: loc?.region?.startLine ?? 0,
+    snippet: loc?.region?.snippet?.text,
+  });
+}
+
 /** Give results without one the fingerprint buildSarifRun computes (rule, file, line text). */
 export function addFingerprints(run: SarifRun): void {
   for (const result of run.results ?? []) {
-    const loc = result.locations?.[0]?.physicalLocation;
     result.partialFingerprints ??= {};
-    result.partialFingerprints['fuzzforge/v1'] ??= fingerprint({
-      ruleId: result.ruleId ?? '',
-      level: 'warning',
-      message: result.message.text,
-      file: decodeURI(loc?.artifactLocation?.uri ?? ''),
-      line: loc?.region?.startLine ?? 0,
-      snippet: loc?.region?.snippet?.text,
-    });
+    result.partialFingerprints['fuzzforge/v1'] ??= resultFingerprint(result);
   }
+}
+
+/**
+ * Store a tool's run as the part `parts/<tool>.sarif` of the run, redacted first (reporters/
+ * redact.ts: no secret of the target leaves the worker in a tool's message, snippet or help).
+ * Results whose snippet lost a secret get their fingerprint from the redacted line, so that the
+ * stored fingerprint does not hash the secret either.
+ */
+export async function storeToolPart(runId: string, tool: string, run: SarifRun): Promise<SastResult> {
+  for (const result of redactRun(run)) {
+    result.partialFingerprints = { ...result.partialFingerprints, 'fuzzforge/v1': resultFingerprint(result) };
+  }
+  const log: SarifLog = { version: '2.1.0', runs: [run] };
+  const store = objectStore();
+  const key = runKey(runId, `parts/${tool}.sarif`);
+  await store.putJson(store.buckets.results, key, log);
+  const error = runError(run);
+  return { tool, key, results: run.results?.length ?? 0, ...(error ? { error } : {}) };
 }
 
 export interface Notification {
@@ -277,45 +325,52 @@ export function normalizeNotificationLocations(run: SarifRun, targetDir: string)
 }
 
 /** Why a run did not fully succeed, for the activity result. */
-function runError(run: SarifRun): string | undefined {
+export function runError(run: SarifRun): string | undefined {
   const failed = run.invocations?.find((i) => !i.executionSuccessful);
   return failed ? (failed.toolExecutionNotifications?.[0]?.message.text ?? 'failed') : undefined;
 }
 
 /**
- * The body of every SAST activity here: materialise the target, analyse, store the SARIF part as
- * `parts/<tool>.sarif`. A missing tool or a ToolFailure becomes a notification part (so the
- * workflow completes with the other tools' results); anything else (storage, cancellation, an
- * unsafe target) is thrown so that Temporal retries or stops.
+ * The body of every tool activity (bandit, semgrep, eslint, gosec, go vet, cppcheck, flawfinder):
+ * materialise the target, analyse it within one time budget (`input.timeoutMs`, default
+ * TOOL_BUDGET_MS; `analyse` gets the deadline), store the SARIF part. One policy for failures:
+ * a missing tool (with how to install it), a ToolFailure, or any other error of the analysis
+ * becomes a notification part, so the workflow completes with the other tools' results (the
+ * analysis talks to no network, so a retry would fail the same way; unexpected errors are logged
+ * with their stack). Cancellation, classified failures (ApplicationFailure: bad input) and
+ * storage errors (materialising the target, uploading the part) are thrown, so Temporal stops or
+ * retries.
  */
-export async function runSastTool(
+export async function runToolActivity(
   tool: string,
-  input: SastInput,
-  analyse: (dir: string) => Promise<SarifRun>,
+  input: ToolActivityInput,
+  analyse: (dir: string, deadline: number) => Promise<SarifRun>,
   versionWhenFailed: () => Promise<string | undefined> = () => Promise.resolve(undefined),
 ): Promise<SastResult> {
   const run = await withTarget(input.target, async (dir) => {
     checkpoint({ tool, phase: 'starting' });
     const real = fs.realpathSync(dir);
     try {
-      return await analyse(real);
+      return await analyse(real, Date.now() + (input.timeoutMs ?? TOOL_BUDGET_MS));
     } catch (err) {
-      if (err instanceof ToolMissingError || err instanceof ToolFailure) {
-        const version = err instanceof ToolMissingError ? undefined : await versionWhenFailed();
-        // Tools name files by their worker path ("Invalid YAML file /cache/.../rules.yaml"): the
-        // user knows them relative to the workspace.
-        const message = [real, dir].reduce((text, root) => text.split(`${root}${path.sep}`).join(''), err.message);
-        return notificationRun(tool, message, version ?? 'unknown');
+      if (err instanceof ApplicationFailure || Context.current().cancellationSignal.aborted) {
+        throw err;
       }
-      throw err;
+      if (err instanceof ToolMissingError) {
+        return notificationRun(tool, missingToolMessage(err), 'unknown');
+      }
+      let message = (err as Error).message;
+      if (!(err instanceof ToolFailure)) {
+        activityLog.error(`${tool} analysis failed`, { error: (err as Error).stack ?? message });
+        message = `${tool} could not be run: ${message}`;
+      }
+      // Tools name files by their worker path ("Invalid YAML file /cache/.../rules.yaml"): the
+      // user knows them relative to the workspace.
+      message = [real, dir].reduce((text, root) => text.split(`${root}${path.sep}`).join(''), message);
+      return notificationRun(tool, message, (await versionWhenFailed()) ?? 'unknown');
     }
   });
-  const log: SarifLog = { version: '2.1.0', runs: [run] };
-  const store = objectStore();
-  const key = runKey(input.runId, `parts/${tool}.sarif`);
-  await store.putJson(store.buckets.results, key, log);
-  const error = runError(run);
-  return { tool, key, results: run.results?.length ?? 0, ...(error ? { error } : {}) };
+  return storeToolPart(input.runId, tool, run);
 }
 
 /** Read and parse a JSON output file a tool wrote, or explain why it is unusable. */

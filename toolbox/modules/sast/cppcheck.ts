@@ -15,7 +15,7 @@ import {
   type NativeToolResult,
   probeVersion,
   remainingMs,
-  runNativeTool,
+  runToolActivity,
   ToolFailure,
   withScratch,
 } from './native';
@@ -320,7 +320,7 @@ export function cppcheckVersion(cppcheck: string): Promise<string | undefined> {
 
 async function runCppcheck(input: CppcheckInput): Promise<NativeToolResult> {
   let binary: string | undefined;
-  return runNativeTool(
+  return runToolActivity(
     TOOL_NAME,
     input,
     async (dir, deadline) => {

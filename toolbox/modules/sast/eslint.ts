@@ -17,11 +17,10 @@ import {
   type MinLevel,
   type Notification,
   readJsonOutput,
-  runSastTool,
+  runToolActivity,
   type SastInput,
   type SastResult,
   sourceFiles,
-  TOOL_TIMEOUT_MS,
   ToolFailure,
   withScratch,
 } from './common';
@@ -274,10 +273,10 @@ export function eslintRun(
 
 async function runEslint(input: EslintInput): Promise<SastResult> {
   let version: string | undefined;
-  return runSastTool(
+  return runToolActivity(
     TOOL_NAME,
     input,
-    async (dir) => {
+    async (dir, deadline) => {
       const eslint = locateEslint();
       version = eslint.version;
       const config = bundledConfigFile();
@@ -289,8 +288,7 @@ async function runEslint(input: EslintInput): Promise<SastResult> {
         exclude: input.exclude,
         alwaysSkip: JS_ALWAYS_SKIP,
       });
-      const timeoutMs = input.timeoutMs ?? TOOL_TIMEOUT_MS;
-      const deadline = Date.now() + timeoutMs;
+      const timeoutMs = Math.max(1, deadline - Date.now());
       const converted: ConvertedReport = { findings: [], rules: [], notifications: [] };
       const lineText = lineReader(dir);
       await withScratch(async (scratch) => {

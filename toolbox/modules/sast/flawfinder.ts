@@ -19,7 +19,7 @@ import {
   probeVersion,
   reindexRules,
   remainingMs,
-  runNativeTool,
+  runToolActivity,
   ToolFailure,
 } from './native';
 
@@ -104,7 +104,7 @@ export function flawfinderVersion(flawfinder: string): Promise<string | undefine
 
 async function runFlawfinder(input: FlawfinderInput): Promise<NativeToolResult> {
   let binary: string | undefined;
-  return runNativeTool(
+  return runToolActivity(
     TOOL_NAME,
     input,
     async (dir, deadline) => {

@@ -5,6 +5,7 @@ import * as path from 'node:path';
 import { parseSarif } from '../../../backend/sarif/log';
 import type { SarifRun } from '../../../backend/sarif/types';
 import { requireTool, runTool } from '../process';
+import { redactRun } from '../reporters/redact';
 import { buildSarifRun, normalizeToolSarif } from '../reporters/sarif';
 import { checkpoint } from '../runtime';
 import { listTargetFiles } from '../targetFiles';
@@ -24,7 +25,7 @@ import {
   probeVersion,
   reindexRules,
   remainingMs,
-  runNativeTool,
+  runToolActivity,
   ToolFailure,
   withScratch,
 } from './native';
@@ -185,22 +186,6 @@ function describeRules(run: SarifRun): void {
   }
 }
 
-/** Rules whose snippet shows the secret itself (hard-coded credentials). */
-const SECRET_RULES = new Set(['G101']);
-
-/**
- * The SARIF log is stored and shown far from the code: keep the credential gosec found out of
- * it, leaving the line recognisable (string literals become "<redacted>").
- */
-export function redactCredentialSnippets(run: SarifRun): void {
-  for (const result of run.results ?? []) {
-    const snippet = result.locations?.[0]?.physicalLocation?.region?.snippet;
-    if (snippet && SECRET_RULES.has(result.ruleId ?? '')) {
-      snippet.text = snippet.text.replace(/"(?:[^"\\]|\\.)*"|`[^`]*`/g, '"<redacted>"');
-    }
-  }
-}
-
 /** One gosec invocation's output: its SARIF run, JSON report, working folder and package folders. */
 export interface GosecModuleRun {
   run: SarifRun;
@@ -236,7 +221,8 @@ export function finishGosecRun(
   const run = log.runs[0] as SarifRun;
   keepTargetResults(run, options.exclude);
   reindexRules(run);
-  redactCredentialSnippets(run);
+  // Before fingerprinting: the fingerprint hashes the snippet, which must not hold the credential.
+  redactRun(run);
   addFingerprints(run);
   run.invocations ??= [{ executionSuccessful: true }];
   return run;
@@ -244,7 +230,7 @@ export function finishGosecRun(
 
 async function runGosec(input: GosecInput): Promise<NativeToolResult> {
   let gosecPath: string | undefined;
-  return runNativeTool(
+  return runToolActivity(
     TOOL_NAME,
     input,
     async (dir, deadline) => {

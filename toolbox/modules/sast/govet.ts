@@ -19,7 +19,7 @@ import {
   type NativeToolResult,
   probeVersion,
   remainingMs,
-  runNativeTool,
+  runToolActivity,
   ToolFailure,
   withScratch,
 } from './native';
@@ -278,7 +278,7 @@ export function goVersion(go: string): Promise<string | undefined> {
 
 async function runGoVet(input: GoVetInput): Promise<NativeToolResult> {
   let goPath: string | undefined;
-  return runNativeTool(
+  return runToolActivity(
     TOOL_NAME,
     input,
     async (dir, deadline) => {

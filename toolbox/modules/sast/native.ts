@@ -1,82 +1,28 @@
-// Shared plumbing of the native SAST tools (gosec, go vet, cppcheck, flawfinder): the activity
-// wrapper that turns a missing, crashing or garbled tool into a SARIF notification instead of a
-// failed workflow, version probes, SARIF run surgery and the Go package grouping.
+// Shared plumbing of the native SAST tools (gosec, go vet, cppcheck, flawfinder): version probes,
+// SARIF run surgery and the Go package grouping. The activity wrapper, failure type and time
+// budget are common.ts's, the same as the other SAST tools'.
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { Context, log as activityLog } from '@temporalio/activity';
 import ignore from 'ignore';
-import type { SarifLog, SarifResult, SarifRule, SarifRun } from '../../../backend/sarif/types';
-import { installHint } from '../../../backend/toolbox/tools';
-import { readVerticalSpec } from '../../../backend/toolbox/verticals';
-import type { TargetRef } from '../../shared/definitions';
-import { runTool, stderrExcerpt, ToolMissingError, type ToolRun } from '../process';
-import { notificationRun, SRCROOT } from '../reporters/sarif';
-import { checkpoint, currentVertical, objectStore, runKey, withTarget } from '../runtime';
+import type { SarifResult, SarifRule, SarifRun } from '../../../backend/sarif/types';
+import { runTool } from '../process';
+import { SRCROOT } from '../reporters/sarif';
 // One implementation for every SAST module; re-exported for the native tools' modules.
-import { addFingerprints, withScratch } from './common';
-export { addFingerprints, withScratch };
+import type { SastInput, SastResult } from './common';
+export {
+  addFingerprints,
+  describeFailure,
+  remainingMs,
+  runToolActivity,
+  TOOL_BUDGET_MS,
+  ToolFailure,
+  withScratch,
+} from './common';
 
 /** What every native tool activity takes besides its own options. */
-export interface NativeToolInput {
-  runId: string;
-  target: TargetRef;
-  rootUri: string;
-  /** Extra paths to skip, gitignore syntax. */
-  exclude: string[];
-}
-
-export interface NativeToolResult {
-  tool: string;
-  /** Object key of the tool's SARIF part in the results bucket. */
-  key: string;
-  results: number;
-  /** Set when the tool could not run or its output was unusable (the part is a notification). */
-  error?: string;
-}
-
-/**
- * The tool ran but cannot give results: crash exit code, time-out, unreadable output. The
- * message is shown to the user as is, so it names the tool and carries the evidence.
- */
-export class ToolFailure extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'ToolFailure';
-  }
-}
-
-/** Wall-clock budget of one activity's tool processes; the activity's own timeout is longer. */
-export const TOOL_BUDGET_MS = 25 * 60 * 1000;
-
-/** Last lines of what a tool said: stderr, or stdout when it reports errors there (cppcheck). */
-export function outputExcerpt(run: Pick<ToolRun, 'stderr' | 'stdout'>, lines = 8): string {
-  const err = stderrExcerpt(run.stderr, lines);
-  return err !== '' ? err : stderrExcerpt(run.stdout, lines);
-}
-
-/** "gosec exited with code 1: <excerpt>", "... timed out after 60 s", "... was killed by SIGSEGV". */
-export function describeFailure(tool: string, run: ToolRun, timeoutMs?: number): string {
-  let what: string;
-  if (run.timedOut) {
-    what = `${tool} timed out after ${Math.round((timeoutMs ?? run.durationMs) / 1000)} s`;
-  } else if (run.signal) {
-    what = `${tool} was killed by ${run.signal}`;
-  } else {
-    what = `${tool} exited with code ${run.exitCode}`;
-  }
-  const excerpt = outputExcerpt(run);
-  return excerpt ? `${what}: ${excerpt}` : `${what} (no output)`;
-}
-
-/** Time left before `deadline` for the next tool process, or a ToolFailure when it is spent. */
-export function remainingMs(tool: string, deadline: number): number {
-  const left = deadline - Date.now();
-  if (left <= 0) {
-    throw new ToolFailure(`${tool} timed out: its ${Math.round(TOOL_BUDGET_MS / 60_000)} min budget is spent`);
-  }
-  return left;
-}
+export type NativeToolInput = Omit<SastInput, 'minLevel'>;
+export type NativeToolResult = SastResult;
 
 const versions = new Map<string, Promise<string | undefined>>();
 
@@ -224,59 +170,6 @@ export function addNotifications(
 export function listNotification(title: string, items: readonly string[], max = 10): string {
   const more = items.length > max ? [`(${items.length - max} more)`] : [];
   return [`${title}:`, ...items.slice(0, max), ...more].join('\n');
-}
-
-/** Why a run did not fully succeed, for the activity result. */
-function runError(run: SarifRun): string | undefined {
-  const failed = run.invocations?.find((i) => !i.executionSuccessful);
-  return failed ? (failed.toolExecutionNotifications?.[0]?.message.text ?? 'failed') : undefined;
-}
-
-/** "gosec is not installed on this worker (install: ...)": the way setup would install it. */
-export function missingToolMessage(err: ToolMissingError, vertical = currentVertical()): string {
-  const spec = vertical ? readVerticalSpec(vertical)?.tools.find((t) => t.command === err.command) : undefined;
-  return spec ? `${err.message} (install: ${installHint(spec)})` : err.message;
-}
-
-/**
- * The body of every native tool activity: materialise the target, analyse, store the SARIF part.
- * A missing tool, a ToolFailure or any other error of the analysis becomes a notification part
- * (the workflow goes on with the other tools); cancellation and storage errors (materialising the
- * target, uploading the part) are thrown so Temporal stops or retries.
- */
-export async function runNativeTool(
-  tool: string,
-  input: NativeToolInput,
-  analyse: (dir: string, deadline: number) => Promise<SarifRun>,
-  versionWhenFailed: () => Promise<string | undefined> = () => Promise.resolve(undefined),
-): Promise<NativeToolResult> {
-  const run = await withTarget(input.target, async (dir) => {
-    checkpoint({ tool, phase: 'starting' });
-    try {
-      return await analyse(dir, Date.now() + TOOL_BUDGET_MS);
-    } catch (err) {
-      if (Context.current().cancellationSignal.aborted) {
-        throw err;
-      }
-      if (err instanceof ToolMissingError) {
-        return notificationRun(tool, missingToolMessage(err), 'unknown');
-      }
-      let message = (err as Error).message;
-      if (!(err instanceof ToolFailure)) {
-        // Nothing in the analysis talks to the network, so a retry would fail the same way:
-        // record it (with the stack in the worker log) and let the other tools' results stand.
-        activityLog.error(`${tool} analysis failed`, { error: (err as Error).stack ?? message });
-        message = `${tool} could not be run: ${message}`;
-      }
-      return notificationRun(tool, message, (await versionWhenFailed()) ?? 'unknown');
-    }
-  });
-  const part: SarifLog = { version: '2.1.0', runs: [run] };
-  const store = objectStore();
-  const key = runKey(input.runId, `parts/${tool}.sarif`);
-  await store.putJson(store.buckets.results, key, part);
-  const error = runError(run);
-  return { tool, key, results: run.results?.length ?? 0, ...(error ? { error } : {}) };
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -24,11 +24,10 @@ import {
   type Notification,
   readJsonOutput,
   reindexRules,
-  runSastTool,
+  runToolActivity,
   type SastInput,
   type SastResult,
   sourceFiles,
-  TOOL_TIMEOUT_MS,
   ToolFailure,
   withScratch,
 } from './common';
@@ -270,10 +269,10 @@ async function semgrepVersion(semgrep: string, scratch: string): Promise<string 
 
 async function runSemgrep(input: SemgrepInput): Promise<SastResult> {
   let version: string | undefined;
-  return runSastTool(
+  return runToolActivity(
     TOOL_NAME,
     input,
-    async (dir) => {
+    async (dir, deadline) => {
       const semgrep = requireTool('semgrep');
       const bundled = bundledRulesFile();
       if (!fs.existsSync(bundled)) {
@@ -286,8 +285,7 @@ async function runSemgrep(input: SemgrepInput): Promise<SastResult> {
         exclude: input.exclude,
         alwaysSkip: PYTHON_ALWAYS_SKIP,
       });
-      const timeoutMs = input.timeoutMs ?? TOOL_TIMEOUT_MS;
-      const deadline = Date.now() + timeoutMs;
+      const timeoutMs = Math.max(1, deadline - Date.now());
       return withScratch(async (scratch) => {
         if (files.length === 0) {
           version = await semgrepVersion(semgrep, scratch);

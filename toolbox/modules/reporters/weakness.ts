@@ -1,0 +1,81 @@
+// Which weakness a SARIF result names, so that results of different tools can be compared: the
+// CWE tags of its rule (the normaliser adds them for every tool), with a few CWEs that name one
+// weakness at different granularity folded together, and "credential" for hard-coded secrets
+// whichever tool found them. Pure code, no I/O.
+import type { SarifResult, SarifRule, SarifRun } from '../../../backend/sarif/types';
+
+/** The weakness class of every hard-coded secret, password or key. */
+export const CREDENTIAL = 'credential';
+
+/** Tools whose every result is a hard-coded secret. */
+export const SECRET_TOOLS: ReadonlySet<string> = new Set(['fuzzforge-secrets', 'gitleaks']);
+
+/**
+ * CWEs folded into one class: a tool saying "hard-coded password" (CWE-259) and another saying
+ * "hard-coded credentials" (CWE-798) at one line describe one weakness; likewise OS command
+ * injection at two granularities, broken hash vs broken algorithm, eval vs code injection, and
+ * reflected vs basic XSS. Any other CWE is its own class.
+ */
+const CWE_CLASS: Readonly<Record<string, string>> = {
+  '259': CREDENTIAL,
+  '321': CREDENTIAL,
+  '798': CREDENTIAL,
+  '77': 'cwe-78',
+  '327': 'cwe-327',
+  '328': 'cwe-327',
+  '95': 'cwe-94',
+  '80': 'cwe-79',
+};
+
+/**
+ * Rules that report a hard-coded secret but may lack a CWE tag in some tool versions: bandit's
+ * hard-coded password checks, gosec's G101, and rule ids that say so (semgrep's
+ * `...hardcoded-secret`, `generic.secrets...`).
+ */
+const CREDENTIAL_RULES: ReadonlySet<string> = new Set(['B105', 'B106', 'B107', 'G101']);
+const CREDENTIAL_RULE_ID = /hard-?coded[-_.]?(?:secret|password|credential|key|token)|(?:^|\.)secrets?\./i;
+
+/**
+ * Rules whose tool tags them with a CWE that does not describe what they find (bandit files
+ * `eval` under OS command injection, `yaml.load` under input validation and `assert` under
+ * exception handling); their class comes from this table instead.
+ */
+const RULE_CWES: Readonly<Record<string, readonly string[]>> = {
+  'bandit/B307': ['95'],
+  'bandit/B506': ['502'],
+  'bandit/B101': ['617'],
+};
+
+/** The rule a result refers to in its run (by index, else by id). */
+export function ruleOf(run: SarifRun, result: SarifResult): SarifRule | undefined {
+  const rules = run.tool.driver.rules ?? [];
+  const byIndex = result.ruleIndex !== undefined ? rules[result.ruleIndex] : undefined;
+  return byIndex && (result.ruleId === undefined || byIndex.id === result.ruleId)
+    ? byIndex
+    : rules.find((r) => r.id === result.ruleId);
+}
+
+/** A result's rule id, from the result or its rule. */
+export function ruleIdOf(run: SarifRun, result: SarifResult): string {
+  return result.ruleId ?? ruleOf(run, result)?.id ?? '(none)';
+}
+
+/** The weakness classes a result names (empty when it names none: it then matches nothing). */
+export function weaknessClasses(run: SarifRun, result: SarifResult): Set<string> {
+  const classes = new Set<string>();
+  const rule = ruleOf(run, result);
+  const ruleId = ruleIdOf(run, result);
+  const tagged = (rule?.properties?.tags ?? []).flatMap((t) => /^external\/cwe\/cwe-(\d+)$/i.exec(t)?.[1] ?? []);
+  for (const cwe of RULE_CWES[`${run.tool.driver.name}/${ruleId}`] ?? tagged) {
+    classes.add(CWE_CLASS[cwe] ?? `cwe-${cwe}`);
+  }
+  if (SECRET_TOOLS.has(run.tool.driver.name) || CREDENTIAL_RULES.has(ruleId) || CREDENTIAL_RULE_ID.test(ruleId)) {
+    classes.add(CREDENTIAL);
+  }
+  return classes;
+}
+
+/** Does the result report a hard-coded secret (so its quoted values are the secret)? */
+export function isCredentialResult(run: SarifRun, result: SarifResult): boolean {
+  return weaknessClasses(run, result).has(CREDENTIAL);
+}
