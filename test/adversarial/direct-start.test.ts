@@ -243,9 +243,9 @@ describe('hostile workflow inputs started directly on Temporal', () => {
         ]),
         /cannot fetch the content of "gone\.py": s3:\/\/\S+\/blobs\/[0-9a-f]{2}\/[0-9a-f]{64} does not exist/,
       );
-      // A blob whose content was replaced in storage: its digest no longer matches.
+      // A blob whose content was replaced in storage (same size, so only the digest can tell).
       const claimed = sha256('print("hello")\n');
-      await store.putBuffer(store.buckets.targets, blobKey(claimed), Buffer.from('eval(input())  # swapped\n'));
+      await store.putBuffer(store.buckets.targets, blobKey(claimed), Buffer.from('eval(input())#\n'));
       const swapped = await manifestTarget(
         serializeManifest({
           version: 1,
