@@ -234,7 +234,10 @@ describe('fuzzing verticals end to end', () => {
       params: { max_total_time: 600 },
     });
     const runId = run.runId;
-    const needle = path.join('fuzz', 'builds');
+    // This workspace's own fuzzer (builds are kept per workspace): other runs may be fuzzing too.
+    const workspaceId = (await backend.runs.describe(runId)).memo?.workspaceId;
+    assert.ok(workspaceId);
+    const needle = path.join('fuzz', 'builds', workspaceId);
     let view;
     for (let i = 0; i < 240; i++) {
       view = await fuzzStats(backend.runs, runId).catch(() => undefined);
