@@ -328,9 +328,17 @@ export class RunService {
     const handle = this.client.workflow.getHandle(runId);
     let watchdog: NodeJS.Timeout | undefined;
     const abort = new AbortController();
+    // Calls the timers made: awaited before returning, so none is still in flight (and retried by
+    // the client on a closed connection, which throws from a timer) when the caller closes.
+    const inFlight = new Set<Promise<unknown>>();
+    const track = <T>(p: Promise<T>): Promise<T> => {
+      inFlight.add(p);
+      void p.finally(() => inFlight.delete(p)).catch(() => undefined);
+      return p;
+    };
     const stuck = new Promise<never>((_, reject) => {
       watchdog = setInterval(() => {
-        this.stuckReason(runId).then(
+        track(this.stuckReason(runId)).then(
           (reason) => {
             if (reason) {
               reject(
@@ -349,7 +357,7 @@ export class RunService {
     if (onProgress) {
       let last = '';
       timer = setInterval(() => {
-        void this.progress(runId).then((p) => {
+        void track(this.progress(runId)).then((p) => {
           const text = JSON.stringify(p);
           if (p && text !== last) {
             last = text;
@@ -377,6 +385,7 @@ export class RunService {
       if (timer) {
         clearInterval(timer);
       }
+      await Promise.allSettled([...inFlight]);
     }
   }
 }

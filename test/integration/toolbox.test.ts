@@ -106,6 +106,15 @@ describe('toolbox loaded at worker start', () => {
       assert.match(err.hint ?? '', /worker restart/);
       return true;
     });
+    // The CLI says the same (exit 2, a user error), and nothing it left in flight crashes it on the
+    // way out (a retried call on the closed connection threw from a timer).
+    const cli = await runCli(['scan', workspace, '--workflow', 'late_arrival'], {
+      ...backend.env,
+      FUZZFORGE_TOOLBOX: toolbox,
+    });
+    assert.equal(cli.code, 2, cli.stderr);
+    assert.match(cli.stderr, /is stuck: the worker cannot run it/);
+    assert.doesNotMatch(cli.stderr, /Channel has been shut down|^\s+at /m);
     // No worker can act on a cancel of a run it cannot execute: it is terminated instead.
     assert.equal(await backend.runs.cancel(run.runId), 'terminated');
     assert.equal(await waitForStatus(backend, run.runId, 'terminated'), 'terminated');
