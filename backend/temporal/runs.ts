@@ -319,8 +319,22 @@ export class RunService {
       return undefined;
     }
     const history = await handle.fetchHistory();
-    const failed = [...(history.events ?? [])].reverse().find((e) => e.workflowTaskFailedEventAttributes);
-    return failed?.workflowTaskFailedEventAttributes?.failure?.message ?? `its workflow task failed ${attempt} times`;
+    // The last workflow task outcome decides. A task that timed out (a worker too busy or lost)
+    // or hit the SDK's deadlock guard (a starved CPU) is retried until a worker gets through it:
+    // that is a slow run, not a stuck one. A task the worker failed will fail again.
+    const last = [...(history.events ?? [])]
+      .reverse()
+      .find(
+        (e) =>
+          e.workflowTaskFailedEventAttributes ||
+          e.workflowTaskTimedOutEventAttributes ||
+          e.workflowTaskCompletedEventAttributes,
+      );
+    const message = last?.workflowTaskFailedEventAttributes?.failure?.message;
+    if (!message || /Potential deadlock detected/i.test(message)) {
+      return undefined;
+    }
+    return message;
   }
 
   /** Wait for a run's summary; failures, cancellation, timeouts become RunFailedError. */
