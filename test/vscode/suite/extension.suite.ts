@@ -10,6 +10,7 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { stateDir } from '../../../backend/paths';
 import { runningEmbedded } from '../../../backend/services/embedded';
+import { workerLogName, type WorkerState } from '../../../backend/services/state';
 import type { FuzzforgeApi } from '../../../extension/extension';
 import type { FindingsNode } from '../../../extension/views/findingsView';
 import { test } from './harness';
@@ -92,9 +93,13 @@ test("the Backend view lists the embedded backend's services and its workers by 
     state.workers.map((w) => w.vertical).sort(),
   );
   for (const v of verticals) {
+    // The embedded backend's verticals share one worker host, and so its log.
+    const served: WorkerState | undefined = state.workers.find((w) => w.vertical === v.label);
+    assert.ok(served);
+    const logName = workerLogName(served);
     assert.deepEqual(
       v.children?.map((c) => [c.label, c.log]),
-      [[`worker-${v.label}`, { kind: 'file', path: path.join(state.logsDir, `worker-${v.label}.log`) }]],
+      [[`worker-${v.label}`, { kind: 'file', path: path.join(state.logsDir, `${logName}.log`) }]],
     );
     assert.match(v.description, /^running · [\d.]+% CPU · [\d.]+ [KMG]i?B/, `${v.label}: ${v.description}`);
   }
