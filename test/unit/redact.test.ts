@@ -1,7 +1,7 @@
 import * as assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { SarifRun } from '../../backend/sarif/types';
-import { redactRun, redactText } from '../../toolbox/modules/reporters/redact';
+import { MAX_REDACTED_TEXT, redactRun, redactText } from '../../toolbox/modules/reporters/redact';
 
 function banditRun(): SarifRun {
   return {
@@ -71,6 +71,18 @@ function banditRun(): SarifRun {
 }
 
 describe("redaction of other tools' results", () => {
+  it('cuts a text longer than it redacts, saying so, and still redacts what it keeps', () => {
+    // A hostile tool's megabyte message (a long run of name characters made a regex quadratic and
+    // kept the worker busy for minutes).
+    const huge = `password = "hunter2hunter2" ${'A'.repeat(1_000_000)}`;
+    const out = redactText(huge);
+    assert.ok(out.length < MAX_REDACTED_TEXT + 100, String(out.length));
+    assert.match(out, /… \(cut at 16384 characters\)$/);
+    assert.doesNotMatch(out, /hunter2hunter2/);
+    // Short texts are kept whole.
+    assert.equal(redactText('x = 1'), 'x = 1');
+  });
+
   it("takes the value out of bandit's hard-coded password message, snippet, context and rule help", () => {
     const run = banditRun();
     const changed = redactRun(run);

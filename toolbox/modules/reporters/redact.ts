@@ -18,7 +18,14 @@ import { isCredentialResult, ruleOf } from './weakness';
 // A quoted literal: '...', "..." or `...` on one line, with backslash escapes.
 const LITERAL = /(['"`])((?:\\.|(?!\1)[^\\\n])*)\1/g;
 // `name = "value"`, `name: 'value'`, `"name": "value"`, `name := "value"`, `name => "value"`.
-const NAMED_LITERAL = /(["']?)([A-Za-z_$][\w$.-]*)\1(\s*(?::=|=>|[:=])\s*)(['"`])((?:\\.|(?!\4)[^\\\n])*)\4/g;
+// The name is bounded: unbounded, a long run of word characters made the match quadratic.
+const NAMED_LITERAL = /(["']?)([A-Za-z_$][\w$.-]{0,127})\1(\s*(?::=|=>|[:=])\s*)(['"`])((?:\\.|(?!\4)[^\\\n])*)\4/g;
+
+/**
+ * Longer texts are cut before redaction: no tool writes a useful message of this size, and a
+ * hostile one must not keep the worker busy for minutes (every vertical shares its event loop).
+ */
+export const MAX_REDACTED_TEXT = 16 * 1024;
 
 /** Already shown redacted (by us or by the tool), or too empty to be a secret. */
 function isRedacted(value: string): boolean {
@@ -33,6 +40,9 @@ function redactValue(value: string): string {
 
 /** Redact the values of quoted literals assigned to secret-looking names, then scrub the text. */
 export function redactText(text: string, options: { everyLiteral?: boolean } = {}): string {
+  if (text.length > MAX_REDACTED_TEXT) {
+    text = `${text.slice(0, MAX_REDACTED_TEXT)}… (cut at ${MAX_REDACTED_TEXT} characters)`;
+  }
   let out = text.replace(
     NAMED_LITERAL,
     (all, nameQuote: string, name: string, op: string, quote: string, value: string) =>
