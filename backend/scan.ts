@@ -174,3 +174,40 @@ export async function fetchSarif(
   const body = await store.getBuffer(summary.resultsBucket, summary.sarifKey);
   return parseSarif(body.toString('utf8'), `s3://${summary.resultsBucket}/${summary.sarifKey}`);
 }
+
+/**
+ * What a run left out by file kind, in a sentence for the CLI and the editor's log; `how` says
+ * how to bring back what a parameter left out (`--param NAME=true`, or a setting). Undefined when
+ * nothing was left out.
+ */
+export function describeLeftOut(
+  leftOut: ScanSummary['leftOut'],
+  how: (param: 'include_vendored' | 'report_tests_and_docs') => string,
+): string | undefined {
+  if (!leftOut) {
+    return undefined;
+  }
+  const parts: string[] = [];
+  if (leftOut.files > 0 || leftOut.results.vendored > 0) {
+    const reasons = Object.entries(leftOut.byReason)
+      .sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]))
+      .map(([reason, n]) => `${n} ${reason}`)
+      .join(', ');
+    parts.push(
+      `${plural(leftOut.files, 'file')} of vendored, generated or minified code${reasons ? ` (${reasons})` : ''} ` +
+        `and their ${plural(leftOut.results.vendored, 'result')} (${how('include_vendored')} reports them)`,
+    );
+  }
+  const { quiet, examples } = leftOut.results;
+  if (quiet + examples > 0) {
+    parts.push(
+      `${plural(quiet, 'result')} of rules that only matter in shipped code and ${plural(examples, 'example secret')} ` +
+        `in tests, docs and examples (${how('report_tests_and_docs')} reports them)`,
+    );
+  }
+  return parts.length > 0 ? `left out ${parts.join('; ')}` : undefined;
+}
+
+function plural(n: number, noun: string): string {
+  return `${n} ${noun}${n === 1 ? '' : 's'}`;
+}

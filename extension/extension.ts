@@ -6,7 +6,7 @@ import { Writable } from 'node:stream';
 import * as vscode from 'vscode';
 import { describeError, UserError } from '../backend/errors';
 import { stateDir, toolboxDir } from '../backend/paths';
-import { awaitScan, fetchSarif, findWorkflow, startScan } from '../backend/scan';
+import { awaitScan, describeLeftOut, fetchSarif, findWorkflow, startScan } from '../backend/scan';
 import { parseBackendMode } from '../backend/services/backend';
 import { whichSync } from '../backend/services/binaries';
 import {
@@ -342,6 +342,17 @@ export function activate(context: vscode.ExtensionContext): FuzzforgeApi {
       throw new UserError('FuzzForge scans only run in trusted workspaces', 'trust this workspace to scan it');
     }
     const { conn, runs } = await connect();
+    // Settings that stand for workflow parameters, where the workflow has them and the caller
+    // did not set them.
+    const withSettings = { ...params };
+    for (const [setting, name] of [
+      ['includeVendored', 'include_vendored'],
+      ['reportTestsAndDocs', 'report_tests_and_docs'],
+    ] as const) {
+      if (name in workflow.parameters.properties && withSettings[name] === undefined && config().get<boolean>(setting)) {
+        withSettings[name] = true;
+      }
+    }
     const work = async (progress: vscode.Progress<{ message?: string }>, token: vscode.CancellationToken) => {
       const t0 = Date.now();
       progress.report({ message: 'packing and uploading' });
@@ -349,7 +360,7 @@ export function activate(context: vscode.ExtensionContext): FuzzforgeApi {
       const { run, upload } = await startScan(conn, runs, {
         path: folder.fsPath,
         workflow,
-        params,
+        params: withSettings,
         excludes,
         onUploadProgress: (p) =>
           progress.report({ message: `${p.phase} ${p.files}${p.totalFiles ? `/${p.totalFiles}` : ''} files` }),
@@ -379,6 +390,12 @@ export function activate(context: vscode.ExtensionContext): FuzzforgeApi {
         const { summary, sarif } = await awaitScan(conn, runs, run.runId, (p) => progress.report({ message: p.phase }));
         for (const tool of summary.tools.filter((t) => t.error)) {
           log.warn(`${tool.name}: ${tool.error ?? ''}`);
+        }
+        const leftOut = describeLeftOut(summary.leftOut, (param) =>
+          param === 'include_vendored' ? 'the setting fuzzforge.includeVendored' : 'the setting fuzzforge.reportTestsAndDocs',
+        );
+        if (leftOut) {
+          log.info(`run ${run.runId}: ${leftOut}`);
         }
         lastRun = { runId: run.runId, workflow: workflow.name, log: sarif };
         const t2 = Date.now();

@@ -8,7 +8,7 @@ import { describeError, UserError } from '../errors';
 import { stateDir, toolboxDir } from '../paths';
 import { failOnExitCode, findingRows, type FailOn } from '../sarif/log';
 import type { SarifLog } from '../sarif/types';
-import { awaitScan, fetchSarif, findWorkflow, startScan } from '../scan';
+import { awaitScan, describeLeftOut, fetchSarif, findWorkflow, startScan } from '../scan';
 import { ensureServiceBinary, findServiceBinary, SERVICE_BINARIES } from '../services/binaries';
 import { parseBackendMode, resolveBackend } from '../services/backend';
 import { runningCompose } from '../services/compose';
@@ -153,6 +153,10 @@ function reportNotices(summary: ScanSummary, io: Io): void {
   }
   if (summary.baseline?.error) {
     io.err(`warning: could not compare with baseline ${summary.baseline.runId}: ${summary.baseline.error}`);
+  }
+  const leftOut = describeLeftOut(summary.leftOut, (param) => `--param ${param}=true`);
+  if (leftOut) {
+    io.err(`note: ${leftOut}`);
   }
 }
 

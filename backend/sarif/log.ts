@@ -88,6 +88,8 @@ export interface ReportedBy {
   tool: string;
   ruleId: string;
   level: SarifLevel;
+  /** The line this tool pointed at, when not the result's own (a flow reported at two places). */
+  line?: number;
 }
 
 /**
@@ -108,6 +110,7 @@ export function reportedBy(run: SarifRun, result: SarifResult): ReportedBy[] {
         tool: r.tool as string,
         ruleId: r.ruleId as string,
         level: r.level && r.level in LEVEL_ORDER ? r.level : 'warning',
+        ...(typeof r.line === 'number' && Number.isSafeInteger(r.line) && r.line > 0 ? { line: r.line } : {}),
       }));
     }
   }

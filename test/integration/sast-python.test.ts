@@ -39,7 +39,13 @@ function notifications(sarif: SarifLog, tool: string): string[] {
 /** One row per tool that reported a finding: a merged result counts for each tool it names. */
 function perTool(rows: readonly FindingRow[]): FindingRow[] {
   return rows.flatMap((r) =>
-    (r.reportedBy ?? [r]).map((b) => ({ ...r, tool: b.tool, ruleId: b.ruleId, level: b.level })),
+    (r.reportedBy ?? [r]).map((b) => ({
+      ...r,
+      tool: b.tool,
+      ruleId: b.ruleId,
+      level: b.level,
+      line: 'line' in b && b.line !== undefined ? b.line : r.line,
+    })),
   );
 }
 

@@ -3,9 +3,12 @@ import { describe, it } from 'node:test';
 import { failOnExitCode, countByLevel, REPORTED_BY } from '../../backend/sarif/log';
 import type { SarifLog, SarifResult, SarifRun } from '../../backend/sarif/types';
 import { baselineCounts, restoreRunContext } from '../../toolbox/modules/reporters/baseline';
+import { classifyFile } from '../../toolbox/modules/inventory/fileKinds';
 import {
+  applyFileContext,
   applySuppressions,
   inlineSuppressedRules,
+  leftOutOf,
   mergeSameWeakness,
   parseIgnoreFile,
 } from '../../toolbox/modules/reporters/postprocess';
@@ -180,7 +183,7 @@ describe('mergeSameWeakness', () => {
     );
   });
 
-  it('leaves apart different weaknesses, other lines, results of one tool and results without a CWE', () => {
+  it('leaves apart different weaknesses, lines further apart than NEAR_LINES, results of one tool and results without a CWE', () => {
     const log: SarifLog = {
       version: '2.1.0',
       runs: [
@@ -194,7 +197,7 @@ describe('mergeSameWeakness', () => {
         ),
         run(
           'semgrep',
-          [result('ff-py-sql-injection', 'db.py', 16), result('style', 'db.py', 14)],
+          [result('ff-py-sql-injection', 'db.py', 19), result('style', 'db.py', 14)],
           [{ id: 'ff-py-sql-injection', cwe: 'cwe-89' }, { id: 'style' }],
         ),
         run(
@@ -256,6 +259,133 @@ describe('mergeSameWeakness', () => {
       1,
     );
     assert.equal(countByLevel(log).error, 0);
+  });
+});
+
+describe('one weakness reported at nearby lines', () => {
+  const sqlLog = (semgrepLine: number): SarifLog => ({
+    version: '2.1.0',
+    runs: [
+      run(
+        'bandit',
+        [
+          result('B608', 'dao.py', 42, {
+            level: 'warning',
+            locations: [
+              {
+                physicalLocation: {
+                  artifactLocation: { uri: 'dao.py', uriBaseId: 'SRCROOT' },
+                  region: { startLine: 42, endLine: 43 },
+                },
+              },
+            ],
+          }),
+        ],
+        [{ id: 'B608', cwe: 'cwe-89' }],
+      ),
+      run('semgrep', [result('ff-py-sql-injection', 'dao.py', semgrepLine)], [{ id: 'ff-py-sql-injection', cwe: 'cwe-89' }]),
+    ],
+  });
+  it('folds a query built at one line and executed two lines below, keeping both places', () => {
+    const log = sqlLog(45);
+    assert.equal(mergeSameWeakness(log), 1);
+    assert.deepEqual(located(log), ['bandit:B608@42']);
+    const merged = log.runs[0]?.results?.[0];
+    assert.equal(merged?.level, 'error');
+    assert.deepEqual(
+      merged?.relatedLocations?.map((l) => [l.physicalLocation?.region?.startLine, l.message?.text]),
+      [[45, 'also reported here by semgrep ff-py-sql-injection']],
+    );
+    assert.deepEqual(merged?.properties?.[REPORTED_BY], [
+      { tool: 'bandit', ruleId: 'B608', level: 'warning' },
+      { tool: 'semgrep', ruleId: 'ff-py-sql-injection', level: 'error', line: 45 },
+    ]);
+  });
+  it('keeps results further apart than NEAR_LINES as two', () => {
+    const log = sqlLog(47);
+    assert.equal(mergeSameWeakness(log), 0);
+    assert.equal(located(log).length, 2);
+  });
+  it('never folds secrets on different lines: two values are two secrets', () => {
+    const log: SarifLog = {
+      version: '2.1.0',
+      runs: [
+        run('fuzzforge-secrets', [result('ff-secret-generic-secret', 'cfg.py', 3)]),
+        run('gitleaks', [result('generic-api-key', 'cfg.py', 4)]),
+      ],
+    };
+    assert.equal(mergeSameWeakness(log), 0);
+  });
+});
+
+describe('applyFileContext', () => {
+  const kinds = (uri: string) => classifyFile(uri, undefined);
+  const log = (): SarifLog => ({
+    version: '2.1.0',
+    runs: [
+      run(
+        'bandit',
+        [
+          result('B101', 'tests/test_app.py', 3, { level: 'note' }),
+          result('B201', 'tests/test_app.py', 9),
+          result('B105', 'tests/test_config.py', 2),
+          result('B324', 'tests/test_hash.py', 5),
+          result('B324', 'app/hash.py', 5),
+          result('B608', 'static/vendor/db.py', 1),
+        ],
+        [
+          { id: 'B101', cwe: 'cwe-703' },
+          { id: 'B105', cwe: 'cwe-259' },
+          { id: 'B324', cwe: 'cwe-327' },
+        ],
+      ),
+      run('fuzzforge-secrets', [
+        result('ff-secret-generic-secret', 'docs/config.rst', 41),
+        result('ff-secret-aws-access-key-id', 'docs/deploy.md', 7),
+        result('ff-secret-generic-secret', 'app/settings.py', 4),
+      ]),
+    ],
+  });
+  it('leaves out vendored code, quiet rules in tests and example secrets in docs; caps the rest at note', () => {
+    const l = log();
+    assert.deepEqual(applyFileContext(l, kinds), { vendored: 1, quiet: 3, examples: 1 });
+    assert.deepEqual(located(l), [
+      'bandit:B324@5',
+      'bandit:B324@5',
+      'fuzzforge-secrets:ff-secret-aws-access-key-id@7',
+      'fuzzforge-secrets:ff-secret-generic-secret@4',
+    ]);
+    const [inTest, inApp] = l.runs[0]?.results ?? [];
+    assert.equal(inTest?.level, 'note');
+    assert.equal(inTest?.properties?.fileKind, 'test');
+    assert.equal(inTest?.properties?.levelInProduction, 'error');
+    assert.equal(inApp?.level, 'error');
+    assert.equal(inApp?.properties?.fileKind, undefined);
+    // A token in a provider's format is a leak in docs too: it keeps its level.
+    const aws = l.runs[1]?.results?.[0];
+    assert.equal(aws?.level, 'error');
+    assert.equal(aws?.properties?.fileKind, 'docs');
+    assert.deepEqual(leftOutOf(l.runs[0] as SarifRun), { vendored: 1, quiet: 3, examples: 0 });
+    // Applying it again (full_scan merges its children's logs) takes nothing more and keeps the counts.
+    assert.deepEqual(applyFileContext(l, kinds), { vendored: 0, quiet: 0, examples: 0 });
+    assert.deepEqual(leftOutOf(l.runs[1] as SarifRun), { vendored: 0, quiet: 0, examples: 1 });
+  });
+  it('reports everything when asked, still marking the file kind', () => {
+    const l = log();
+    assert.deepEqual(applyFileContext(l, kinds, { includeVendored: true, reportTestsAndDocs: true }), {
+      vendored: 0,
+      quiet: 0,
+      examples: 0,
+    });
+    assert.equal(located(l).length, 9);
+    const vendored = l.runs[0]?.results?.find((r) => r.ruleId === 'B608');
+    assert.equal(vendored?.properties?.fileKind, 'vendored');
+    assert.equal(l.runs[0]?.results?.find((r) => r.ruleId === 'B201')?.level, 'error');
+  });
+  it('treats a malformed leftOut property as zero', () => {
+    const r = run('x', []);
+    r.properties = { leftOut: { vendored: -3, quiet: 'many', examples: 1.5 } };
+    assert.deepEqual(leftOutOf(r), { vendored: 0, quiet: 0, examples: 0 });
   });
 });
 

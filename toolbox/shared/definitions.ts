@@ -67,6 +67,16 @@ export interface ScanSummary {
   /** Results folded into another tool's result for the same weakness at the same line (its `reportedBy`). */
   deduplicated?: number;
   baseline?: { runId: string; new: number; unchanged: number; updated: number; absent: number; error?: string };
+  /**
+   * What the run left out by file kind: vendored, generated and minified files and lockfiles
+   * (`files`, by reason), and the results taken out (in those files; production-only rules in
+   * tests, docs and examples; example secrets in docs). Absent when the run had no target.
+   */
+  leftOut?: {
+    files: number;
+    byReason: Record<string, number>;
+    results: { vendored: number; quiet: number; examples: number };
+  };
   /** Problems in .fuzzforge/ignore, with line numbers. */
   notices?: string[];
   /** Fuzzing workflows: the last stats of each harness and the number of unique crashes. */

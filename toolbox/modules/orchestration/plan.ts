@@ -9,7 +9,7 @@ import { availableVerticals } from '../../../backend/toolbox/verticals';
 import { languageOf } from '../analyzers/patterns';
 import { checkpoint, withTarget } from '../runtime';
 import { taskQueueFor, type TargetRef } from '../../shared/definitions';
-import { listTargetFiles } from '../targetFiles';
+import { classifyTarget, LEFT_OUT_KINDS } from '../inventory/fileKinds';
 
 /** Workflows every full scan runs, and the ones a language brings in. */
 export const ALWAYS = ['security_assessment', 'secret_detection'] as const;
@@ -77,13 +77,19 @@ async function planFullScan(input: {
   target: TargetRef;
   exclude: string[];
   workflows: string[];
+  /** Passed to every child that takes them; vendored code then also counts for the languages. */
+  include_vendored?: boolean;
+  report_tests_and_docs?: boolean;
 }): Promise<FullScanPlan> {
   const languages: Record<string, number> = {};
   await withTarget(input.target, async (dir) => {
     checkpoint({ phase: 'detecting languages' });
-    for (const file of await listTargetFiles(dir, input.exclude)) {
-      const lang = languageOf(file.rel);
-      if (lang) {
+    // A bundled jQuery does not make a Python app a JavaScript project: left-out files do not
+    // choose the children unless the run includes them.
+    const { kinds } = await classifyTarget(dir, input.exclude);
+    for (const [rel, cls] of kinds) {
+      const lang = languageOf(rel);
+      if (lang && (input.include_vendored || !LEFT_OUT_KINDS.has(cls.kind))) {
         languages[lang] = (languages[lang] ?? 0) + 1;
       }
     }
@@ -110,7 +116,14 @@ async function planFullScan(input: {
       });
       continue;
     }
-    const params = 'exclude' in def.parameters.properties ? { exclude: input.exclude } : {};
+    const passed: Record<string, unknown> = {
+      exclude: input.exclude,
+      include_vendored: input.include_vendored,
+      report_tests_and_docs: input.report_tests_and_docs,
+    };
+    const params = Object.fromEntries(
+      Object.entries(passed).filter(([name, value]) => value !== undefined && name in def.parameters.properties),
+    );
     plan.children.push({
       workflow: name,
       vertical: def.vertical,

@@ -1,9 +1,18 @@
 // Pure post-processing of a run's merged SARIF: suppressions (inline comments and
-// .fuzzforge/ignore) and one result per weakness where several tools report it at one line.
+// .fuzzforge/ignore), one result per weakness where several tools report it at one place, and
+// what each result's file is (vendored, test, docs).
 import ignore from 'ignore';
-import { LEVEL_ORDER, REPORTED_BY, reportedBy } from '../../../backend/sarif/log';
-import type { SarifLevel, SarifLog, SarifResult, SarifRun } from '../../../backend/sarif/types';
-import { SECRET_TOOLS, weaknessClasses } from './weakness';
+import { effectiveLevel, LEVEL_ORDER, REPORTED_BY, reportedBy } from '../../../backend/sarif/log';
+import type { SarifLevel, SarifLocation, SarifLog, SarifResult, SarifRun } from '../../../backend/sarif/types';
+import { type FileClass, LEFT_OUT_KINDS } from '../inventory/fileKinds';
+import {
+  CREDENTIAL,
+  isCredentialResult,
+  isKnownFormatSecret,
+  isProductionOnly,
+  SECRET_TOOLS,
+  weaknessClasses,
+} from './weakness';
 
 export const IGNORE_FILE = '.fuzzforge/ignore';
 export const PATTERN_TOOL = 'fuzzforge-patterns';
@@ -57,12 +66,17 @@ export function inlineSuppressedRules(line: string | undefined): string[] | unde
     .filter(Boolean);
 }
 
-function resultPath(result: SarifResult): { uri?: string; line?: number } {
+function resultPath(result: SarifResult): { uri?: string; line?: number; endLine?: number } {
   const loc = result.locations?.[0]?.physicalLocation;
-  return {
-    uri: loc?.artifactLocation?.uri ? decodeURI(loc.artifactLocation.uri) : undefined,
-    line: loc?.region?.startLine,
-  };
+  let uri: string | undefined;
+  try {
+    uri = loc?.artifactLocation?.uri ? decodeURI(loc.artifactLocation.uri) : undefined;
+  } catch {
+    uri = loc?.artifactLocation?.uri;
+  }
+  const line = loc?.region?.startLine;
+  const end = loc?.region?.endLine;
+  return { uri, line, endLine: line !== undefined && end !== undefined && end >= line ? end : line };
 }
 
 /**
@@ -127,8 +141,10 @@ interface Member {
 }
 
 /**
- * One result per weakness: results of different tools at the same file and line that name the
- * same weakness (a shared CWE class, or both a hard-coded secret; see weakness.ts) become one.
+ * One result per weakness: results of different tools at the same place (the same line; for
+ * anything but secrets, up to NEAR_LINES apart) that name the same weakness (a shared CWE class,
+ * or both a hard-coded secret; see weakness.ts) become one, the others' places kept as related
+ * locations.
  * The result that stands for them is the secret detectors', else the first dedicated tool's (in
  * run order), the pattern rules' last; it takes the highest level any of them gave and lists
  * every tool and rule in `properties.reportedBy`. Results of one tool are never merged with each
@@ -150,11 +166,12 @@ export function mergeSameWeakness(log: SarifLog): number {
   const groups = new Map<string, Member[][]>();
   const folded = new Map<SarifResult, Member[]>();
   for (const m of candidates) {
-    const { uri, line } = resultPath(m.result);
-    const key = `${uri}:${line}`;
+    const key = resultPath(m.result).uri ?? '';
     const here = groups.get(key) ?? [];
     const group = here.find(
-      (g) => [...m.tools].every((t) => !g.some((o) => o.tools.has(t))) && g.some((o) => overlaps(o.classes, m.classes)),
+      (g) =>
+        [...m.tools].every((t) => !g.some((o) => o.tools.has(t))) &&
+        g.some((o) => overlaps(o.classes, m.classes) && near(o, m)),
     );
     if (group) {
       group.push(m);
@@ -182,9 +199,15 @@ export function mergeSameWeakness(log: SarifLog): number {
       if (!rest) {
         continue;
       }
+      const own = resultPath(result).line;
       const all = [
         ...reportedBy(run, result),
-        ...rest.flatMap((m) => reportedBy(log.runs[m.run] as SarifRun, m.result)),
+        ...rest.flatMap((m) => {
+          const line = resultPath(m.result).line;
+          return reportedBy(log.runs[m.run] as SarifRun, m.result).map((r) =>
+            line !== undefined && line !== own && r.line === undefined ? { ...r, line } : r,
+          );
+        }),
       ];
       const unique = [...new Map(all.map((r) => [`${r.tool}\0${r.ruleId}`, r])).values()].sort(
         (a, b) => a.tool.localeCompare(b.tool) || a.ruleId.localeCompare(b.ruleId),
@@ -195,6 +218,22 @@ export function mergeSameWeakness(log: SarifLog): number {
       );
       result.level = top;
       result.properties = { ...result.properties, [REPORTED_BY]: unique };
+      // Where another tool pointed at a different line of the same weakness (the query built at
+      // one line, executed two lines below), keep its place as a related location (and its line
+      // in its reportedBy entry).
+      const elsewhere = rest.filter((m) => resultPath(m.result).line !== own);
+      if (elsewhere.length > 0) {
+        result.relatedLocations = [
+          ...(result.relatedLocations ?? []),
+          ...elsewhere.flatMap((m): SarifLocation[] => {
+            const loc = m.result.locations?.[0];
+            const by = reportedBy(log.runs[m.run] as SarifRun, m.result)
+              .map((r) => `${r.tool} ${r.ruleId}`)
+              .join(', ');
+            return loc?.physicalLocation ? [{ physicalLocation: loc.physicalLocation, message: { text: `also reported here by ${by}` } }] : [];
+          }),
+        ];
+      }
       result.suppressions ??= rest.find((m) => m.result.suppressions)?.result.suppressions;
     }
     if (run.results) {
@@ -204,6 +243,126 @@ export function mergeSameWeakness(log: SarifLog): number {
   return dropped;
 }
 
+/**
+ * Lines apart two tools' results may be and still be one weakness: tools point at different
+ * parts of one statement or flow (where a query is built, where it is executed). Secrets must
+ * share the line: two values a few lines apart are two secrets.
+ */
+export const NEAR_LINES = 3;
+
+function near(a: Member, b: Member): boolean {
+  const pa = resultPath(a.result);
+  const pb = resultPath(b.result);
+  if (pa.line === undefined || pb.line === undefined) {
+    return false;
+  }
+  if (pa.line === pb.line) {
+    return true;
+  }
+  if (a.classes.has(CREDENTIAL) || b.classes.has(CREDENTIAL)) {
+    return false;
+  }
+  const gap = Math.max(0, pb.line - (pa.endLine ?? pa.line), pa.line - (pb.endLine ?? pb.line));
+  return gap <= NEAR_LINES;
+}
+
 function overlaps(a: ReadonlySet<string>, b: ReadonlySet<string>): boolean {
   return [...a].some((x) => b.has(x));
+}
+
+/** What a run asks of the file context (workflow parameters `include_vendored`, `report_tests_and_docs`). */
+export interface FileContextOptions {
+  /** Keep results in vendored, generated and minified files and lockfiles. */
+  includeVendored?: boolean;
+  /** Report tests, docs and examples like production code (still marked with their kind). */
+  reportTestsAndDocs?: boolean;
+}
+
+/** Results the file context took out of a run, stored on the run (`properties.leftOut`). */
+export interface LeftOutResults {
+  /** In vendored, generated or minified files and lockfiles. */
+  vendored: number;
+  /** Production-only rules (asserts, debug servers, generic test credentials) in tests, docs and examples. */
+  quiet: number;
+  /** Generic secrets in documentation and examples: example values. */
+  examples: number;
+}
+
+export const LEFT_OUT = 'leftOut';
+
+/**
+ * Apply what each result's file is (see ../inventory/fileKinds.ts): results in vendored,
+ * generated or minified files and lockfiles go; in tests, docs and examples, production-only rules
+ * and generic secrets (example values, test fixtures) go, and the rest is marked
+ * `properties.fileKind` and reported at most as a note, except a secret whose format names its
+ * issuer, which is a leak wherever it is. What went is counted on its run (`properties.leftOut`),
+ * so a log merged again (full_scan) still knows. Returns the counts of this pass.
+ */
+export function applyFileContext(
+  log: SarifLog,
+  kindOf: (uri: string) => FileClass | undefined,
+  options: FileContextOptions = {},
+): LeftOutResults {
+  const total: LeftOutResults = { vendored: 0, quiet: 0, examples: 0 };
+  for (const run of log.runs) {
+    if (!run.results) {
+      continue;
+    }
+    const counts: LeftOutResults = { vendored: 0, quiet: 0, examples: 0 };
+    run.results = run.results.filter((result) => {
+      const { uri } = resultPath(result);
+      const cls = uri === undefined || result.baselineState === 'absent' ? undefined : kindOf(uri);
+      if (!cls || cls.kind === 'source') {
+        return true;
+      }
+      if (LEFT_OUT_KINDS.has(cls.kind)) {
+        if (options.includeVendored) {
+          result.properties = { ...result.properties, fileKind: cls.kind };
+          return true;
+        }
+        counts.vendored++;
+        return false;
+      }
+      const known = isKnownFormatSecret(run, result);
+      if (!options.reportTestsAndDocs && !known) {
+        if (isCredentialResult(run, result)) {
+          counts[cls.kind === 'docs' ? 'examples' : 'quiet']++;
+          return false;
+        }
+        if (isProductionOnly(run, result)) {
+          counts.quiet++;
+          return false;
+        }
+      }
+      const level = effectiveLevel(run, result);
+      result.properties = { ...result.properties, fileKind: cls.kind };
+      if (!known && !options.reportTestsAndDocs && LEVEL_ORDER[level] > LEVEL_ORDER.note) {
+        result.properties.levelInProduction = level;
+        result.level = 'note';
+      }
+      return true;
+    });
+    if (counts.vendored + counts.quiet + counts.examples > 0) {
+      const before = leftOutOf(run);
+      run.properties = {
+        ...run.properties,
+        [LEFT_OUT]: {
+          vendored: before.vendored + counts.vendored,
+          quiet: before.quiet + counts.quiet,
+          examples: before.examples + counts.examples,
+        },
+      };
+      total.vendored += counts.vendored;
+      total.quiet += counts.quiet;
+      total.examples += counts.examples;
+    }
+  }
+  return total;
+}
+
+/** The results a run's file context took out (zeros when none, or when the property is malformed). */
+export function leftOutOf(run: SarifRun): LeftOutResults {
+  const raw = run.properties?.[LEFT_OUT] as Partial<Record<keyof LeftOutResults, unknown>> | undefined;
+  const n = (v: unknown) => (typeof v === 'number' && Number.isSafeInteger(v) && v >= 0 ? v : 0);
+  return { vendored: n(raw?.vendored), quiet: n(raw?.quiet), examples: n(raw?.examples) };
 }

@@ -16,7 +16,16 @@ import * as path from 'node:path';
 import type { BaselineRef, ScanSummary, TargetRef } from '../../shared/definitions';
 import { baselineCounts, matchAgainstBaseline } from './baseline';
 import { redactLog } from './redact';
-import { applySuppressions, IGNORE_FILE, mergeSameWeakness, parseIgnoreFile } from './postprocess';
+import {
+  applyFileContext,
+  applySuppressions,
+  type FileContextOptions,
+  IGNORE_FILE,
+  leftOutOf,
+  mergeSameWeakness,
+  parseIgnoreFile,
+} from './postprocess';
+import { classifyTarget } from '../inventory/fileKinds';
 import type { InventorySummary } from '../inventory/files';
 import { checkpoint, objectStore, runKey, withTarget } from '../runtime';
 
@@ -196,6 +205,8 @@ export interface MergeInput {
   baseline?: BaselineRef;
   /** Tools or child workflows that did not run, recorded as tool execution notifications. */
   notifications?: { tool: string; message: string }[];
+  /** Whether vendored code, tests and docs are reported (see postprocess.ts applyFileContext). */
+  context?: FileContextOptions;
 }
 
 /** Read one line of a target file, with a small per-file cache (suppression checks). */
@@ -218,11 +229,29 @@ function lineReader(dir: string): (file: string, line: number) => string | undef
   };
 }
 
-/** One result per weakness, suppressions and baseline matching of a merged log; returns summary fields. */
+/**
+ * One result per weakness, what each file is (vendored, test, docs), suppressions and baseline
+ * matching of a merged log; returns summary fields.
+ */
 async function postProcess(merged: SarifLog, input: MergeInput): Promise<Partial<ScanSummary>> {
   const extra: Partial<ScanSummary> = { deduplicated: mergeSameWeakness(merged) };
   if (input.target) {
     await withTarget(input.target, async (dir) => {
+      checkpoint({ phase: 'classifying files' });
+      const { kinds, leftOut } = await classifyTarget(dir);
+      applyFileContext(merged, (uri) => kinds.get(uri), input.context);
+      const results = merged.runs.reduce(
+        (sum, run) => {
+          const l = leftOutOf(run);
+          return { vendored: sum.vendored + l.vendored, quiet: sum.quiet + l.quiet, examples: sum.examples + l.examples };
+        },
+        { vendored: 0, quiet: 0, examples: 0 },
+      );
+      extra.leftOut = {
+        files: input.context?.includeVendored ? 0 : leftOut.files,
+        byReason: input.context?.includeVendored ? {} : leftOut.byReason,
+        results,
+      };
       const ignoreText = await fs.promises.readFile(path.join(dir, IGNORE_FILE), 'utf8').catch(() => '');
       const { entries, problems } = parseIgnoreFile(ignoreText);
       if (problems.length > 0) {

@@ -2,6 +2,7 @@
 // CWE tags of its rule (the normaliser adds them for every tool), with a few CWEs that name one
 // weakness at different granularity folded together, and "credential" for hard-coded secrets
 // whichever tool found them. Pure code, no I/O.
+import { reportedBy } from '../../../backend/sarif/log';
 import type { SarifResult, SarifRule, SarifRun } from '../../../backend/sarif/types';
 
 /** The weakness class of every hard-coded secret, password or key. */
@@ -37,10 +38,11 @@ const CREDENTIAL_RULE_ID = /hard-?coded[-_.]?(?:secret|password|credential|key|t
 
 /**
  * Rules whose tool tags them with a CWE that does not describe what they find (bandit files
- * `eval` under OS command injection, `yaml.load` under input validation and `assert` under
+ * `eval` and `exec` under OS command injection, `yaml.load` under input validation and `assert` under
  * exception handling); their class comes from this table instead.
  */
 const RULE_CWES: Readonly<Record<string, readonly string[]>> = {
+  'bandit/B102': ['95'],
   'bandit/B307': ['95'],
   'bandit/B506': ['502'],
   'bandit/B101': ['617'],
@@ -78,4 +80,60 @@ export function weaknessClasses(run: SarifRun, result: SarifResult): Set<string>
 /** Does the result report a hard-coded secret (so its quoted values are the secret)? */
 export function isCredentialResult(run: SarifRun, result: SarifResult): boolean {
   return weaknessClasses(run, result).has(CREDENTIAL);
+}
+
+/**
+ * Rules that only make sense in code that ships, as `tool/ruleId`: asserts (stripped by -O),
+ * debug servers, binding every interface, temp-file names, bare except-pass, non-crypto random,
+ * unchecked errors. In tests, docs and examples they stay quiet (postprocess.ts).
+ */
+const PRODUCTION_ONLY: ReadonlySet<string> = new Set([
+  'bandit/B101',
+  'bandit/B104',
+  'bandit/B108',
+  'bandit/B110',
+  'bandit/B112',
+  'bandit/B113',
+  'bandit/B201',
+  'bandit/B311',
+  'bandit/B404',
+  'bandit/B603',
+  'bandit/B607',
+  'semgrep/ff-py-flask-debug',
+  'semgrep/ff-py-bind-all-interfaces',
+  'semgrep/ff-py-assert-authorization',
+  'gosec/G104',
+  'gosec/G304',
+  'gosec/G404',
+]);
+
+/** Is every rule that reported this result one that only matters in production code? */
+export function isProductionOnly(run: SarifRun, result: SarifResult): boolean {
+  return reportedBy(run, result).every((r) => PRODUCTION_ONLY.has(`${r.tool}/${r.ruleId}`));
+}
+
+/**
+ * Secret rules that judge a value by the name it is assigned to, its entropy or its shape rather
+ * than by a provider's token format; in documentation and examples such a value is an example.
+ */
+const GENERIC_SECRET_RULES: ReadonlySet<string> = new Set([
+  'fuzzforge-secrets/ff-secret-generic-secret',
+  'fuzzforge-secrets/ff-secret-connection-string',
+  'fuzzforge-secrets/ff-secret-jwt',
+  'gitleaks/generic-api-key',
+  'gitleaks/jwt',
+  'fuzzforge-patterns/ff-hardcoded-credential',
+]);
+
+/**
+ * Does the result report a secret whose format names its issuer (an AWS key id, a GitHub or Slack
+ * token, a private key block)? Such a value is a leak wherever it is written, docs and tests too.
+ */
+export function isKnownFormatSecret(run: SarifRun, result: SarifResult): boolean {
+  return (
+    isCredentialResult(run, result) &&
+    reportedBy(run, result).some(
+      (r) => (SECRET_TOOLS.has(r.tool) || r.tool === 'fuzzforge-patterns') && !GENERIC_SECRET_RULES.has(`${r.tool}/${r.ruleId}`),
+    )
+  );
 }

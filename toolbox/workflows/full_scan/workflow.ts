@@ -6,6 +6,8 @@ import { progressQuery, type RunProgress, type ScanSummary, type WorkflowInput }
 export interface FullScanParams {
   exclude: string[];
   workflows: string[];
+  include_vendored?: boolean;
+  report_tests_and_docs?: boolean;
 }
 
 const { planFullScan, mergeSarif } = proxyActivities<typeof planActivities & typeof sarifActivities>({
@@ -22,6 +24,8 @@ export async function full_scan(input: WorkflowInput<FullScanParams>): Promise<S
     target: input.target,
     exclude: input.params.exclude,
     workflows: input.params.workflows,
+    include_vendored: input.params.include_vendored,
+    report_tests_and_docs: input.params.report_tests_and_docs,
   });
   const notifications = plan.skipped.map((s) => ({
     tool: s.workflow,
@@ -71,6 +75,10 @@ export async function full_scan(input: WorkflowInput<FullScanParams>): Promise<S
     notifications,
     target: input.target,
     baseline: input.baseline,
+    context: {
+      includeVendored: input.params.include_vendored === true,
+      reportTestsAndDocs: input.params.report_tests_and_docs === true,
+    },
   });
   progress = { phase: 'done', fraction: 1 };
   return summary;
