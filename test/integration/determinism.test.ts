@@ -47,8 +47,8 @@ describe('workflow histories replay', () => {
     const file = path.join(changed, 'workflows', 'security_assessment', 'workflow.ts');
     const source = fs.readFileSync(file, 'utf8');
     const edited = source.replace(
-      'const [inventory, patterns] = await Promise.all([',
-      'await inventoryFiles({ runId: input.runId, target: input.target, exclude: [] });\n  const [inventory, patterns] = await Promise.all([',
+      '  return sastScan(',
+      '  await inventoryFiles({ runId: input.runId, target: input.target, exclude: [] });\n  return sastScan(',
     );
     assert.notEqual(edited, source, 'the edit applies');
     fs.writeFileSync(file, edited);

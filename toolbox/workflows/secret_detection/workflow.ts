@@ -1,8 +1,7 @@
-import { proxyActivities, setHandler } from '@temporalio/workflow';
-import type { activities as sarifActivities, SarifPart } from '../../modules/reporters/sarif';
 import type { activities as detectorActivities } from '../../modules/secrets/detectorActivity';
 import type { activities as gitleaksActivities } from '../../modules/secrets/gitleaks';
-import { progressQuery, type RunProgress, type ScanSummary, type WorkflowInput } from '../../shared/definitions';
+import type { ScanSummary, WorkflowInput } from '../../shared/definitions';
+import { sastScan, scanActivities } from '../../shared/sastScan';
 
 export interface SecretDetectionParams {
   exclude: string[];
@@ -11,47 +10,28 @@ export interface SecretDetectionParams {
   min_entropy: number;
 }
 
-const { detectSecretsInTarget, dedupSecretParts, runGitleaks, mergeSarif } = proxyActivities<
-  typeof detectorActivities & typeof gitleaksActivities & typeof sarifActivities
->({
-  startToCloseTimeout: '20m',
-  heartbeatTimeout: '1m',
-  retry: { maximumAttempts: 2, nonRetryableErrorTypes: ['UnsafeTarget'] },
-});
+const { detectSecretsInTarget, dedupSecretParts, runGitleaks } = scanActivities<
+  typeof detectorActivities & typeof gitleaksActivities
+>();
 
 /** Our detector and gitleaks in parallel, gitleaks' duplicates of ours removed, one merged SARIF log. */
 export async function secret_detection(input: WorkflowInput<SecretDetectionParams>): Promise<ScanSummary> {
-  let progress: RunProgress = { phase: 'scanning', fraction: 0.1 };
-  setHandler(progressQuery, () => progress);
   const { params } = input;
-  const common = {
-    runId: input.runId,
-    target: input.target,
-    rootUri: input.workspace.rootUri,
-    exclude: params.exclude,
-    maxFileBytes: params.max_file_bytes,
-  };
-  const [ours, gitleaks] = await Promise.all([
-    detectSecretsInTarget({ ...common, minEntropy: params.min_entropy }),
-    params.use_gitleaks ? runGitleaks(common) : Promise.resolve(undefined),
-  ]);
-  progress = { phase: 'reporting', fraction: 0.9 };
-  let parts: SarifPart[] = [{ tool: ours.tool, key: ours.key }];
-  if (gitleaks) {
-    parts = await dedupSecretParts({
-      runId: input.runId,
-      ours: { tool: ours.tool, key: ours.key },
-      theirs: { tool: gitleaks.tool, key: gitleaks.key },
-    });
-  }
-  // target: inline `fuzzforge-ignore[...]` comments and .fuzzforge/ignore; baseline: new/unchanged marks.
-  const summary = await mergeSarif({
-    runId: input.runId,
-    workflow: 'secret_detection',
-    parts,
-    target: input.target,
-    baseline: input.baseline,
-  });
-  progress = { phase: 'done', fraction: 1 };
-  return summary;
+  return sastScan(
+    'secret_detection',
+    input,
+    {
+      'fuzzforge-secrets': (base) =>
+        detectSecretsInTarget({ ...base, maxFileBytes: params.max_file_bytes, minEntropy: params.min_entropy }),
+      gitleaks: (base) => runGitleaks({ ...base, maxFileBytes: params.max_file_bytes }),
+    },
+    {
+      chosen: params.use_gitleaks ? ['fuzzforge-secrets', 'gitleaks'] : ['fuzzforge-secrets'],
+      // gitleaks' results that our detector also reported go: ours speak for the secret.
+      combine: async ({ 'fuzzforge-secrets': ours, gitleaks }) =>
+        ours && gitleaks
+          ? dedupSecretParts({ runId: input.runId, ours, theirs: gitleaks })
+          : [ours, gitleaks].filter((part) => part !== undefined),
+    },
+  );
 }
