@@ -118,6 +118,22 @@ describe('python_sast end to end', () => {
         );
       }
     }
+    // HTML escaping switched off or bypassed: each place once in the merged log, naming every
+    // tool that saw it (bandit files B701 under CWE-94, semgrep under CWE-79: one weakness).
+    const at = (file: string, line: number) =>
+      firstRows
+        .filter((r) => r.file === file && r.line === line)
+        .map((r) => (r.reportedBy ?? [r]).map((b) => `${b.tool}/${b.ruleId}`).sort());
+    assert.deepEqual(at('notes/rendering.py', 21), [['semgrep/ff-py-autoescape-disabled']], 'aiohttp_jinja2.setup');
+    assert.deepEqual(
+      at('notes/rendering.py', 11),
+      [['bandit/B701', 'semgrep/ff-py-autoescape-disabled']],
+      'jinja2.Environment',
+    );
+    assert.deepEqual(at('notes/rendering.py', 27), [['bandit/B704', 'semgrep/ff-py-request-marked-safe']], 'Markup');
+    assert.deepEqual(at('notes/templates/note.html', 3), [['semgrep/ff-py-template-autoescape-off']]);
+    assert.deepEqual(at('notes/templates/note.html', 7), [], '{% autoescape true %} is silent');
+
     // The Python 2 file cannot be parsed by bandit: it says so instead of failing the scan.
     const banditNotes = sarif.runs
       .filter((r) => r.tool.driver.name === 'bandit')

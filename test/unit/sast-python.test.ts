@@ -36,6 +36,7 @@ import {
   semgrepEnv,
   semgrepErrorLines,
   semgrepErrorNotifications,
+  TEMPLATE_EXTENSIONS,
 } from '../../toolbox/modules/sast/semgrep';
 
 const tmp = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), 'ff-sast-py-')));
@@ -490,6 +491,7 @@ describe('the shipped semgrep rules', () => {
       severity: string;
       message: string;
       metadata: { cwe: string[]; references: string[]; category: string };
+      paths?: { include?: string[] };
     }[];
   };
 
@@ -498,12 +500,36 @@ describe('the shipped semgrep rules', () => {
     assert.equal(new Set(doc.rules.map((r) => r.id)).size, doc.rules.length, 'ids are unique');
     for (const rule of doc.rules) {
       assert.match(rule.id, /^ff-py-[a-z0-9-]+$/);
-      assert.deepEqual(rule.languages, ['python']);
+      assert.ok(
+        ['python', 'generic'].includes(rule.languages.join(',')),
+        `${rule.id}: Python code, or templates (generic)`,
+      );
       assert.ok(['ERROR', 'WARNING', 'INFO'].includes(rule.severity), rule.id);
       assert.ok(rule.message.length > 40, `${rule.id} explains itself`);
       assert.ok(rule.metadata.cwe.length > 0 && rule.metadata.cwe.every((c) => /^CWE-\d+: /.test(c)), rule.id);
       assert.match(rule.metadata.references[0] ?? '', /^https:\/\//, rule.id);
       assert.equal(rule.metadata.category, 'security');
+    }
+  });
+
+  it('reads templates only in template rules, which name exactly the template files semgrep is given', () => {
+    const templateRules = doc.rules.filter((r) => r.languages.includes('generic'));
+    assert.ok(templateRules.length > 0);
+    for (const rule of templateRules) {
+      // A generic rule without paths would also match text in every Python file.
+      assert.deepEqual(
+        rule.paths?.include,
+        TEMPLATE_EXTENSIONS.map((e) => `*${e}`),
+        rule.id,
+      );
+    }
+  });
+
+  it('tags every HTML escaping rule with CWE-79, the class bandit B308/B703/B704 (and B701, folded) fall in', () => {
+    for (const id of ['ff-py-autoescape-disabled', 'ff-py-template-autoescape-off', 'ff-py-request-marked-safe']) {
+      const rule = doc.rules.find((r) => r.id === id);
+      assert.ok(rule, id);
+      assert.match(rule.metadata.cwe[0] ?? '', /^CWE-79: /, id);
     }
   });
 });

@@ -38,14 +38,16 @@ const CREDENTIAL_RULE_ID = /hard-?coded[-_.]?(?:secret|password|credential|key|t
 
 /**
  * Rules whose tool tags them with a CWE that does not describe what they find (bandit files
- * `eval` and `exec` under OS command injection, `yaml.load` under input validation and `assert` under
- * exception handling); their class comes from this table instead.
+ * `eval` and `exec` under OS command injection, `yaml.load` under input validation, `assert` under
+ * exception handling and jinja2 autoescape=False under code injection, though its message and
+ * the weakness are XSS); their class comes from this table instead.
  */
 const RULE_CWES: Readonly<Record<string, readonly string[]>> = {
   'bandit/B102': ['95'],
   'bandit/B307': ['95'],
   'bandit/B506': ['502'],
   'bandit/B101': ['617'],
+  'bandit/B701': ['79'],
 };
 
 /** The rule a result refers to in its run (by index, else by id). */

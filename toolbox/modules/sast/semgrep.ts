@@ -1,5 +1,5 @@
 // semgrep activity: the toolbox's own Python rules (semgrep/python.yaml, plus rule files the
-// workspace names) over the target's Python files, run OFFLINE: local rule files only, no
+// workspace names) over the target's Python files and HTML templates, run OFFLINE: local rule files only, no
 // metrics, no version check, no login. Its SARIF is normalised to FuzzForge's shape; its JSON
 // report (written in the same run) supplies the per-file errors SARIF leaves out.
 import * as fs from 'node:fs';
@@ -39,6 +39,13 @@ export interface SemgrepInput extends SastInput {
   /** Extra rule files, paths relative to the target root (repository-specific rules). */
   extraRules: string[];
 }
+
+/**
+ * Template files of Python web apps (Jinja2, Django) that semgrep reads besides the Python code:
+ * the rules for them are `languages: [generic]` with `paths.include` naming these, and semgrep
+ * never runs a Python rule on a file passed explicitly with another extension.
+ */
+export const TEMPLATE_EXTENSIONS = ['.html', '.htm', '.jinja', '.jinja2', '.j2', '.djhtml', '.tmpl'];
 
 /** The rules shipped with the toolbox. */
 export function bundledRulesFile(toolbox = toolboxDir()): string {
@@ -281,7 +288,7 @@ async function runSemgrep(input: SemgrepInput): Promise<SastResult> {
       const configs = [bundled, ...input.extraRules.map((r) => resolveExtraRules(dir, r))];
       const references = ruleReferences(await Promise.all(configs.map((c) => fs.promises.readFile(c, 'utf8'))));
       const files = await sourceFiles(dir, {
-        extensions: PYTHON_EXTENSIONS,
+        extensions: [...PYTHON_EXTENSIONS, ...TEMPLATE_EXTENSIONS],
         exclude: input.exclude,
         alwaysSkip: PYTHON_ALWAYS_SKIP,
       });

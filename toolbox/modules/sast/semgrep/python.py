@@ -9,10 +9,19 @@ import subprocess
 import tarfile
 import tempfile
 
+import aiohttp_jinja2
+import jinja2
+import markupsafe
 import marshal
 import requests
 import yaml
-from flask import Flask, render_template_string
+from aiohttp_jinja2 import setup as setup_jinja
+from django.utils.html import format_html
+from django.utils.safestring import SafeString, mark_safe
+from flask import Flask, Markup, render_template_string, request
+from jinja2 import Environment, select_autoescape
+from jinja2 import Environment as JinjaEnv
+from markupsafe import escape
 
 
 def sql(cur, conn, name, ids):
@@ -159,3 +168,102 @@ def archives(path, dest):
     with tarfile.open(path) as tar:
         # ok: ff-py-tarfile-extractall
         tar.extractall(dest, filter="data")
+
+
+def autoescaping(app, loader):
+    # ruleid: ff-py-autoescape-disabled
+    jinja2.Environment(loader=loader, autoescape=False)
+    # ruleid: ff-py-autoescape-disabled
+    Environment(autoescape=False)
+    # ruleid: ff-py-autoescape-disabled
+    JinjaEnv(
+        loader=loader,
+        autoescape=False,
+    )
+    # ok: ff-py-autoescape-disabled
+    Environment(loader=loader, autoescape=select_autoescape())
+    # ok: ff-py-autoescape-disabled
+    jinja2.Environment(autoescape=True)
+    # ruleid: ff-py-autoescape-disabled
+    aiohttp_jinja2.setup(app, loader=loader, autoescape=False)
+    # ruleid: ff-py-autoescape-disabled
+    setup_jinja(app, loader=loader, autoescape=False)
+    # ok: ff-py-autoescape-disabled
+    setup_jinja(app, loader=loader)
+    # ruleid: ff-py-autoescape-disabled
+    app.jinja_env.autoescape = False
+    # ok: ff-py-autoescape-disabled
+    app.jinja_env.autoescape = select_autoescape()
+    # ruleid: ff-py-autoescape-disabled
+    app.jinja_options = {"extensions": [], "autoescape": False}
+    # ruleid: ff-py-autoescape-disabled
+    app.jinja_options.update(autoescape=False)
+    # ok: ff-py-autoescape-disabled
+    app.jinja_options.update(trim_blocks=True)
+    # ok: ff-py-autoescape-disabled
+    return {"autoescape": False}
+
+
+class PlainFlask(Flask):
+    # ruleid: ff-py-autoescape-disabled
+    jinja_options = {"autoescape": False}
+
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "OPTIONS": {
+            "context_processors": [],
+            # ruleid: ff-py-autoescape-disabled
+            "autoescape": False,
+        },
+    },
+    {
+        "BACKEND": "django.template.backends.jinja2.Jinja2",
+        # ok: ff-py-autoescape-disabled
+        "OPTIONS": {"autoescape": True, "debug": False},
+    },
+]
+
+
+def marked_safe_flask():
+    # ruleid: ff-py-request-marked-safe
+    a = Markup(request.args.get("name"))
+    # ruleid: ff-py-request-marked-safe
+    b = markupsafe.Markup(f"<b>{request.form['q']}</b>")
+    name = request.args["name"]
+    greeting = "<h1>Hello %s</h1>" % name
+    # ruleid: ff-py-request-marked-safe
+    c = Markup(greeting)
+    # ruleid: ff-py-request-marked-safe
+    d = Markup("<p>{}</p>".format(request.values.get("x")))
+    # ok: ff-py-request-marked-safe
+    e = Markup("<b>constant</b>")
+    # ok: ff-py-request-marked-safe
+    f = Markup("<b>%s</b>") % name
+    # ok: ff-py-request-marked-safe
+    g = Markup(escape(name))
+    # ok: ff-py-request-marked-safe
+    h = Markup("<b>{}</b>").format(name)
+    return a, b, c, d, e, f, g, h
+
+
+def marked_safe_django(request, value):
+    # ruleid: ff-py-request-marked-safe
+    x = mark_safe(request.GET.get("next"))
+    comment = request.POST["comment"]
+    # ruleid: ff-py-request-marked-safe
+    y = SafeString("<div>" + comment + "</div>")
+    # ok: ff-py-request-marked-safe
+    z = mark_safe("<hr>")
+    # ok: ff-py-request-marked-safe
+    w = format_html("<b>{}</b>", comment)
+    # ok: ff-py-request-marked-safe
+    v = mark_safe(value)
+    return x, y, z, w, v
+
+
+class SearchView:
+    def get(self):
+        # ruleid: ff-py-request-marked-safe
+        return mark_safe(self.request.GET["q"])
