@@ -255,6 +255,55 @@ describe('python_sast end to end', () => {
     assert.equal(out.summary.total, 0);
     assert.match(out.summary.tools[0]?.error ?? '', /extra rules file "\.\.\/outside\.yaml" must be a path inside/);
   });
+
+  it('leaves out vendored code and keeps asserts in tests quiet, until the parameters ask for them', async () => {
+    // A bundled copy of a library, in a vendor folder, with a weakness of its own.
+    const vendored = path.join(workspace, 'notes', 'vendor', 'shim.py');
+    fs.mkdirSync(path.dirname(vendored), { recursive: true });
+    fs.writeFileSync(vendored, 'import os\n\n\ndef run(cmd):\n    return eval(cmd)\n');
+    try {
+      const wf = findWorkflow(toolboxDir(), 'python_sast');
+      const scan = async (params: Record<string, unknown>) => {
+        const { run } = await startScan(backend.conn, backend.runs, {
+          path: workspace,
+          workflow: wf,
+          params,
+          baseline: false,
+        });
+        return awaitScan(backend.conn, backend.runs, run.runId);
+      };
+      const quiet = await scan({});
+      const quietRows = findingRows(quiet.sarif);
+      assert.deepEqual(
+        quietRows.filter((r) => (r.file ?? '').startsWith('notes/vendor/') || (r.file ?? '').startsWith('tests/')),
+        [],
+      );
+      assert.equal(quiet.summary.leftOut?.files, 1);
+      assert.deepEqual(quiet.summary.leftOut?.byReason, { 'vendor folder': 1 });
+      // eval: bandit B307 and semgrep's rule, one result; the two asserts in tests/test_auth.py.
+      assert.deepEqual(quiet.summary.leftOut?.results, { vendored: 1, quiet: 2, examples: 0 });
+      assert.equal(quietRows.length, expected.length);
+
+      const all = await scan({ include_vendored: true, report_tests_and_docs: true });
+      const kinds = (all.sarif.runs ?? []).flatMap((run) =>
+        (run.results ?? []).flatMap((r) => {
+          const uri = r.locations?.[0]?.physicalLocation?.artifactLocation?.uri ?? '';
+          return uri.startsWith('notes/vendor/') || uri.startsWith('tests/')
+            ? [`${uri}:${r.ruleId}:${String(r.properties?.fileKind)}:${r.level}`]
+            : [];
+        }),
+      );
+      assert.deepEqual(kinds.sort(), [
+        'notes/vendor/shim.py:B307:vendored:error',
+        'tests/test_auth.py:B101:test:note',
+        'tests/test_auth.py:B101:test:note',
+      ]);
+      assert.deepEqual(all.summary.leftOut?.results, { vendored: 0, quiet: 0, examples: 0 });
+      assert.equal(all.summary.leftOut?.files, 0);
+    } finally {
+      fs.rmSync(path.dirname(vendored), { recursive: true, force: true });
+    }
+  });
 });
 
 describe('python_sast on a worker without bandit', () => {

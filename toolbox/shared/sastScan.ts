@@ -52,7 +52,7 @@ export interface ScanOptions<T extends string> {
 /** Run the chosen tools of `workflow` in parallel over the input's target, then one merged SARIF log. */
 export async function sastScan<T extends string>(
   workflow: string,
-  input: WorkflowInput<{ exclude: string[] }>,
+  input: WorkflowInput<{ exclude: string[]; include_vendored?: boolean; report_tests_and_docs?: boolean }>,
   tools: ScanTools<T>,
   options: ScanOptions<T> = {},
 ): Promise<ScanSummary> {
@@ -88,6 +88,11 @@ export async function sastScan<T extends string>(
     // Inline `fuzzforge-ignore[...]` comments and .fuzzforge/ignore; the baseline's new/unchanged marks.
     target: input.target,
     baseline: input.baseline,
+    // Vendored code left out, tests and docs quieter, unless the parameters ask otherwise.
+    context: {
+      includeVendored: input.params.include_vendored === true,
+      reportTestsAndDocs: input.params.report_tests_and_docs === true,
+    },
   });
   progress = { phase: 'done', fraction: 1 };
   return summary;

@@ -5,6 +5,8 @@ import { sastScan, scanActivities } from '../../shared/sastScan';
 
 export interface CppSastParams {
   exclude: string[];
+  include_vendored?: boolean;
+  report_tests_and_docs?: boolean;
   tools: ('cppcheck' | 'flawfinder')[];
   std: string;
   min_level: number;

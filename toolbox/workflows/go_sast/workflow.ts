@@ -5,6 +5,8 @@ import { sastScan, scanActivities } from '../../shared/sastScan';
 
 export interface GoSastParams {
   exclude: string[];
+  include_vendored?: boolean;
+  report_tests_and_docs?: boolean;
   tools: ('gosec' | 'govet')[];
   severity: GosecLevel;
   confidence: GosecLevel;

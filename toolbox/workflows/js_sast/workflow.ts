@@ -4,6 +4,8 @@ import { sastScan, scanActivities } from '../../shared/sastScan';
 
 export interface JsSastParams {
   exclude: string[];
+  include_vendored?: boolean;
+  report_tests_and_docs?: boolean;
   tools: 'eslint'[];
   min_level: 'note' | 'warning' | 'error';
   extra_eslint_rules: Record<string, unknown>;

@@ -5,6 +5,8 @@ import { sastScan, scanActivities } from '../../shared/sastScan';
 
 export interface PythonSastParams {
   exclude: string[];
+  include_vendored?: boolean;
+  report_tests_and_docs?: boolean;
   tools: ('bandit' | 'semgrep')[];
   min_level: 'note' | 'warning' | 'error';
   bandit_skips: string[];

@@ -5,6 +5,8 @@ import { sastScan, scanActivities } from '../../shared/sastScan';
 
 export interface SecretDetectionParams {
   exclude: string[];
+  include_vendored?: boolean;
+  report_tests_and_docs?: boolean;
   max_file_bytes: number;
   use_gitleaks: boolean;
   min_entropy: number;

@@ -6,6 +6,8 @@ import { sastScan, scanActivities } from '../../shared/sastScan';
 
 export interface SecurityAssessmentParams {
   exclude: string[];
+  include_vendored?: boolean;
+  report_tests_and_docs?: boolean;
   max_file_bytes: number;
   languages: Language[];
   min_level: 'note' | 'warning' | 'error';
