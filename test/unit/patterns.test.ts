@@ -472,6 +472,39 @@ describe('weak cryptography', () => {
   });
 });
 
+describe('ff-autoescape-disabled', () => {
+  it('finds template engines set up without HTML escaping', () => {
+    assertFinds('javascript', src('swig.setDefaults({', '  autoescape: false', '});'), 'ff-autoescape-disabled', 2);
+    assertFinds(
+      'javascript',
+      "nunjucks.configure('views', { autoescape: false, express: app });",
+      'ff-autoescape-disabled',
+    );
+    assertFinds(
+      'typescript',
+      "const env = new Environment(loader, { 'autoescape': false });",
+      'ff-autoescape-disabled',
+    );
+    assertFinds('javascript', 'const t = Handlebars.compile(src, { noEscape: true });', 'ff-autoescape-disabled');
+    assertFinds(
+      'python',
+      src('setup_jinja(app, loader=PackageLoader("sqli", "templates"),', '            autoescape=False)'),
+      'ff-autoescape-disabled',
+      2,
+    );
+    assertFinds('python', "TEMPLATES = [{'OPTIONS': {'autoescape': False}}]", 'ff-autoescape-disabled');
+    assertFinds('php', "$twig = new \\Twig\\Environment($loader, ['autoescape' => false]);", 'ff-autoescape-disabled');
+  });
+  it('stays quiet when escaping stays on, in comments and strings', () => {
+    assertClean('javascript', 'swig.setDefaults({ autoescape: true });', 'ff-autoescape-disabled');
+    assertClean('javascript', '// swig.setDefaults({ autoescape: false });', 'ff-autoescape-disabled');
+    assertClean('javascript', 'const doc = "autoescape: false is dangerous";', 'ff-autoescape-disabled');
+    assertClean('python', 'env = Environment(autoescape=select_autoescape())', 'ff-autoescape-disabled');
+    assertClean('python', 'env = Environment(autoescape=True)', 'ff-autoescape-disabled');
+    assertClean('php', "$twig = new Environment($loader, ['autoescape' => 'html']);", 'ff-autoescape-disabled');
+  });
+});
+
 describe('ff-hardcoded-credential', () => {
   const rule = 'ff-hardcoded-credential';
 

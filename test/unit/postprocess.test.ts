@@ -283,7 +283,11 @@ describe('one weakness reported at nearby lines', () => {
         ],
         [{ id: 'B608', cwe: 'cwe-89' }],
       ),
-      run('semgrep', [result('ff-py-sql-injection', 'dao.py', semgrepLine)], [{ id: 'ff-py-sql-injection', cwe: 'cwe-89' }]),
+      run(
+        'semgrep',
+        [result('ff-py-sql-injection', 'dao.py', semgrepLine)],
+        [{ id: 'ff-py-sql-injection', cwe: 'cwe-89' }],
+      ),
     ],
   });
   it('folds a query built at one line and executed two lines below, keeping both places', () => {

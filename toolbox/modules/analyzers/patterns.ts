@@ -10,6 +10,7 @@ import { CREDENTIALS, PEM_HEADER, scanSecrets } from './credentials';
 import { QUOTES, type Language } from './lexer';
 import { PATTERN_RULES, type PatternRule, type RuleId } from './rules';
 import {
+  AUTOESCAPE_DISABLED,
   CODE_EVALUATION,
   COMMAND_INJECTION,
   ECB_MODE,
@@ -49,6 +50,7 @@ const DETECTORS: readonly Detector[] = [
   ...WEAK_HASH,
   ...WEAK_CIPHER,
   ...ECB_MODE,
+  ...AUTOESCAPE_DISABLED,
   ...CREDENTIALS,
 ];
 

@@ -20,7 +20,6 @@ export interface PatternRule {
   precision: 'high' | 'medium' | 'low';
 }
 
-
 // ---------------------------------------------------------------------------------------------
 // Rule table
 // ---------------------------------------------------------------------------------------------
@@ -33,6 +32,7 @@ export type RuleId =
   | 'ff-weak-hash'
   | 'ff-weak-cipher'
   | 'ff-ecb-mode'
+  | 'ff-autoescape-disabled'
   | 'ff-hardcoded-credential'
   | 'ff-aws-access-key'
   | 'ff-private-key';
@@ -169,6 +169,20 @@ export const PATTERN_RULES: readonly PatternRule[] = Object.freeze([
     precision: 'high',
   }),
   rule({
+    id: 'ff-autoescape-disabled',
+    name: 'TemplateAutoescapeDisabled',
+    shortDescription: 'HTML autoescaping of a template engine is switched off.',
+    help:
+      'With autoescaping off, every value a template prints goes into the page as markup: a name or comment ' +
+      'holding <script> runs in the browser of everyone who views it (stored or reflected XSS). Keep ' +
+      'autoescaping on (it is the default of swig, nunjucks, jinja2 with select_autoescape, Twig and Handlebars) ' +
+      'and mark only trusted, already-escaped fragments as safe, one by one.',
+    level: 'error',
+    category: 'injection',
+    cwe: ['CWE-79', 'CWE-116'],
+    precision: 'high',
+  }),
+  rule({
     id: 'ff-private-key',
     name: 'EmbeddedPrivateKey',
     shortDescription: 'A PEM-encoded private key is embedded in the source.',
@@ -182,5 +196,3 @@ export const PATTERN_RULES: readonly PatternRule[] = Object.freeze([
     precision: 'high',
   }),
 ]);
-
-

@@ -667,3 +667,34 @@ export const ECB_MODE: Detector[] = [
   }),
 ];
 
+// --- template autoescaping -------------------------------------------------------------------
+
+/**
+ * A template engine's HTML autoescaping switched off in its set-up: an `autoescape: false` option
+ * (swig, nunjucks and other JavaScript engines), Handlebars' `noEscape: true`, jinja2 /
+ * aiohttp_jinja2 / Flask `autoescape=False` and Django's `"autoescape": False`, Twig's
+ * `'autoescape' => false`. The match starts at the option's value side, which is code even where
+ * the key is a string.
+ */
+export const AUTOESCAPE_DISABLED: Detector[] = [
+  pattern('ff-autoescape-disabled', JS, {
+    re: /(?<=(?:\bautoescape|"autoescape"|'autoescape')\s*)(?<hit>:)\s*false\b/,
+    message: 'autoescape: false switches off HTML escaping of every template value',
+  }),
+  pattern('ff-autoescape-disabled', JS, {
+    re: /(?<=(?:\bnoEscape|"noEscape"|'noEscape')\s*)(?<hit>:)\s*true\b/,
+    message: 'noEscape: true switches off HTML escaping of every template value',
+  }),
+  pattern('ff-autoescape-disabled', PY, {
+    re: /\b(?<hit>autoescape)\s*=\s*False\b/,
+    message: 'autoescape=False switches off HTML escaping of every template value',
+  }),
+  pattern('ff-autoescape-disabled', PY, {
+    re: /(?<=(?:"autoescape"|'autoescape')\s*)(?<hit>:)\s*False\b/,
+    message: '"autoescape": False switches off HTML escaping of every template value',
+  }),
+  pattern('ff-autoescape-disabled', PHP, {
+    re: /(?<=(?:"autoescape"|'autoescape')\s*)(?<hit>=>)\s*false\b/i,
+    message: "'autoescape' => false switches off HTML escaping of every template value",
+  }),
+];

@@ -230,7 +230,9 @@ export function mergeSameWeakness(log: SarifLog): number {
             const by = reportedBy(log.runs[m.run] as SarifRun, m.result)
               .map((r) => `${r.tool} ${r.ruleId}`)
               .join(', ');
-            return loc?.physicalLocation ? [{ physicalLocation: loc.physicalLocation, message: { text: `also reported here by ${by}` } }] : [];
+            return loc?.physicalLocation
+              ? [{ physicalLocation: loc.physicalLocation, message: { text: `also reported here by ${by}` } }]
+              : [];
           }),
         ];
       }

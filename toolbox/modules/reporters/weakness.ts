@@ -135,7 +135,9 @@ export function isKnownFormatSecret(run: SarifRun, result: SarifResult): boolean
   return (
     isCredentialResult(run, result) &&
     reportedBy(run, result).some(
-      (r) => (SECRET_TOOLS.has(r.tool) || r.tool === 'fuzzforge-patterns') && !GENERIC_SECRET_RULES.has(`${r.tool}/${r.ruleId}`),
+      (r) =>
+        (SECRET_TOOLS.has(r.tool) || r.tool === 'fuzzforge-patterns') &&
+        !GENERIC_SECRET_RULES.has(`${r.tool}/${r.ruleId}`),
     )
   );
 }
