@@ -505,6 +505,79 @@ describe('ff-autoescape-disabled', () => {
   });
 });
 
+describe('request data flows (ff-open-redirect, ff-ssrf, ff-nosql-injection)', () => {
+  it('finds redirects to a location from the request, directly or through a variable', () => {
+    assertFinds('javascript', 'app.get("/go", (req, res) => res.redirect(req.query.url));', 'ff-open-redirect');
+    assertFinds(
+      'typescript',
+      src('const next = req.query.next as string;', 'return res.redirect(302, next);'),
+      'ff-open-redirect',
+      2,
+    );
+    assertFinds('python', 'return redirect(request.args.get("next"))', 'ff-open-redirect');
+    assertFinds(
+      'python',
+      src('target = request.GET["to"]', 'return HttpResponseRedirect(target)'),
+      'ff-open-redirect',
+      2,
+    );
+    assertFinds('php', 'header("Location: " . $_GET["return"]);', 'ff-open-redirect');
+    assertFinds('ruby', 'redirect_to params[:return_to]', 'ff-open-redirect');
+    assertFinds('go', 'http.Redirect(w, r, r.URL.Query().Get("next"), http.StatusFound)', 'ff-open-redirect');
+    assertFinds('java', 'response.sendRedirect(request.getParameter("url"));', 'ff-open-redirect');
+  });
+  it('stays quiet on fixed or validated redirect targets', () => {
+    assertClean('javascript', 'res.redirect("/login");', 'ff-open-redirect');
+    assertClean(
+      'javascript',
+      src('const next = req.query.next;', 'const safe = "/home";', 'res.redirect(safe);'),
+      'ff-open-redirect',
+    );
+    assertClean('python', 'return redirect(url_for("index"))', 'ff-open-redirect');
+    assertClean('php', 'header("Content-Type: " . $_GET["type"]);', 'ff-open-redirect');
+    assertClean('javascript', '// res.redirect(req.query.url);', 'ff-open-redirect');
+    assertClean(
+      'python',
+      src('next = request.args.get("next")', 'next = "/"', 'return redirect(next)'),
+      'ff-open-redirect',
+    );
+  });
+  it('finds requests to a URL from the request', () => {
+    assertFinds(
+      'javascript',
+      src('const url = req.query.url + req.query.symbol;', 'return needle.get(url, cb);'),
+      'ff-ssrf',
+      2,
+    );
+    assertFinds('javascript', 'const r = await fetch(req.body.webhook);', 'ff-ssrf');
+    assertFinds('python', 'resp = requests.get(request.args["feed"], timeout=5)', 'ff-ssrf');
+    assertFinds('python', src('u = request.json["u"]', 'data = urlopen(u).read()'), 'ff-ssrf', 2);
+    assertFinds('php', '$page = file_get_contents($_GET["src"]);', 'ff-ssrf');
+    assertFinds('go', 'resp, err := http.Get(r.FormValue("target"))', 'ff-ssrf');
+    assertFinds('java', 'URL u = new URL(request.getParameter("feed"));', 'ff-ssrf');
+  });
+  it('stays quiet when only other arguments come from the request', () => {
+    assertClean('python', 'requests.get("https://api.example.com/search", params=request.args)', 'ff-ssrf');
+    assertClean('javascript', 'axios.get(API_URL, { params: req.query });', 'ff-ssrf');
+    assertClean('javascript', 'fetch("/api/items");', 'ff-ssrf');
+  });
+  it('finds $where built from strings and query objects taken from the request', () => {
+    assertFinds(
+      'javascript',
+      "return { $where: `this.userId == ${id} && this.stocks > '${threshold}'` };",
+      'ff-nosql-injection',
+    );
+    assertFinds('python', 'db.items.find({"$where": "this.owner == \'%s\'" % owner})', 'ff-nosql-injection');
+    assertFinds('javascript', 'const user = await users.findOne(req.body);', 'ff-nosql-injection');
+    assertFinds('python', 'doc = db.users.find_one(request.json)', 'ff-nosql-injection');
+  });
+  it('stays quiet on constant $where and field-by-field queries', () => {
+    assertClean('javascript', "db.c.find({ $where: 'this.a > this.b' });", 'ff-nosql-injection');
+    assertClean('javascript', 'users.findOne({ name: String(req.body.name) });', 'ff-nosql-injection');
+    assertClean('javascript', 'const note = "use $where: with care";', 'ff-nosql-injection');
+  });
+});
+
 describe('ff-hardcoded-credential', () => {
   const rule = 'ff-hardcoded-credential';
 

@@ -269,6 +269,8 @@ describe('js_sast parameters', () => {
       tools: ['eslint'],
       min_level: 'note',
       extra_eslint_rules: {},
+      include_vendored: false,
+      report_tests_and_docs: false,
     });
   });
 

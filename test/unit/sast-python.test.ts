@@ -545,6 +545,8 @@ describe('python_sast parameters', () => {
       min_level: 'note',
       bandit_skips: [],
       extra_semgrep_rules: [],
+      include_vendored: false,
+      report_tests_and_docs: false,
     });
   });
 

@@ -7,6 +7,7 @@
 
 import { buildContext, type Detector, type Line, type Secret } from './context';
 import { CREDENTIALS, PEM_HEADER, scanSecrets } from './credentials';
+import { NOSQL_INJECTION, OPEN_REDIRECT, SSRF } from './flows';
 import { QUOTES, type Language } from './lexer';
 import { PATTERN_RULES, type PatternRule, type RuleId } from './rules';
 import {
@@ -51,6 +52,9 @@ const DETECTORS: readonly Detector[] = [
   ...WEAK_CIPHER,
   ...ECB_MODE,
   ...AUTOESCAPE_DISABLED,
+  ...OPEN_REDIRECT,
+  ...SSRF,
+  ...NOSQL_INJECTION,
   ...CREDENTIALS,
 ];
 

@@ -33,6 +33,9 @@ export type RuleId =
   | 'ff-weak-cipher'
   | 'ff-ecb-mode'
   | 'ff-autoescape-disabled'
+  | 'ff-open-redirect'
+  | 'ff-ssrf'
+  | 'ff-nosql-injection'
   | 'ff-hardcoded-credential'
   | 'ff-aws-access-key'
   | 'ff-private-key';
@@ -181,6 +184,46 @@ export const PATTERN_RULES: readonly PatternRule[] = Object.freeze([
     category: 'injection',
     cwe: ['CWE-79', 'CWE-116'],
     precision: 'high',
+  }),
+  rule({
+    id: 'ff-open-redirect',
+    name: 'OpenRedirect',
+    shortDescription: 'A redirect goes to a location taken from the request.',
+    help:
+      "A link to this site that redirects to whatever its query says lends the site's name to phishing pages and " +
+      'can leak tokens in the URL to another host. Redirect only to paths of this site or to an allow-list of ' +
+      'hosts, and check the parsed URL, not a prefix of the string.',
+    level: 'warning',
+    category: 'injection',
+    cwe: ['CWE-601'],
+    precision: 'medium',
+  }),
+  rule({
+    id: 'ff-ssrf',
+    name: 'ServerSideRequestForgery',
+    shortDescription: 'The server requests a URL taken from the request.',
+    help:
+      'A URL chosen by the caller lets them make the server reach what only it can reach: internal services, the ' +
+      "cloud provider's metadata endpoint (credentials), local files. Build the URL from a fixed base and " +
+      'validated parts, or check the resolved host against an allow-list before connecting.',
+    level: 'error',
+    category: 'injection',
+    cwe: ['CWE-918'],
+    precision: 'medium',
+  }),
+  rule({
+    id: 'ff-nosql-injection',
+    name: 'NoSqlInjection',
+    shortDescription: 'A NoSQL query is built from request data or a $where clause from a dynamic string.',
+    help:
+      'A $where clause is JavaScript the database runs: values spliced into it can run any code there. A query ' +
+      'object taken straight from a request body can hold operators ({"$gt": ""} matches every user). Use query ' +
+      'operators with typed values instead of $where, and build query objects field by field from validated ' +
+      'values (or use a library that strips operators).',
+    level: 'error',
+    category: 'injection',
+    cwe: ['CWE-943'],
+    precision: 'medium',
   }),
   rule({
     id: 'ff-private-key',
