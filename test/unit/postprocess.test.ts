@@ -347,6 +347,7 @@ describe('applyFileContext', () => {
         result('ff-secret-generic-secret', 'docs/config.rst', 41),
         result('ff-secret-aws-access-key-id', 'docs/deploy.md', 7),
         result('ff-secret-generic-secret', 'app/settings.py', 4),
+        result('ff-secret-private-key', 'tests/certs/server.key', 1),
       ]),
     ],
   });
@@ -358,7 +359,12 @@ describe('applyFileContext', () => {
       'bandit:B324@5',
       'fuzzforge-secrets:ff-secret-aws-access-key-id@7',
       'fuzzforge-secrets:ff-secret-generic-secret@4',
+      'fuzzforge-secrets:ff-secret-private-key@1',
     ]);
+    // A private key in tests is a TLS test's fixture: kept, as a note.
+    const key = l.runs[1]?.results?.[2];
+    assert.equal(key?.level, 'note');
+    assert.equal(key?.properties?.fileKind, 'test');
     const [inTest, inApp] = l.runs[0]?.results ?? [];
     assert.equal(inTest?.level, 'note');
     assert.equal(inTest?.properties?.fileKind, 'test');
@@ -381,7 +387,7 @@ describe('applyFileContext', () => {
       quiet: 0,
       examples: 0,
     });
-    assert.equal(located(l).length, 9);
+    assert.equal(located(l).length, 10);
     const vendored = l.runs[0]?.results?.find((r) => r.ruleId === 'B608');
     assert.equal(vendored?.properties?.fileKind, 'vendored');
     assert.equal(l.runs[0]?.results?.find((r) => r.ruleId === 'B201')?.level, 'error');

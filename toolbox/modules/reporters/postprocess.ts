@@ -9,6 +9,7 @@ import {
   CREDENTIAL,
   isCredentialResult,
   isKnownFormatSecret,
+  isPrivateKeyResult,
   isProductionOnly,
   SECRET_TOOLS,
   weaknessClasses,
@@ -325,9 +326,10 @@ export function applyFileContext(
         counts.vendored++;
         return false;
       }
-      const known = isKnownFormatSecret(run, result);
+      // A private key in tests is a TLS or signing test's fixture: marked and kept, as a note.
+      const known = isKnownFormatSecret(run, result) && !(cls.kind === 'test' && isPrivateKeyResult(run, result));
       if (!options.reportTestsAndDocs && !known) {
-        if (isCredentialResult(run, result)) {
+        if (isCredentialResult(run, result) && !isPrivateKeyResult(run, result)) {
           counts[cls.kind === 'docs' ? 'examples' : 'quiet']++;
           return false;
         }

@@ -141,3 +141,11 @@ export function isKnownFormatSecret(run: SarifRun, result: SarifResult): boolean
     )
   );
 }
+
+/**
+ * Does the result report a private key block? In tests such keys are the fixtures of TLS and
+ * signing tests (generated, self-signed), not a service's key: reported there as notes.
+ */
+export function isPrivateKeyResult(run: SarifRun, result: SarifResult): boolean {
+  return isCredentialResult(run, result) && reportedBy(run, result).some((r) => /private[-_]?key/i.test(r.ruleId));
+}
