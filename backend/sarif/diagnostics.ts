@@ -89,6 +89,16 @@ function rangeOf(location: SarifLocation | undefined): DiagnosticSpec['range'] {
  * source, related locations and code-flow steps as related information. Suppressed and absent
  * (fixed) results are left out; results outside the workspace are left out.
  */
+/** How a marker names the kind of file its result was found in, when not the project's own code. */
+const FILE_KIND_NOTE: Readonly<Record<string, string>> = {
+  test: 'in test code',
+  docs: 'in documentation or examples',
+  vendored: 'in vendored code',
+  generated: 'in generated code',
+  minified: 'in minified code',
+  lockfile: 'in a lockfile',
+};
+
 export function sarifToDiagnostics(log: SarifLog, workspaceRoot: string): DiagnosticSpec[] {
   const out: DiagnosticSpec[] = [];
   log.runs.forEach((run, runIndex) => {
@@ -126,11 +136,15 @@ export function sarifToDiagnostics(log: SarifLog, workspaceRoot: string): Diagno
         }
       }
       const level = effectiveLevel(run, result);
+      // Found in tests, docs or vendored code (toolbox/modules/inventory/fileKinds.ts): say so.
+      const kind = result.properties?.fileKind;
+      const where = typeof kind === 'string' && FILE_KIND_NOTE[kind] ? ` (${FILE_KIND_NOTE[kind]})` : '';
+      const text = `${result.message.text}${where}`;
       out.push({
         file,
         range: rangeOf(primary),
         severity: SEVERITY[level],
-        message: markerMessage(result.baselineState === 'new' ? `${result.message.text} (new)` : result.message.text),
+        message: markerMessage(result.baselineState === 'new' ? `${text} (new)` : text),
         ruleId: result.ruleId ?? rule?.id ?? 'unknown',
         ...(webHelpUri(rule?.helpUri) ? { helpUri: webHelpUri(rule?.helpUri) } : {}),
         // A weakness several tools reported is one diagnostic naming each of them.

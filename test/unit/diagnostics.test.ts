@@ -113,6 +113,18 @@ describe('sarifToDiagnostics', () => {
     assert.equal(sarifToDiagnostics(merged, '/fallback')[0]?.source, 'bandit, fuzzforge-patterns, semgrep');
   });
 
+  it('says when a result was found in test code, docs or vendored code', () => {
+    const marked: SarifLog = structuredClone(log);
+    const [first, second] = marked.runs[0]?.results ?? [];
+    if (first && second) {
+      first.properties = { fileKind: 'test' };
+      second.properties = { fileKind: 'source' };
+    }
+    const [a, b] = sarifToDiagnostics(marked, '/fallback');
+    assert.equal(a?.message, 'shell=True (in test code)');
+    assert.equal(b?.message, 'whole line (new)');
+  });
+
   it('falls back to the workspace root without uriBaseIds and accepts file URIs', () => {
     const run = { tool: { driver: { name: 't' } } };
     assert.equal(
