@@ -59,7 +59,7 @@ export function findingsTable(rows: readonly FindingRow[], width = 160): string 
   return table(
     ['LEVEL', 'RULE', 'LOCATION', 'MESSAGE'],
     rows.map((r) => [
-      r.suppressed ? `${r.level} (suppressed)` : r.level,
+      `${r.level}${r.suppressed ? ' (suppressed)' : ''}${r.fileKind ? ` (${r.fileKind})` : ''}`,
       // A weakness several tools reported is one row naming each rule.
       r.reportedBy
         ? [r.ruleId, ...r.reportedBy.map((b) => b.ruleId).filter((id) => id !== r.ruleId)].join(', ')

@@ -182,6 +182,8 @@ export interface FindingRow {
   helpUri?: string;
   /** Every tool and rule that reported this weakness here, when more than one did. */
   reportedBy?: ReportedBy[];
+  /** The kind of file it is in when not the project's own code: test, docs, vendored, ... */
+  fileKind?: string;
 }
 
 /**
@@ -199,6 +201,14 @@ export function webHelpUri(uri: string | undefined): string | undefined {
   } catch {
     return undefined;
   }
+}
+
+const FILE_KINDS = new Set(['test', 'docs', 'vendored', 'generated', 'minified', 'lockfile']);
+
+/** `properties.fileKind` of a result (see toolbox/modules/inventory/fileKinds.ts), when it names one. */
+function fileKindOf(result: SarifResult): { fileKind?: string } {
+  const kind = result.properties?.fileKind;
+  return typeof kind === 'string' && FILE_KINDS.has(kind) ? { fileKind: kind } : {};
 }
 
 export function findingRows(log: SarifLog): FindingRow[] {
@@ -222,6 +232,7 @@ export function findingRows(log: SarifLog): FindingRow[] {
         tags: rule?.properties?.tags ?? [],
         helpUri: webHelpUri(rule?.helpUri),
         ...(by.length > 1 ? { reportedBy: by } : {}),
+        ...fileKindOf(result),
       });
     }
   }

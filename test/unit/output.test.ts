@@ -62,6 +62,19 @@ describe('CLI output', () => {
     assert.equal(out.split('\n').length, 3, 'header, rule line and one row');
   });
 
+  it("says which kind of file a finding outside the project's own code is in", () => {
+    const row = {
+      level: 'note',
+      ruleId: 'B324',
+      tool: 'bandit',
+      file: 'tests/t.py',
+      line: 2,
+      message: 'md5',
+      fileKind: 'test',
+    } as FindingRow;
+    assert.match(findingsTable([row]), /note \(test\)\s+B324\s+tests\/t\.py:2/);
+  });
+
   it('a malformed percent sequence does not throw (decodeURI did), it is shown as it is', () => {
     assert.equal(displayUri('a%E0%A4%A.py'), 'a%E0%A4%A.py');
     assert.equal(displayUri('caf%C3%A9.py'), 'café.py');
