@@ -25,6 +25,7 @@ import {
   errorExcerpt,
   filterByLevel,
   mergeRuns,
+  reindexRules,
   ToolFailure,
 } from '../../toolbox/modules/sast/common';
 import {
@@ -656,9 +657,55 @@ describe('shared SAST plumbing', () => {
     assert.deepEqual(merged.invocations, [
       { executionSuccessful: false, toolExecutionNotifications: [{ message: { text: 'half' } }] },
     ]);
-    const single = run(['A'], []);
-    assert.equal(mergeRuns([single]), single);
     assert.throws(() => mergeRuns([]));
+  });
+
+  it('names results by rule id before re-indexing, even in a single run, and drops rules no result uses', () => {
+    // A tool may name a result's rule by index only: re-indexing by id alone would cut the result
+    // loose from its rule (and then drop the rule as unused).
+    const single: SarifRun = {
+      tool: { driver: { name: 't', rules: [{ id: 'A' }, { id: 'B' }, { id: 'unused' }] } },
+      results: [{ ruleIndex: 1, message: { text: 'b' } }],
+      invocations: [{ executionSuccessful: true, toolExecutionNotifications: [{ message: { text: 'kept' } }] }],
+    };
+    const merged = mergeRuns([single]);
+    assert.deepEqual(
+      merged.results?.map((r) => [r.ruleId, r.ruleIndex]),
+      [['B', 0]],
+    );
+    assert.deepEqual(
+      merged.tool.driver.rules?.map((r) => r.id),
+      ['B'],
+    );
+    assert.deepEqual(merged.invocations, single.invocations, "a single run's invocations are its own");
+    // After the level filter, the rules of the dropped results go with them.
+    filterByLevel(merged, 'error');
+    reindexRules(merged);
+    assert.deepEqual(merged.tool.driver.rules, []);
+  });
+
+  it('attaches notifications located at the file they name', () => {
+    const run: SarifRun = { tool: { driver: { name: 't' } }, results: [] };
+    addNotifications(run, [{ level: 'warning', text: 'could not parse', file: 'src/a b.py', line: 3 }]);
+    assert.deepEqual(run.invocations, [
+      {
+        executionSuccessful: true,
+        toolExecutionNotifications: [
+          {
+            level: 'warning',
+            message: { text: 'could not parse' },
+            locations: [
+              {
+                physicalLocation: {
+                  artifactLocation: { uri: 'src/a%20b.py', uriBaseId: 'SRCROOT' },
+                  region: { startLine: 3 },
+                },
+              },
+            ],
+          },
+        ],
+      },
+    ]);
   });
 
   it('filters by level and attaches notifications', () => {

@@ -151,9 +151,17 @@ export function argBatches(files: readonly string[], maxChars = 100_000): string
   return batches;
 }
 
-/** Point every result's ruleIndex at its rule by id (after merging or renaming rules). */
+/**
+ * Point every result's ruleIndex at its rule by id (after merging, filtering or renaming), and
+ * drop the rules no result uses: after the level filter, the exclusions and the results outside
+ * the target are gone, their rules describe nothing in this run (semgrep lists every rule of its
+ * configuration) and would only weigh on the stored part and the merged log.
+ */
 export function reindexRules(run: SarifRun): void {
-  const index = new Map((run.tool.driver.rules ?? []).map((r, i) => [r.id, i]));
+  const used = new Set((run.results ?? []).map((r) => r.ruleId));
+  const rules = (run.tool.driver.rules ?? []).filter((r) => used.has(r.id));
+  run.tool.driver.rules = rules;
+  const index = new Map(rules.map((r, i) => [r.id, i]));
   for (const result of run.results ?? []) {
     const i = result.ruleId === undefined ? undefined : index.get(result.ruleId);
     if (i === undefined) {
@@ -164,18 +172,19 @@ export function reindexRules(run: SarifRun): void {
   }
 }
 
-/** One run out of several runs of the same tool (one per batch): rules united, notifications kept. */
+/**
+ * One run out of several runs of the same tool (per batch, per Go module): rules united, every
+ * result named by its rule id (a result that gives only a ruleIndex would lose its rule once the
+ * indexes are redone), indexes redone, and the invocations folded into one that failed if any
+ * did and keeps every notification. A single run's invocations are kept as they are.
+ */
 export function mergeRuns(runs: readonly SarifRun[]): SarifRun {
   const [first] = runs;
   if (!first) {
     throw new Error('mergeRuns needs at least one run');
   }
-  if (runs.length === 1) {
-    return first;
-  }
   const rules = new Map<string, SarifRule>();
   const results: SarifResult[] = [];
-  const invocation: InvocationWithConfiguration = { executionSuccessful: true };
   for (const run of runs) {
     const runRules = run.tool.driver.rules ?? [];
     for (const rule of runRules) {
@@ -186,7 +195,15 @@ export function mergeRuns(runs: readonly SarifRun[]): SarifRun {
     for (const result of run.results ?? []) {
       results.push({ ...result, ruleId: result.ruleId ?? runRules[result.ruleIndex ?? -1]?.id });
     }
-    for (const inv of (run.invocations ?? []) as InvocationWithConfiguration[]) {
+  }
+  const merged: SarifRun = {
+    ...first,
+    tool: { driver: { ...first.tool.driver, rules: [...rules.values()] } },
+    results,
+  };
+  if (runs.length > 1 && runs.some((r) => r.invocations?.length)) {
+    const invocation: InvocationWithConfiguration = { executionSuccessful: true };
+    for (const inv of runs.flatMap((r) => (r.invocations ?? []) as InvocationWithConfiguration[])) {
       invocation.executionSuccessful &&= inv.executionSuccessful;
       for (const field of ['toolExecutionNotifications', 'toolConfigurationNotifications'] as const) {
         if (inv[field]?.length) {
@@ -194,13 +211,8 @@ export function mergeRuns(runs: readonly SarifRun[]): SarifRun {
         }
       }
     }
+    merged.invocations = [invocation];
   }
-  const merged: SarifRun = {
-    ...first,
-    tool: { driver: { ...first.tool.driver, rules: [...rules.values()] } },
-    results,
-    invocations: [invocation],
-  };
   reindexRules(merged);
   return merged;
 }
@@ -281,7 +293,11 @@ function notificationLocation(file: string, line?: number): SarifLocation {
   };
 }
 
-/** Attach tool execution notifications (unparsable files, per-file time-outs) to a run. */
+/**
+ * Attach tool execution notifications (unparsable files, per-file time-outs, load errors, skipped
+ * packages) to a run, located at a file when they name one; the run is marked failed only when
+ * `failed` says so.
+ */
 export function addNotifications(run: SarifRun, notes: readonly Notification[], failed = false): void {
   if (notes.length === 0 && !failed) {
     return;
