@@ -26,8 +26,10 @@ import {
   filterByLevel,
   mergeRuns,
   reindexRules,
+  scanTextFiles,
   ToolFailure,
 } from '../../toolbox/modules/sast/common';
+import { listTargetFiles } from '../../toolbox/modules/targetFiles';
 import {
   bundledRulesFile,
   normalizeSemgrepLog,
@@ -682,6 +684,64 @@ describe('shared SAST plumbing', () => {
     filterByLevel(merged, 'error');
     reindexRules(merged);
     assert.deepEqual(merged.tool.driver.rules, []);
+  });
+
+  it('scans text files within the budget: a file the analysis fails on is lost alone', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ff-scan-'));
+    try {
+      fs.writeFileSync(path.join(dir, 'a.py'), 'x = 1\n');
+      fs.writeFileSync(path.join(dir, 'bad.py'), 'boom\n');
+      fs.writeFileSync(path.join(dir, 'big.py'), 'y = 2\n'.repeat(100));
+      fs.writeFileSync(path.join(dir, 'blob.bin'), Buffer.from([0, 1, 2, 3]));
+      fs.writeFileSync(path.join(dir, 'c.py'), 'z = 3\n');
+      const files = await listTargetFiles(dir);
+      const seen: string[] = [];
+      const heartbeats: unknown[] = [];
+      const scan = await scanTextFiles(
+        'analyser',
+        files,
+        { maxFileBytes: 100, deadline: Date.now() + 60_000, heartbeat: (d) => heartbeats.push(d) },
+        (text, file) => {
+          if (text.startsWith('boom')) {
+            throw new Error('unexpected token');
+          }
+          seen.push(file.rel);
+        },
+      );
+      assert.deepEqual(seen, ['a.py', 'c.py'], 'the files after the failing one are still analysed');
+      assert.deepEqual(scan, {
+        scanned: 3,
+        skipped: 2,
+        outOfTime: false,
+        notifications: [
+          {
+            level: 'error',
+            text: 'analyser failed on this file, which was not analysed: unexpected token',
+            file: 'bad.py',
+          },
+        ],
+      });
+      assert.ok(heartbeats.length >= 2);
+
+      const late = await scanTextFiles(
+        'analyser',
+        files,
+        { maxFileBytes: 100, deadline: Date.now() - 1, heartbeat: () => undefined },
+        () => {
+          assert.fail('nothing is analysed once the budget is spent');
+        },
+      );
+      assert.deepEqual(late, {
+        scanned: 0,
+        skipped: 0,
+        outOfTime: true,
+        notifications: [
+          { level: 'error', text: 'analyser ran out of its time budget: 5 of 5 files were not analysed' },
+        ],
+      });
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('attaches notifications located at the file they name', () => {

@@ -2,7 +2,8 @@
 // go vet, cppcheck, flawfinder): choosing the files, batching command lines, SARIF run surgery
 // (merge, level filter, fingerprints, notifications), one failure type and the one wrapper
 // (runToolActivity) that turns a missing, crashing or garbled tool into a SARIF notification part
-// instead of a failed workflow, within one time budget.
+// instead of a failed workflow, within one time budget. gitleaks, our secret detector and the
+// pattern rules run under the same wrapper (the last two through scanTextFiles).
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -16,7 +17,7 @@ import { stderrExcerpt, ToolMissingError, type ToolRun } from '../process';
 import { redactRun } from '../reporters/redact';
 import { fingerprint, notificationRun, relativeToTarget, SRCROOT } from '../reporters/sarif';
 import { checkpoint, currentVertical, objectStore, runKey, withTarget } from '../runtime';
-import { listTargetFiles } from '../targetFiles';
+import { listTargetFiles, readText, type TargetFile } from '../targetFiles';
 
 export type MinLevel = 'note' | 'warning' | 'error';
 
@@ -98,6 +99,72 @@ export function remainingMs(tool: string, deadline: number): number {
     throw new ToolFailure(`${tool} timed out: its time budget is spent`);
   }
   return left;
+}
+
+export interface TextScan {
+  /** Files read and analysed. */
+  scanned: number;
+  /** Binary files and files over the size limit. */
+  skipped: number;
+  /** One per file the analysis failed on, and one when the budget ended before the last file. */
+  notifications: Notification[];
+  /** The budget ended before the last file: the run is incomplete (marked failed). */
+  outOfTime: boolean;
+}
+
+/**
+ * The loop of the in-process analysers (our secret detector, the pattern rules) under the tool
+ * policy: each text file within `maxFileBytes` goes to `analyse`; a file it throws on is lost
+ * with a notification naming it, not the run; at the deadline the files not reached are counted
+ * in a notification and what was found so far is kept. Heartbeats every 100 files.
+ */
+export async function scanTextFiles(
+  tool: string,
+  files: readonly TargetFile[],
+  options: {
+    maxFileBytes: number;
+    deadline: number;
+    /** Heartbeat and cancellation check (default: the activity's); plain Node callers pass their own. */
+    heartbeat?: (details: unknown) => void;
+  },
+  analyse: (text: string, file: TargetFile) => void,
+): Promise<TextScan> {
+  const heartbeat = options.heartbeat ?? checkpoint;
+  const scan: TextScan = { scanned: 0, skipped: 0, notifications: [], outOfTime: false };
+  for (const [i, file] of files.entries()) {
+    if (i % 100 === 0) {
+      heartbeat({ tool, phase: 'analysing', done: i, total: files.length });
+      if (Date.now() >= options.deadline) {
+        scan.notifications.push({
+          level: 'error',
+          text: `${tool} ran out of its time budget: ${files.length - i} of ${files.length} files were not analysed`,
+        });
+        scan.outOfTime = true;
+        return scan;
+      }
+    }
+    if (file.size > options.maxFileBytes) {
+      scan.skipped++;
+      continue;
+    }
+    const text = await readText(file.abs);
+    if (text === undefined) {
+      scan.skipped++; // binary
+      continue;
+    }
+    scan.scanned++;
+    try {
+      analyse(text, file);
+    } catch (err) {
+      scan.notifications.push({
+        level: 'error',
+        text: `${tool} failed on this file, which was not analysed: ${(err as Error).message}`,
+        file: file.rel,
+      });
+    }
+  }
+  heartbeat({ tool, phase: 'analysing', done: files.length, total: files.length });
+  return scan;
 }
 
 /** "gosec is not installed on this worker (install: ...)": the way setup would install it. */
@@ -347,7 +414,8 @@ export function runError(run: SarifRun): string | undefined {
 }
 
 /**
- * The body of every tool activity (bandit, semgrep, eslint, gosec, go vet, cppcheck, flawfinder):
+ * The body of every tool activity (bandit, semgrep, eslint, gosec, go vet, cppcheck, flawfinder,
+ * gitleaks, our secret detector, the pattern rules):
  * materialise the target, analyse it within one time budget (`input.timeoutMs`, default
  * TOOL_BUDGET_MS; `analyse` gets the deadline), store the SARIF part. One policy for failures:
  * a missing tool (with how to install it), a ToolFailure, or any other error of the analysis
