@@ -233,6 +233,34 @@ async function polishRun(run: SarifRun, scope: Scope, version: string | undefine
 }
 
 /**
+ * The command line of `gitleaks dir` over a target: SARIF report, secrets redacted, exit code 0
+ * with findings, the project's own .gitleaksignore honoured (its .gitleaks.toml gitleaks finds
+ * itself). Run it from a scratch folder, so that nothing of the worker's folder is configuration.
+ */
+export function gitleaksArgs(dir: string, report: string, maxFileBytes: number): string[] {
+  return [
+    'dir',
+    dir,
+    '--report-format',
+    'sarif',
+    '--report-path',
+    report,
+    '--redact',
+    '--no-banner',
+    '--no-color',
+    '--exit-code',
+    '0',
+    '--log-level',
+    'error',
+    // Whole MiB only; smaller limits are applied to its results (polishRun).
+    '--max-target-megabytes',
+    String(Math.max(1, Math.ceil(maxFileBytes / MIB))),
+    '--gitleaks-ignore-path',
+    dir,
+  ];
+}
+
+/**
  * gitleaks under the tool-activity policy (runToolActivity): the common time budget, and a missing
  * binary, a failed run or an unusable report become a notification part, not a failed workflow.
  */
@@ -246,27 +274,7 @@ async function runGitleaks(input: GitleaksInput): Promise<SastResult> {
         const command = gitleaksCommand();
         version = await gitleaksVersion(command);
         const report = path.join(scratch, 'gitleaks.sarif');
-        const args = [
-          'dir',
-          dir,
-          '--report-format',
-          'sarif',
-          '--report-path',
-          report,
-          '--redact',
-          '--no-banner',
-          '--no-color',
-          '--exit-code',
-          '0',
-          '--log-level',
-          'error',
-          // Whole MiB only; smaller limits are applied to its results below.
-          '--max-target-megabytes',
-          String(Math.max(1, Math.ceil(input.maxFileBytes / MIB))),
-          // The project's own .gitleaksignore (like its .gitleaks.toml, which gitleaks finds itself).
-          '--gitleaks-ignore-path',
-          dir,
-        ];
+        const args = gitleaksArgs(dir, report, input.maxFileBytes);
         const timeoutMs = remainingMs(GITLEAKS_TOOL, deadline);
         // cwd is a scratch folder so that nothing of the worker's own folder is read as configuration.
         const run = await runTool(command, args, {
