@@ -43,7 +43,7 @@ import { type GoListPackage, parseJsonStream, splitLoadable } from '../../toolbo
 import { goGroupEnv, goPackageGroups } from '../../toolbox/modules/sast/native';
 import { bundledRulesFile, semgrepArgs, semgrepEnv } from '../../toolbox/modules/sast/semgrep';
 import { detectSecrets } from '../../toolbox/modules/secrets/detector';
-import { GITLEAKS_BIN_ENV } from '../../toolbox/modules/secrets/gitleaks';
+import { GITLEAKS_BIN_ENV, gitleaksArgs } from '../../toolbox/modules/secrets/gitleaks';
 import { listTargetFiles, readText } from '../../toolbox/modules/targetFiles';
 import type { ScanSummary } from '../../toolbox/shared/definitions';
 import { startTestBackend, type TestBackend } from '../integration/harness';
@@ -68,7 +68,6 @@ const ONLY = (process.env.BENCH_WORKFLOWS ?? '')
   .split(',')
   .map((w) => w.trim())
   .filter((w) => w !== '');
-const MIB = 1024 * 1024;
 
 type ToolName =
   | 'fuzzforge-patterns'
@@ -246,26 +245,8 @@ const DIRECT: Record<ToolName, (dir: string) => Promise<DirectTool>> = {
     return {
       files: (await listTargetFiles(dir)).length,
       async run(scratch) {
-        // runGitleaks' command line (built inline there), from a scratch folder as there.
-        const args = [
-          'dir',
-          dir,
-          '--report-format',
-          'sarif',
-          '--report-path',
-          path.join(scratch, 'gitleaks.sarif'),
-          '--redact',
-          '--no-banner',
-          '--no-color',
-          '--exit-code',
-          '0',
-          '--log-level',
-          'error',
-          '--max-target-megabytes',
-          String(Math.max(1, Math.ceil(params.max_file_bytes / MIB))),
-          '--gitleaks-ignore-path',
-          dir,
-        ];
+        // runGitleaks' command line, from a scratch folder as there.
+        const args = gitleaksArgs(dir, path.join(scratch, 'gitleaks.sarif'), params.max_file_bytes);
         await execOk('gitleaks', command, args, { cwd: scratch, env: { NO_COLOR: '1' } });
       },
     };

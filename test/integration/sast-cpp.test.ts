@@ -16,6 +16,7 @@ import {
   sarifValidationProblems,
   readExpected,
   comparableRows,
+  byPosition,
 } from './harness';
 
 const expected = readExpected('cpp-sast');
@@ -95,6 +96,38 @@ describe('cpp_sast end to end', () => {
     assert.deepEqual(
       comparableRows(sarif),
       expected.filter((r) => r.tool === 'flawfinder' && r.ruleId !== 'FF1013'),
+    );
+  });
+
+  it('analyses a file that is not UTF-8 instead of losing the whole flawfinder run', async () => {
+    // flawfinder itself stops at a Latin-1 file with "encoding error" (exit 15).
+    const mixed = copyFixture('cpp-sast', path.join(backend.root, 'cpp-latin1'));
+    copyFixture('cpp-latin1', mixed);
+    const wf = findWorkflow(toolboxDir(), 'cpp_sast');
+    const { run } = await startScan(backend.conn, backend.runs, {
+      path: mixed,
+      workflow: wf,
+      params: { tools: ['flawfinder'] },
+    });
+    const { summary, sarif } = await awaitScan(backend.conn, backend.runs, run.runId);
+    assert.equal(summary.tools[0]?.error, undefined);
+    const legacy = [
+      { tool: 'flawfinder', ruleId: 'FF1013', file: 'src/legacy.c', line: 7 },
+      { tool: 'flawfinder', ruleId: 'FF1001', file: 'src/legacy.c', line: 8 },
+      { tool: 'flawfinder', ruleId: 'FF1015', file: 'src/legacy.c', line: 9 },
+    ];
+    assert.deepEqual(
+      comparableRows(sarif),
+      [...expected.filter((r) => r.tool === 'flawfinder'), ...legacy].sort(byPosition),
+    );
+    const flawfinder = runOf(sarif, 'flawfinder');
+    const snippet = flawfinder.results?.find(
+      (r) => r.ruleId === 'FF1015' && r.locations?.[0]?.physicalLocation?.artifactLocation?.uri === 'src/legacy.c',
+    )?.locations?.[0]?.physicalLocation?.region?.snippet?.text;
+    assert.equal(snippet?.trim(), 'sprintf(dest, "%s \u00ab\u00a0%s\u00a0\u00bb", tampon, "r\u00e9sum\u00e9");');
+    assert.deepEqual(
+      flawfinder.invocations?.[0]?.toolExecutionNotifications?.map((n) => n.message.text),
+      ['not UTF-8, so analysed as Latin-1 text:\nsrc/legacy.c'],
     );
   });
 

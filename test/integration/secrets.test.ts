@@ -212,7 +212,7 @@ describe('secret_detection end to end', () => {
     const { summary, sarif } = await awaitScan(backend.conn, backend.runs, run.runId);
     assert.deepEqual(rowsOf(sarif), expected);
     const gitleaks = summary.tools.find((t) => t.name === 'gitleaks');
-    assert.match(gitleaks?.error ?? '', /^gitleaks failed \(exit 1\): .*unable to load gitleaks config/s);
+    assert.match(gitleaks?.error ?? '', /^gitleaks exited with code 1: .*unable to load gitleaks config/s);
     assert.ok(!(gitleaks?.error ?? '').includes(String.fromCharCode(27)), 'no terminal colour codes');
   });
 

@@ -1,6 +1,9 @@
 // The pure parts of the cpp_sast tools: cppcheck's XML report to findings (and the small XML
 // reader under it), flawfinder's SARIF to FuzzForge's shape.
 import * as assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
 import { describe, it } from 'node:test';
 import type { SarifLog } from '../../backend/sarif/types';
 import {
@@ -18,7 +21,11 @@ import {
   FLAWFINDER_SOURCE,
   flawfinderArgs,
   hitLevel,
+  splitByEncoding,
 } from '../../toolbox/modules/sast/flawfinder';
+import { listTargetFiles } from '../../toolbox/modules/targetFiles';
+
+const FIXTURES = path.join(__dirname, '..', 'fixtures');
 
 const REPORT = `<?xml version="1.0" encoding="UTF-8"?>
 <results version="2">
@@ -238,6 +245,27 @@ function flawfinderLog(): SarifLog {
 }
 
 describe('flawfinder SARIF', () => {
+  it('tells the files flawfinder can read (UTF-8) from the others', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ff-enc-'));
+    try {
+      fs.writeFileSync(path.join(dir, 'ascii.c'), 'int a;\n');
+      fs.writeFileSync(path.join(dir, 'utf8.c'), '/* Fran\u00e7ois */\n');
+      fs.copyFileSync(path.join(FIXTURES, 'cpp-latin1', 'src', 'legacy.c'), path.join(dir, 'legacy.c'));
+      const files = await listTargetFiles(dir);
+      const { utf8, other } = await splitByEncoding(files);
+      assert.deepEqual(
+        utf8.map((f) => f.rel),
+        ['ascii.c', 'utf8.c'],
+      );
+      assert.deepEqual(
+        other.map((f) => f.rel),
+        ['legacy.c'],
+      );
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('asks for SARIF with the level and, when wanted, the false-positive filter', () => {
     assert.deepEqual(flawfinderArgs({ minLevel: 1, falsePositive: false }), ['--sarif', '--minlevel=1']);
     assert.deepEqual(flawfinderArgs({ minLevel: 3, falsePositive: true }), [

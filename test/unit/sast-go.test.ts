@@ -29,6 +29,7 @@ import {
   mergeRuns,
   relationshipCwes,
 } from '../../toolbox/modules/sast/native';
+import { runError } from '../../toolbox/modules/sast/common';
 
 const VET_OUTPUT = `# example.com/app
 {
@@ -447,6 +448,28 @@ describe('native tool helpers', () => {
       ],
     );
     assert.throws(() => mergeRuns([]), /at least one run/);
+  });
+
+  it("keeps every module's failure and notifications when merging its runs", () => {
+    // One gosec run per Go module: the second module's failure must not vanish behind the first's success.
+    const ok: SarifRun = {
+      tool: { driver: { name: 'gosec', rules: [{ id: 'G101' }] } },
+      results: [{ ruleId: 'G101', message: { text: 'a' } }],
+      invocations: [{ executionSuccessful: true }],
+    };
+    const failed: SarifRun = {
+      tool: { driver: { name: 'gosec', rules: [] } },
+      results: [],
+      invocations: [
+        { executionSuccessful: false, toolExecutionNotifications: [{ message: { text: 'module b: no go.sum' } }] },
+      ],
+    };
+    const merged = mergeRuns([ok, failed]);
+    assert.deepEqual(merged.invocations, [
+      { executionSuccessful: false, toolExecutionNotifications: [{ message: { text: 'module b: no go.sum' } }] },
+    ]);
+    assert.equal(runError(merged), 'module b: no go.sum');
+    assert.equal(mergeRuns([ok, ok]).invocations?.[0]?.executionSuccessful, true);
   });
 
   it('keeps only results under SRCROOT and not excluded', () => {

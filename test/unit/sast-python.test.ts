@@ -25,8 +25,11 @@ import {
   errorExcerpt,
   filterByLevel,
   mergeRuns,
+  reindexRules,
+  scanTextFiles,
   ToolFailure,
 } from '../../toolbox/modules/sast/common';
+import { listTargetFiles } from '../../toolbox/modules/targetFiles';
 import {
   bundledRulesFile,
   normalizeSemgrepLog,
@@ -658,9 +661,113 @@ describe('shared SAST plumbing', () => {
     assert.deepEqual(merged.invocations, [
       { executionSuccessful: false, toolExecutionNotifications: [{ message: { text: 'half' } }] },
     ]);
-    const single = run(['A'], []);
-    assert.equal(mergeRuns([single]), single);
     assert.throws(() => mergeRuns([]));
+  });
+
+  it('names results by rule id before re-indexing, even in a single run, and drops rules no result uses', () => {
+    // A tool may name a result's rule by index only: re-indexing by id alone would cut the result
+    // loose from its rule (and then drop the rule as unused).
+    const single: SarifRun = {
+      tool: { driver: { name: 't', rules: [{ id: 'A' }, { id: 'B' }, { id: 'unused' }] } },
+      results: [{ ruleIndex: 1, message: { text: 'b' } }],
+      invocations: [{ executionSuccessful: true, toolExecutionNotifications: [{ message: { text: 'kept' } }] }],
+    };
+    const merged = mergeRuns([single]);
+    assert.deepEqual(
+      merged.results?.map((r) => [r.ruleId, r.ruleIndex]),
+      [['B', 0]],
+    );
+    assert.deepEqual(
+      merged.tool.driver.rules?.map((r) => r.id),
+      ['B'],
+    );
+    assert.deepEqual(merged.invocations, single.invocations, "a single run's invocations are its own");
+    // After the level filter, the rules of the dropped results go with them.
+    filterByLevel(merged, 'error');
+    reindexRules(merged);
+    assert.deepEqual(merged.tool.driver.rules, []);
+  });
+
+  it('scans text files within the budget: a file the analysis fails on is lost alone', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ff-scan-'));
+    try {
+      fs.writeFileSync(path.join(dir, 'a.py'), 'x = 1\n');
+      fs.writeFileSync(path.join(dir, 'bad.py'), 'boom\n');
+      fs.writeFileSync(path.join(dir, 'big.py'), 'y = 2\n'.repeat(100));
+      fs.writeFileSync(path.join(dir, 'blob.bin'), Buffer.from([0, 1, 2, 3]));
+      fs.writeFileSync(path.join(dir, 'c.py'), 'z = 3\n');
+      const files = await listTargetFiles(dir);
+      const seen: string[] = [];
+      const heartbeats: unknown[] = [];
+      const scan = await scanTextFiles(
+        'analyser',
+        files,
+        { maxFileBytes: 100, deadline: Date.now() + 60_000, heartbeat: (d) => heartbeats.push(d) },
+        (text, file) => {
+          if (text.startsWith('boom')) {
+            throw new Error('unexpected token');
+          }
+          seen.push(file.rel);
+        },
+      );
+      assert.deepEqual(seen, ['a.py', 'c.py'], 'the files after the failing one are still analysed');
+      assert.deepEqual(scan, {
+        scanned: 3,
+        skipped: 2,
+        outOfTime: false,
+        notifications: [
+          {
+            level: 'error',
+            text: 'analyser failed on this file, which was not analysed: unexpected token',
+            file: 'bad.py',
+          },
+        ],
+      });
+      assert.ok(heartbeats.length >= 2);
+
+      const late = await scanTextFiles(
+        'analyser',
+        files,
+        { maxFileBytes: 100, deadline: Date.now() - 1, heartbeat: () => undefined },
+        () => {
+          assert.fail('nothing is analysed once the budget is spent');
+        },
+      );
+      assert.deepEqual(late, {
+        scanned: 0,
+        skipped: 0,
+        outOfTime: true,
+        notifications: [
+          { level: 'error', text: 'analyser ran out of its time budget: 5 of 5 files were not analysed' },
+        ],
+      });
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('attaches notifications located at the file they name', () => {
+    const run: SarifRun = { tool: { driver: { name: 't' } }, results: [] };
+    addNotifications(run, [{ level: 'warning', text: 'could not parse', file: 'src/a b.py', line: 3 }]);
+    assert.deepEqual(run.invocations, [
+      {
+        executionSuccessful: true,
+        toolExecutionNotifications: [
+          {
+            level: 'warning',
+            message: { text: 'could not parse' },
+            locations: [
+              {
+                physicalLocation: {
+                  artifactLocation: { uri: 'src/a%20b.py', uriBaseId: 'SRCROOT' },
+                  region: { startLine: 3 },
+                },
+              },
+            ],
+          },
+        ],
+      },
+    ]);
   });
 
   it('filters by level and attaches notifications', () => {

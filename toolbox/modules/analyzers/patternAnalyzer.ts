@@ -1,32 +1,19 @@
 // Pattern analyzer activity: runs the language-aware rules of ./patterns over the target and
 // stores the findings as one SARIF run.
 import type { SarifRule } from '../../../backend/sarif/types';
-import type { TargetRef } from '../../shared/definitions';
 import { buildSarifRun, type ToolFinding } from '../reporters/sarif';
-import { checkpoint, objectStore, runKey, withTarget } from '../runtime';
-import { listTargetFiles, readText } from '../targetFiles';
+import { addNotifications, runToolActivity, scanTextFiles, type SastInput, type SastResult } from '../sast/common';
+import { listTargetFiles } from '../targetFiles';
 import { languageOf, PATTERN_RULES, scanSource, type Language, type PatternRule } from './patterns';
 
 export const TOOL_NAME = 'fuzzforge-patterns';
 
-export interface PatternAnalysisInput {
-  runId: string;
-  target: TargetRef;
-  rootUri: string;
-  exclude: string[];
+export interface PatternAnalysisInput extends Omit<SastInput, 'minLevel'> {
   maxFileBytes: number;
   languages: Language[];
   minLevel: 'error' | 'warning' | 'note';
   /** Only these rule ids (all when empty). */
   rules: string[];
-}
-
-export interface PatternAnalysisResult {
-  tool: string;
-  key: string;
-  results: number;
-  filesScanned: number;
-  filesSkipped: number;
 }
 
 const LEVEL_RANK = { note: 1, warning: 2, error: 3 } as const;
@@ -51,57 +38,49 @@ export function sarifRule(rule: PatternRule): SarifRule {
   };
 }
 
-async function analyzePatterns(input: PatternAnalysisInput): Promise<PatternAnalysisResult> {
+/**
+ * The pattern rules under the tool-activity policy (runToolActivity, scanTextFiles): an error
+ * becomes a notification part, a file they fail on is lost alone, and at the end of the time
+ * budget what was found is kept.
+ */
+async function analyzePatterns(input: PatternAnalysisInput): Promise<SastResult> {
   const rules = PATTERN_RULES.filter(
     (r) =>
       LEVEL_RANK[r.level] >= LEVEL_RANK[input.minLevel] && (input.rules.length === 0 || input.rules.includes(r.id)),
   );
   const ruleIds = rules.map((r) => r.id);
   const byId = new Map(rules.map((r) => [r.id, r]));
-  return withTarget(input.target, async (dir) => {
+  return runToolActivity(TOOL_NAME, input, async (dir, deadline) => {
     const files = await listTargetFiles(dir, input.exclude);
     const wanted = files.filter((f) => {
       const lang = languageOf(f.rel);
       return lang !== undefined && (input.languages.length === 0 || input.languages.includes(lang));
     });
     const findings: ToolFinding[] = [];
-    let scanned = 0;
-    let skipped = 0;
-    for (const file of wanted) {
-      if (scanned % 100 === 0) {
-        checkpoint({ phase: 'patterns', scanned, total: wanted.length });
-      }
-      if (file.size > input.maxFileBytes) {
-        skipped++;
-        continue;
-      }
-      const text = await readText(file.abs);
-      if (text === undefined) {
-        skipped++;
-        continue;
-      }
-      scanned++;
-      for (const f of scanSource(text, languageOf(file.rel) as Language, { ruleIds })) {
-        const rule = byId.get(f.ruleId);
-        findings.push({
-          ruleId: f.ruleId,
-          level: rule?.level ?? 'warning',
-          message: f.message,
-          file: file.rel,
-          line: f.line,
-          column: f.column,
-          endColumn: f.endColumn,
-          snippet: f.snippet,
-        });
-      }
-    }
-    checkpoint({ phase: 'patterns', scanned, total: wanted.length });
+    const scan = await scanTextFiles(
+      TOOL_NAME,
+      wanted,
+      { maxFileBytes: input.maxFileBytes, deadline },
+      (text, file) => {
+        for (const f of scanSource(text, languageOf(file.rel) as Language, { ruleIds })) {
+          const rule = byId.get(f.ruleId);
+          findings.push({
+            ruleId: f.ruleId,
+            level: rule?.level ?? 'warning',
+            message: f.message,
+            file: file.rel,
+            line: f.line,
+            column: f.column,
+            endColumn: f.endColumn,
+            snippet: f.snippet,
+          });
+        }
+      },
+    );
     const run = buildSarifRun({ name: TOOL_NAME, rules: rules.map(sarifRule) }, findings, input.rootUri);
-    run.properties = { filesScanned: scanned, filesSkipped: skipped };
-    const store = objectStore();
-    const key = runKey(input.runId, `parts/${TOOL_NAME}.sarif`);
-    await store.putJson(store.buckets.results, key, { version: '2.1.0', runs: [run] });
-    return { tool: TOOL_NAME, key, results: findings.length, filesScanned: scanned, filesSkipped: skipped };
+    run.properties = { filesScanned: scan.scanned, filesSkipped: scan.skipped };
+    addNotifications(run, scan.notifications, scan.outOfTime);
+    return run;
   });
 }
 

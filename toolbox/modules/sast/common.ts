@@ -2,7 +2,8 @@
 // go vet, cppcheck, flawfinder): choosing the files, batching command lines, SARIF run surgery
 // (merge, level filter, fingerprints, notifications), one failure type and the one wrapper
 // (runToolActivity) that turns a missing, crashing or garbled tool into a SARIF notification part
-// instead of a failed workflow, within one time budget.
+// instead of a failed workflow, within one time budget. gitleaks, our secret detector and the
+// pattern rules run under the same wrapper (the last two through scanTextFiles).
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -16,7 +17,7 @@ import { stderrExcerpt, ToolMissingError, type ToolRun } from '../process';
 import { redactRun } from '../reporters/redact';
 import { fingerprint, notificationRun, relativeToTarget, SRCROOT } from '../reporters/sarif';
 import { checkpoint, currentVertical, objectStore, runKey, withTarget } from '../runtime';
-import { listTargetFiles } from '../targetFiles';
+import { listTargetFiles, readText, type TargetFile } from '../targetFiles';
 
 export type MinLevel = 'note' | 'warning' | 'error';
 
@@ -100,6 +101,72 @@ export function remainingMs(tool: string, deadline: number): number {
   return left;
 }
 
+export interface TextScan {
+  /** Files read and analysed. */
+  scanned: number;
+  /** Binary files and files over the size limit. */
+  skipped: number;
+  /** One per file the analysis failed on, and one when the budget ended before the last file. */
+  notifications: Notification[];
+  /** The budget ended before the last file: the run is incomplete (marked failed). */
+  outOfTime: boolean;
+}
+
+/**
+ * The loop of the in-process analysers (our secret detector, the pattern rules) under the tool
+ * policy: each text file within `maxFileBytes` goes to `analyse`; a file it throws on is lost
+ * with a notification naming it, not the run; at the deadline the files not reached are counted
+ * in a notification and what was found so far is kept. Heartbeats every 100 files.
+ */
+export async function scanTextFiles(
+  tool: string,
+  files: readonly TargetFile[],
+  options: {
+    maxFileBytes: number;
+    deadline: number;
+    /** Heartbeat and cancellation check (default: the activity's); plain Node callers pass their own. */
+    heartbeat?: (details: unknown) => void;
+  },
+  analyse: (text: string, file: TargetFile) => void,
+): Promise<TextScan> {
+  const heartbeat = options.heartbeat ?? checkpoint;
+  const scan: TextScan = { scanned: 0, skipped: 0, notifications: [], outOfTime: false };
+  for (const [i, file] of files.entries()) {
+    if (i % 100 === 0) {
+      heartbeat({ tool, phase: 'analysing', done: i, total: files.length });
+      if (Date.now() >= options.deadline) {
+        scan.notifications.push({
+          level: 'error',
+          text: `${tool} ran out of its time budget: ${files.length - i} of ${files.length} files were not analysed`,
+        });
+        scan.outOfTime = true;
+        return scan;
+      }
+    }
+    if (file.size > options.maxFileBytes) {
+      scan.skipped++;
+      continue;
+    }
+    const text = await readText(file.abs);
+    if (text === undefined) {
+      scan.skipped++; // binary
+      continue;
+    }
+    scan.scanned++;
+    try {
+      analyse(text, file);
+    } catch (err) {
+      scan.notifications.push({
+        level: 'error',
+        text: `${tool} failed on this file, which was not analysed: ${(err as Error).message}`,
+        file: file.rel,
+      });
+    }
+  }
+  heartbeat({ tool, phase: 'analysing', done: files.length, total: files.length });
+  return scan;
+}
+
 /** "gosec is not installed on this worker (install: ...)": the way setup would install it. */
 export function missingToolMessage(err: ToolMissingError, vertical = currentVertical()): string {
   const spec = vertical ? readVerticalSpec(vertical)?.tools.find((t) => t.command === err.command) : undefined;
@@ -151,9 +218,17 @@ export function argBatches(files: readonly string[], maxChars = 100_000): string
   return batches;
 }
 
-/** Point every result's ruleIndex at its rule by id (after merging or renaming rules). */
+/**
+ * Point every result's ruleIndex at its rule by id (after merging, filtering or renaming), and
+ * drop the rules no result uses: after the level filter, the exclusions and the results outside
+ * the target are gone, their rules describe nothing in this run (semgrep lists every rule of its
+ * configuration) and would only weigh on the stored part and the merged log.
+ */
 export function reindexRules(run: SarifRun): void {
-  const index = new Map((run.tool.driver.rules ?? []).map((r, i) => [r.id, i]));
+  const used = new Set((run.results ?? []).map((r) => r.ruleId));
+  const rules = (run.tool.driver.rules ?? []).filter((r) => used.has(r.id));
+  run.tool.driver.rules = rules;
+  const index = new Map(rules.map((r, i) => [r.id, i]));
   for (const result of run.results ?? []) {
     const i = result.ruleId === undefined ? undefined : index.get(result.ruleId);
     if (i === undefined) {
@@ -164,18 +239,19 @@ export function reindexRules(run: SarifRun): void {
   }
 }
 
-/** One run out of several runs of the same tool (one per batch): rules united, notifications kept. */
+/**
+ * One run out of several runs of the same tool (per batch, per Go module): rules united, every
+ * result named by its rule id (a result that gives only a ruleIndex would lose its rule once the
+ * indexes are redone), indexes redone, and the invocations folded into one that failed if any
+ * did and keeps every notification. A single run's invocations are kept as they are.
+ */
 export function mergeRuns(runs: readonly SarifRun[]): SarifRun {
   const [first] = runs;
   if (!first) {
     throw new Error('mergeRuns needs at least one run');
   }
-  if (runs.length === 1) {
-    return first;
-  }
   const rules = new Map<string, SarifRule>();
   const results: SarifResult[] = [];
-  const invocation: InvocationWithConfiguration = { executionSuccessful: true };
   for (const run of runs) {
     const runRules = run.tool.driver.rules ?? [];
     for (const rule of runRules) {
@@ -186,7 +262,15 @@ export function mergeRuns(runs: readonly SarifRun[]): SarifRun {
     for (const result of run.results ?? []) {
       results.push({ ...result, ruleId: result.ruleId ?? runRules[result.ruleIndex ?? -1]?.id });
     }
-    for (const inv of (run.invocations ?? []) as InvocationWithConfiguration[]) {
+  }
+  const merged: SarifRun = {
+    ...first,
+    tool: { driver: { ...first.tool.driver, rules: [...rules.values()] } },
+    results,
+  };
+  if (runs.length > 1 && runs.some((r) => r.invocations?.length)) {
+    const invocation: InvocationWithConfiguration = { executionSuccessful: true };
+    for (const inv of runs.flatMap((r) => (r.invocations ?? []) as InvocationWithConfiguration[])) {
       invocation.executionSuccessful &&= inv.executionSuccessful;
       for (const field of ['toolExecutionNotifications', 'toolConfigurationNotifications'] as const) {
         if (inv[field]?.length) {
@@ -194,13 +278,8 @@ export function mergeRuns(runs: readonly SarifRun[]): SarifRun {
         }
       }
     }
+    merged.invocations = [invocation];
   }
-  const merged: SarifRun = {
-    ...first,
-    tool: { driver: { ...first.tool.driver, rules: [...rules.values()] } },
-    results,
-    invocations: [invocation],
-  };
   reindexRules(merged);
   return merged;
 }
@@ -281,7 +360,11 @@ function notificationLocation(file: string, line?: number): SarifLocation {
   };
 }
 
-/** Attach tool execution notifications (unparsable files, per-file time-outs) to a run. */
+/**
+ * Attach tool execution notifications (unparsable files, per-file time-outs, load errors, skipped
+ * packages) to a run, located at a file when they name one; the run is marked failed only when
+ * `failed` says so.
+ */
 export function addNotifications(run: SarifRun, notes: readonly Notification[], failed = false): void {
   if (notes.length === 0 && !failed) {
     return;
@@ -331,7 +414,8 @@ export function runError(run: SarifRun): string | undefined {
 }
 
 /**
- * The body of every tool activity (bandit, semgrep, eslint, gosec, go vet, cppcheck, flawfinder):
+ * The body of every tool activity (bandit, semgrep, eslint, gosec, go vet, cppcheck, flawfinder,
+ * gitleaks, our secret detector, the pattern rules):
  * materialise the target, analyse it within one time budget (`input.timeoutMs`, default
  * TOOL_BUDGET_MS; `analyse` gets the deadline), store the SARIF part. One policy for failures:
  * a missing tool (with how to install it), a ToolFailure, or any other error of the analysis

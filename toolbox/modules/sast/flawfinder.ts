@@ -1,18 +1,20 @@
 // flawfinder activity: risky C/C++ library calls (unbounded copies, format strings, shell and
 // race-prone calls) by lexical scan, ranked 0-5; its own SARIF is normalised into one part.
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { parseSarif } from '../../../backend/sarif/log';
 import type { SarifLog, SarifResult, SarifRun } from '../../../backend/sarif/types';
 import { requireTool, runTool } from '../process';
 import { buildSarifRun, normalizeToolSarif } from '../reporters/sarif';
 import { checkpoint } from '../runtime';
-import { listTargetFiles } from '../targetFiles';
+import { listTargetFiles, type TargetFile } from '../targetFiles';
 import {
   addFingerprints,
   addNotifications,
   describeFailure,
   keepTargetResults,
   liftRuleCwes,
+  listNotification,
   mergeRuns,
   type NativeToolInput,
   type NativeToolResult,
@@ -21,6 +23,7 @@ import {
   remainingMs,
   runToolActivity,
   ToolFailure,
+  withScratch,
 } from './native';
 
 export const TOOL_NAME = 'flawfinder';
@@ -98,6 +101,24 @@ export function finishFlawfinderRun(
   return run;
 }
 
+/** Files whose bytes are valid UTF-8, and the others (which flawfinder refuses to read). */
+export async function splitByEncoding(
+  files: readonly TargetFile[],
+): Promise<{ utf8: TargetFile[]; other: TargetFile[] }> {
+  const decoder = new TextDecoder('utf-8', { fatal: true });
+  const utf8: TargetFile[] = [];
+  const other: TargetFile[] = [];
+  for (const file of files) {
+    try {
+      decoder.decode(await fs.promises.readFile(file.abs));
+      utf8.push(file);
+    } catch {
+      other.push(file);
+    }
+  }
+  return { utf8, other };
+}
+
 export function flawfinderVersion(flawfinder: string): Promise<string | undefined> {
   return probeVersion(flawfinder, ['--version'], (out) => /(\d+\.\d+(?:\.\d+)?)/.exec(out)?.[1]);
 }
@@ -123,34 +144,74 @@ async function runFlawfinder(input: FlawfinderInput): Promise<NativeToolResult> 
         addNotifications(run, [{ level: 'note', text: 'no C/C++ files to analyse' }]);
         return run;
       }
+      // flawfinder stops at the first file that is not UTF-8 ("encoding error", exit 15), which
+      // would cost the whole run: such files (Latin-1 comments and strings in older C code) are
+      // analysed from UTF-8 copies read as Latin-1, which keeps every line and every identifier.
+      const { utf8, other } = await splitByEncoding(files);
       const logs: SarifLog[] = [];
-      const groups = batches(files.map((f) => f.rel));
-      for (const [i, group] of groups.entries()) {
-        checkpoint({ tool: TOOL_NAME, batch: i, batches: groups.length });
-        const timeoutMs = remainingMs(TOOL_NAME, deadline);
-        const run = await runTool(flawfinder, [...flawfinderArgs(input), '--', ...group], {
-          cwd: dir,
-          timeoutMs,
-          progress: () => ({ tool: TOOL_NAME, batch: i, batches: groups.length }),
+      const analyse = async (rels: readonly string[], cwd: string): Promise<void> => {
+        const groups = batches(rels);
+        for (const [i, group] of groups.entries()) {
+          checkpoint({ tool: TOOL_NAME, batch: i, batches: groups.length });
+          const timeoutMs = remainingMs(TOOL_NAME, deadline);
+          const run = await runTool(flawfinder, [...flawfinderArgs(input), '--', ...group], {
+            cwd,
+            timeoutMs,
+            // Files are read as UTF-8 and the SARIF written as UTF-8, whatever the worker's locale.
+            env: { PYTHONUTF8: '1' },
+            progress: () => ({ tool: TOOL_NAME, batch: i, batches: groups.length }),
+          });
+          if (run.timedOut || run.signal || run.exitCode !== 0) {
+            throw new ToolFailure(describeFailure(TOOL_NAME, run, timeoutMs));
+          }
+          if (run.truncated) {
+            throw new ToolFailure(
+              'flawfinder wrote more output than the worker keeps (64 MiB): exclude generated code',
+            );
+          }
+          try {
+            logs.push(parseSarif(run.stdout, 'flawfinder SARIF output'));
+          } catch (err) {
+            throw new ToolFailure(`flawfinder wrote unusable output: ${(err as Error).message}`);
+          }
+        }
+      };
+      await analyse(
+        utf8.map((f) => f.rel),
+        dir,
+      );
+      if (other.length > 0) {
+        await withScratch(async (scratch) => {
+          for (const file of other) {
+            const copy = path.join(scratch, file.rel);
+            await fs.promises.mkdir(path.dirname(copy), { recursive: true });
+            await fs.promises.writeFile(copy, (await fs.promises.readFile(file.abs)).toString('latin1'), 'utf8');
+          }
+          // Relative paths from the copies' root: the results name the target's files.
+          await analyse(
+            other.map((f) => f.rel),
+            scratch,
+          );
         });
-        if (run.timedOut || run.signal || run.exitCode !== 0) {
-          throw new ToolFailure(describeFailure(TOOL_NAME, run, timeoutMs));
-        }
-        if (run.truncated) {
-          throw new ToolFailure('flawfinder wrote more output than the worker keeps (64 MiB): exclude generated code');
-        }
-        try {
-          logs.push(parseSarif(run.stdout, 'flawfinder SARIF output'));
-        } catch (err) {
-          throw new ToolFailure(`flawfinder wrote unusable output: ${(err as Error).message}`);
-        }
       }
-      return finishFlawfinderRun(logs, {
+      const run = finishFlawfinderRun(logs, {
         targetDir: dir,
         rootUri: input.rootUri,
         minLevel: input.minLevel,
         exclude: input.exclude,
       });
+      if (other.length > 0) {
+        addNotifications(run, [
+          {
+            level: 'note',
+            text: listNotification(
+              'not UTF-8, so analysed as Latin-1 text',
+              other.map((f) => f.rel),
+            ),
+          },
+        ]);
+      }
+      return run;
     },
     () => (binary ? flawfinderVersion(binary) : Promise.resolve(undefined)),
   );

@@ -1,18 +1,21 @@
 // Shared plumbing of the native SAST tools (gosec, go vet, cppcheck, flawfinder): version probes,
-// SARIF run surgery and the Go package grouping. The activity wrapper, failure type and time
-// budget are common.ts's, the same as the other SAST tools'.
+// CWE relationships, target scoping and the Go package grouping. The activity wrapper, failure
+// type, time budget and run merging are common.ts's, the same as the other SAST tools'.
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import ignore from 'ignore';
-import type { SarifResult, SarifRule, SarifRun } from '../../../backend/sarif/types';
+import type { SarifRule, SarifRun } from '../../../backend/sarif/types';
 import { runTool } from '../process';
 import { SRCROOT } from '../reporters/sarif';
 // One implementation for every SAST module; re-exported for the native tools' modules.
 import type { SastInput, SastResult } from './common';
 export {
   addFingerprints,
+  addNotifications,
   describeFailure,
+  mergeRuns,
+  reindexRules,
   remainingMs,
   runToolActivity,
   TOOL_BUDGET_MS,
@@ -86,50 +89,6 @@ export function liftRuleCwes(rule: SarifRule): void {
   rule.helpUri ??= `https://cwe.mitre.org/data/definitions/${cwes[0]?.slice(4)}.html`;
 }
 
-/** One run out of several runs of the same tool (per module, per batch): rules united, indexes redone. */
-export function mergeRuns(runs: readonly SarifRun[]): SarifRun {
-  const [first] = runs;
-  if (!first) {
-    throw new Error('mergeRuns needs at least one run');
-  }
-  const rules = new Map<string, SarifRule>();
-  const results: SarifResult[] = [];
-  for (const run of runs) {
-    for (const rule of run.tool.driver.rules ?? []) {
-      if (!rules.has(rule.id)) {
-        rules.set(rule.id, rule);
-      }
-    }
-    for (const result of run.results ?? []) {
-      const rule = run.tool.driver.rules?.[result.ruleIndex ?? -1];
-      results.push({ ...result, ruleId: result.ruleId ?? rule?.id });
-    }
-  }
-  const merged: SarifRun = {
-    ...first,
-    tool: { driver: { ...first.tool.driver, rules: [...rules.values()] } },
-    results,
-  };
-  reindexRules(merged);
-  return merged;
-}
-
-/** Point every result's ruleIndex at its rule, and drop rules no result uses. */
-export function reindexRules(run: SarifRun): void {
-  const used = new Set((run.results ?? []).map((r) => r.ruleId));
-  const rules = (run.tool.driver.rules ?? []).filter((r) => used.has(r.id));
-  run.tool.driver.rules = rules;
-  const index = new Map(rules.map((r, i) => [r.id, i]));
-  for (const result of run.results ?? []) {
-    const i = result.ruleId === undefined ? undefined : index.get(result.ruleId);
-    if (i === undefined) {
-      delete result.ruleIndex;
-    } else {
-      result.ruleIndex = i;
-    }
-  }
-}
-
 /**
  * Keep only results located in the target and not excluded: a tool may point into the Go root
  * or a system header, which means nothing on the client and would leak worker paths.
@@ -146,24 +105,6 @@ export function keepTargetResults(run: SarifRun, exclude: readonly string[]): nu
     return exclude.length === 0 || !rules.ignores(decodeURI(art.uri));
   });
   return before - run.results.length;
-}
-
-/** Attach notifications (load errors, skipped packages) to a run without marking it failed. */
-export function addNotifications(
-  run: SarifRun,
-  notes: readonly { level: 'error' | 'warning' | 'note'; text: string }[],
-  failed = false,
-): void {
-  if (notes.length === 0 && !failed) {
-    return;
-  }
-  const invocation = run.invocations?.[0] ?? { executionSuccessful: true };
-  invocation.executionSuccessful = invocation.executionSuccessful && !failed;
-  invocation.toolExecutionNotifications = [
-    ...(invocation.toolExecutionNotifications ?? []),
-    ...notes.map((n) => ({ level: n.level, message: { text: n.text } })),
-  ];
-  run.invocations = [invocation, ...(run.invocations?.slice(1) ?? [])];
 }
 
 /** "title:\nitem\nitem\n(N more)": one notification for a list that may be long. */

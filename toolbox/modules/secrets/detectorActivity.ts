@@ -1,33 +1,20 @@
 // Activities of the secret_detection workflow around our own detector: scan the target with
 // ./detector and store the findings as one SARIF part, and merge gitleaks' part into ours by
 // removing duplicates (./dedup) before the reporter merges the run.
-import { parseSarif, SARIF_SCHEMA } from '../../../backend/sarif/log';
+import { parseSarif } from '../../../backend/sarif/log';
 import type { SarifLog, SarifRule } from '../../../backend/sarif/types';
-import type { TargetRef } from '../../shared/definitions';
 import { buildSarifRun, type SarifPart, type ToolFinding } from '../reporters/sarif';
-import { checkpoint, objectStore, runKey, withTarget } from '../runtime';
-import { listTargetFiles, readText } from '../targetFiles';
+import { objectStore, runKey } from '../runtime';
+import { addNotifications, runToolActivity, scanTextFiles, type SastInput, type SastResult } from '../sast/common';
+import { listTargetFiles } from '../targetFiles';
 import { dedupSecretLogs } from './dedup';
 import { DEFAULT_MIN_ENTROPY, detectSecrets, SECRET_RULES, type SecretRule } from './detector';
 
 export const TOOL_NAME = 'fuzzforge-secrets';
 
-export interface SecretScanInput {
-  runId: string;
-  target: TargetRef;
-  rootUri: string;
-  exclude: string[];
+export interface SecretScanInput extends Omit<SastInput, 'minLevel'> {
   maxFileBytes: number;
   minEntropy?: number;
-}
-
-export interface SecretScanResult {
-  tool: string;
-  key: string;
-  results: number;
-  filesScanned: number;
-  /** Binary files and files over the size limit. */
-  filesSkipped: number;
 }
 
 const SECURITY_SEVERITY = { error: '8.0', warning: '5.5', note: '3.0' } as const;
@@ -51,28 +38,18 @@ export function secretSarifRule(rule: SecretRule): SarifRule {
   };
 }
 
-async function detectSecretsInTarget(input: SecretScanInput): Promise<SecretScanResult> {
+/**
+ * Our detector under the tool-activity policy (runToolActivity, scanTextFiles), like gitleaks
+ * beside it: an error becomes a notification part so gitleaks' findings still reach the log, a
+ * file it fails on is lost alone, and at the end of the time budget what was found is kept.
+ */
+async function detectSecretsInTarget(input: SecretScanInput): Promise<SastResult> {
   const levels = new Map(SECRET_RULES.map((r) => [r.id, r.level]));
-  return withTarget(input.target, async (dir) => {
+  return runToolActivity(TOOL_NAME, input, async (dir, deadline) => {
     const files = await listTargetFiles(dir, input.exclude);
     const findings: ToolFinding[] = [];
     const extra: Record<string, unknown>[] = [];
-    let scanned = 0;
-    let skipped = 0;
-    for (const [i, file] of files.entries()) {
-      if (i % 100 === 0) {
-        checkpoint({ phase: 'secrets', done: i, total: files.length });
-      }
-      if (file.size > input.maxFileBytes) {
-        skipped++;
-        continue;
-      }
-      const text = await readText(file.abs);
-      if (text === undefined) {
-        skipped++; // binary
-        continue;
-      }
-      scanned++;
+    const scan = await scanTextFiles(TOOL_NAME, files, { maxFileBytes: input.maxFileBytes, deadline }, (text, file) => {
       // Lockfile integrity hashes are skipped by detectSecrets itself (it knows lockfiles by name).
       for (const f of detectSecrets(text, file.rel, { minEntropy: input.minEntropy ?? DEFAULT_MIN_ENTROPY })) {
         findings.push({
@@ -87,17 +64,14 @@ async function detectSecretsInTarget(input: SecretScanInput): Promise<SecretScan
         });
         extra.push({ secretKind: f.kind, ...(f.entropy !== undefined ? { entropy: f.entropy } : {}) });
       }
-    }
-    checkpoint({ phase: 'secrets', done: files.length, total: files.length });
+    });
     const run = buildSarifRun({ name: TOOL_NAME, rules: SECRET_RULES.map(secretSarifRule) }, findings, input.rootUri);
     (run.results ?? []).forEach((result, i) => {
       result.properties = { ...result.properties, ...extra[i] };
     });
-    run.properties = { filesScanned: scanned, filesSkipped: skipped };
-    const store = objectStore();
-    const key = runKey(input.runId, `parts/${TOOL_NAME}.sarif`);
-    await store.putJson(store.buckets.results, key, { $schema: SARIF_SCHEMA, version: '2.1.0', runs: [run] });
-    return { tool: TOOL_NAME, key, results: findings.length, filesScanned: scanned, filesSkipped: skipped };
+    run.properties = { filesScanned: scan.scanned, filesSkipped: scan.skipped };
+    addNotifications(run, scan.notifications, scan.outOfTime);
+    return run;
   });
 }
 

@@ -22,12 +22,20 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { parseSarif, SARIF_SCHEMA } from '../../../backend/sarif/log';
+import { parseSarif } from '../../../backend/sarif/log';
 import type { SarifLog, SarifRule, SarifRun } from '../../../backend/sarif/types';
-import type { TargetRef } from '../../shared/definitions';
-import { requireTool, runTool, stderrExcerpt, ToolMissingError } from '../process';
-import { fingerprint, normalizeToolSarif, notificationRun, SRCROOT } from '../reporters/sarif';
-import { objectStore, runKey, withTarget } from '../runtime';
+import { requireTool, runTool, ToolMissingError } from '../process';
+import { fingerprint, normalizeToolSarif, SRCROOT } from '../reporters/sarif';
+import {
+  describeFailure,
+  mergeRuns,
+  remainingMs,
+  runToolActivity,
+  ToolFailure,
+  withScratch,
+  type SastInput,
+  type SastResult,
+} from '../sast/common';
 import { listTargetFiles, readText, type TargetFile } from '../targetFiles';
 import { pruneRules } from './dedup';
 import { decoyReason, redactRegion, scrubText } from './detector';
@@ -39,30 +47,13 @@ export const GITLEAKS_VERSION = '8.30.1';
 /** A gitleaks binary to use instead of the tools folder and PATH (tests, pinned installs). */
 export const GITLEAKS_BIN_ENV = 'FUZZFORGE_GITLEAKS_BIN';
 
-const TIMEOUT_MS = 15 * 60 * 1000;
 const MIB = 1024 * 1024;
 const CWE_798 = 'https://cwe.mitre.org/data/definitions/798.html';
 /** gitleaks' catch-all keyword + entropy rule: less precise than its format rules. */
 const GENERIC_RULES = new Set(['generic-api-key']);
 
-export interface GitleaksInput {
-  runId: string;
-  target: TargetRef;
-  rootUri: string;
-  exclude: string[];
+export interface GitleaksInput extends Omit<SastInput, 'minLevel'> {
   maxFileBytes: number;
-}
-
-export interface GitleaksResult {
-  tool: string;
-  key: string;
-  results: number;
-  /** False when gitleaks could not run; the part is then a notification. */
-  ran: boolean;
-  version?: string;
-  /** Results dropped as decoys or out of scope. */
-  dropped: number;
-  error?: string;
 }
 
 function gitleaksCommand(): string {
@@ -241,103 +232,76 @@ async function polishRun(run: SarifRun, scope: Scope, version: string | undefine
   return dropped;
 }
 
-async function runGitleaks(input: GitleaksInput): Promise<GitleaksResult> {
-  const store = objectStore();
-  const key = runKey(input.runId, `parts/${GITLEAKS_TOOL}.sarif`);
-  const notify = async (message: string, version?: string): Promise<GitleaksResult> => {
-    const text = scrubText(message);
-    const log: SarifLog = { version: '2.1.0', runs: [notificationRun(GITLEAKS_TOOL, text, version ?? 'unknown')] };
-    await store.putJson(store.buckets.results, key, log);
-    return {
-      tool: GITLEAKS_TOOL,
-      key,
-      results: 0,
-      ran: false,
-      dropped: 0,
-      error: text,
-      ...(version ? { version } : {}),
-    };
-  };
-  let command: string;
-  try {
-    command = gitleaksCommand();
-  } catch (err) {
-    if (err instanceof ToolMissingError) {
-      return notify(
-        `gitleaks is not installed on this worker, so only FuzzForge's own secret detector ran ` +
-          `(install: go install ${GITLEAKS_MODULE}@v${GITLEAKS_VERSION} into ~/.cache/fuzzforge/tools/bin, ` +
-          'or: fuzzforge setup --tools)',
-      );
-    }
-    throw err;
-  }
-  const version = await gitleaksVersion(command);
-  return withTarget(input.target, async (dir) => {
-    const scratch = await fs.promises.mkdtemp(path.join(os.tmpdir(), 'ff-gitleaks-'));
-    try {
-      const report = path.join(scratch, 'gitleaks.sarif');
-      const args = [
-        'dir',
-        dir,
-        '--report-format',
-        'sarif',
-        '--report-path',
-        report,
-        '--redact',
-        '--no-banner',
-        '--no-color',
-        '--exit-code',
-        '0',
-        '--log-level',
-        'error',
-        // Whole MiB only; smaller limits are applied to its results below.
-        '--max-target-megabytes',
-        String(Math.max(1, Math.ceil(input.maxFileBytes / MIB))),
-        // The project's own .gitleaksignore (like its .gitleaks.toml, which gitleaks finds itself).
-        '--gitleaks-ignore-path',
-        dir,
-      ];
-      // cwd is a scratch folder so that nothing of the worker's own folder is read as configuration.
-      const run = await runTool(command, args, {
-        cwd: scratch,
-        // Its log lines are coloured unless NO_COLOR is set (--no-color covers only verbose output).
-        env: { NO_COLOR: '1' },
-        timeoutMs: TIMEOUT_MS,
-        progress: () => ({ phase: 'gitleaks' }),
-      });
-      if (run.timedOut) {
-        return notify(`gitleaks did not finish within ${TIMEOUT_MS / 60000} minutes and was stopped`, version);
-      }
-      if (run.exitCode !== 0) {
-        const how = run.exitCode === null ? `signal ${run.signal ?? '?'}` : `exit ${run.exitCode}`;
-        return notify(`gitleaks failed (${how}): ${stderrExcerpt(run.stderr) || 'no error output'}`, version);
-      }
-      let log: SarifLog;
-      try {
-        log = parseSarif(await fs.promises.readFile(report, 'utf8'), 'gitleaks report');
-      } catch (err) {
-        return notify(`gitleaks wrote no usable SARIF report: ${(err as Error).message}`, version);
-      }
-      normalizeToolSarif(log, { targetDir: dir, rootUri: input.rootUri, ...(version ? { version } : {}) });
-      const files = new Map((await listTargetFiles(dir, input.exclude)).map((f) => [f.rel, f]));
-      const dropped: Record<string, number> = {};
-      for (const r of log.runs) {
-        for (const [reason, n] of Object.entries(
-          await polishRun(r, { files, maxFileBytes: input.maxFileBytes }, version),
-        )) {
-          dropped[reason] = (dropped[reason] ?? 0) + n;
+/**
+ * The command line of `gitleaks dir` over a target: SARIF report, secrets redacted, exit code 0
+ * with findings, the project's own .gitleaksignore honoured (its .gitleaks.toml gitleaks finds
+ * itself). Run it from a scratch folder, so that nothing of the worker's folder is configuration.
+ */
+export function gitleaksArgs(dir: string, report: string, maxFileBytes: number): string[] {
+  return [
+    'dir',
+    dir,
+    '--report-format',
+    'sarif',
+    '--report-path',
+    report,
+    '--redact',
+    '--no-banner',
+    '--no-color',
+    '--exit-code',
+    '0',
+    '--log-level',
+    'error',
+    // Whole MiB only; smaller limits are applied to its results (polishRun).
+    '--max-target-megabytes',
+    String(Math.max(1, Math.ceil(maxFileBytes / MIB))),
+    '--gitleaks-ignore-path',
+    dir,
+  ];
+}
+
+/**
+ * gitleaks under the tool-activity policy (runToolActivity): the common time budget, and a missing
+ * binary, a failed run or an unusable report become a notification part, not a failed workflow.
+ */
+async function runGitleaks(input: GitleaksInput): Promise<SastResult> {
+  let version: string | undefined;
+  return runToolActivity(
+    GITLEAKS_TOOL,
+    input,
+    (dir, deadline) =>
+      withScratch(async (scratch) => {
+        const command = gitleaksCommand();
+        version = await gitleaksVersion(command);
+        const report = path.join(scratch, 'gitleaks.sarif');
+        const args = gitleaksArgs(dir, report, input.maxFileBytes);
+        const timeoutMs = remainingMs(GITLEAKS_TOOL, deadline);
+        // cwd is a scratch folder so that nothing of the worker's own folder is read as configuration.
+        const run = await runTool(command, args, {
+          cwd: scratch,
+          // Its log lines are coloured unless NO_COLOR is set (--no-color covers only verbose output).
+          env: { NO_COLOR: '1' },
+          timeoutMs,
+          progress: () => ({ phase: 'gitleaks' }),
+        });
+        if (run.timedOut || run.exitCode !== 0) {
+          throw new ToolFailure(describeFailure(GITLEAKS_TOOL, run, timeoutMs));
         }
-        r.properties = { ...r.properties, droppedResults: dropped };
-      }
-      log.$schema = SARIF_SCHEMA;
-      await store.putJson(store.buckets.results, key, log);
-      const results = log.runs.reduce((n, r) => n + (r.results?.length ?? 0), 0);
-      const droppedTotal = Object.values(dropped).reduce((a, b) => a + b, 0);
-      return { tool: GITLEAKS_TOOL, key, results, ran: true, dropped: droppedTotal, ...(version ? { version } : {}) };
-    } finally {
-      await fs.promises.rm(scratch, { recursive: true, force: true });
-    }
-  });
+        let log: SarifLog;
+        try {
+          log = parseSarif(await fs.promises.readFile(report, 'utf8'), 'gitleaks report');
+        } catch (err) {
+          throw new ToolFailure(`gitleaks wrote no usable SARIF report: ${(err as Error).message}`);
+        }
+        normalizeToolSarif(log, { targetDir: dir, rootUri: input.rootUri, ...(version ? { version } : {}) });
+        const files = new Map((await listTargetFiles(dir, input.exclude)).map((f) => [f.rel, f]));
+        const merged = mergeRuns(log.runs);
+        const dropped = await polishRun(merged, { files, maxFileBytes: input.maxFileBytes }, version);
+        merged.properties = { ...merged.properties, droppedResults: dropped };
+        return merged;
+      }),
+    () => Promise.resolve(version),
+  );
 }
 
 export const activities = { runGitleaks };
