@@ -5,8 +5,8 @@ import { scoreCorpus } from '../bench/secrets';
 // The figures `npm run bench:secrets` reached on our corpus (test/fixtures/secrets-bench): a change
 // that loses a decoding or lets a decoy through fails here. Raise them when the detector improves.
 const REACHED = {
-  /** Secrets found, of 45. The one missed: a chosen password below the 3.5 bits/char floor. */
-  found: 44,
+  /** Secrets found, of 45. */
+  found: 45,
   /** Findings on decoy lines or on lines the truth does not list. */
   falsePositives: 0,
 };
@@ -20,6 +20,7 @@ const COMPLETE = [
   'escapes',
   'heredoc',
   'hex',
+  'plain',
   'regex',
   'replace',
   'reversal',

@@ -202,7 +202,16 @@ describe('constant evaluator', () => {
     for (const v of ['Summer-Breeze-2024!', 'golang_app_secret_991', 'Tr0ub4dor&3']) {
       assert.ok(credentialShaped(v, false), v);
     }
-    for (const v of ['auth_token', 'DB_PASSWORD', 'config/secrets.json', 'abcdefgh12', 'https://x.example/a1b2c3']) {
+    for (const v of [
+      'auth_token',
+      'DB_PASSWORD',
+      'config/secrets.json',
+      'abcdefgh12',
+      'https://x.example/a1b2c3',
+      'initTokens[name',
+      '%[a-f0-9]{2}',
+      '(Optional',
+    ]) {
       assert.ok(!credentialShaped(v, false), v);
     }
     assert.ok(credentialShaped('SERVICE_KEY_ALPHA', true), 'a hidden value needs only letters');

@@ -95,8 +95,9 @@ function assertFinds(text: string, file: string, kind: SecretKind, value: string
   return f;
 }
 
-function assertClean(text: string, file: string): void {
-  assert.deepEqual(detectSecrets(text, file), [], `${file}: expected nothing in\n${text}`);
+function assertClean(text: string, file: string, minEntropy?: number): void {
+  const options = minEntropy === undefined ? {} : { minEntropy };
+  assert.deepEqual(detectSecrets(text, file, options), [], `${file}: expected nothing in\n${text}`);
 }
 
 /** No 8-character piece of the secret's random part appears in `output`. */
@@ -320,6 +321,10 @@ describe('secrets found by context', () => {
       ['app.rb', `  secret_key_base: "${v}"`],
       ['index.php', `$db_password = '${v}';`],
       ['config.h', `#define API_SECRET "${v}"`],
+      ['report.c', `static const char api_key[] = "${v}";`],
+      ['main.go', `var apiKey string = "${v}"`],
+      ['config.php', `define('API_SECRET', '${v}');`],
+      ['db.py', `conn = connect(user="app", password="${v}")`],
       ['appsettings.json', `  "SigningKey": "${v}",`],
       ['web.config', `<password>${v}</password>`],
       ['.env', `SESSION_SECRET=${v}`],
@@ -336,6 +341,19 @@ describe('secrets found by context', () => {
     assertFinds(src(`api_secret = "${T.hexSecret}"`), 'a.py', 'generic-secret', T.hexSecret);
   });
 
+  it('finds a short chosen password, judged against the entropy its length allows', () => {
+    // 9 distinct characters: 3.17 bits/char, the most 9 characters can have, under the 3.5 default floor.
+    const distinct = (n: number, alphabet: string) => [...new Set(rand(40, alphabet))].slice(0, n).join('');
+    const chosen = `${distinct(5, LOWER)}${distinct(2, DIGITS)}!${distinct(1, UPPER)}`;
+    assert.equal(shannonEntropy(chosen), Math.log2(9));
+    assertFinds(src(`db_password = "${chosen}"`), 'report.c', 'generic-secret', chosen);
+    assertClean(src(`db_password = "${chosen}"`), 'report.c', 4.01); // min_entropy still gates it
+    // In a docstring or comment such a value is usually an example: it gets no allowance there.
+    const docstring = src('def connect():', '    """Example:', `    db_password=${chosen}`, '    """', '    return 1');
+    assertClean(docstring, 'db.py');
+    assertFinds(docstring.replace(chosen, T.symbolPassword), 'db.py', 'generic-secret', T.symbolPassword);
+  });
+
   it('does not read unquoted code expressions as values', () => {
     assertClean(
       src(
@@ -346,6 +364,13 @@ describe('secrets found by context', () => {
       ),
       'app.py',
     );
+  });
+
+  it('does not take a literal joined with run-time data, or a ternary branch, for the value', () => {
+    const v = T.apiKey;
+    assertClean(src(`api_key = "${v}" + suffix`, `secret = "${v}" % (x,)`, `token = "${v}".format(x)`), 'app.py');
+    assertClean(src(`const key = cond ? password : '${v}';`), 'app.js');
+    assertClean(src('<?php', `$password = '${v}' . $suffix;`), 'app.php');
   });
 
   it('ignores names that describe a secret without holding it', () => {
@@ -540,13 +565,19 @@ describe('entropy', () => {
     assert.equal(assessRandomness(T.symbolPassword.slice(0, 11)).random, false);
   });
 
-  it('reports a value exactly when its entropy reaches min_entropy', () => {
+  it('reports a value exactly when its entropy reaches min_entropy (a chosen-password shape: half a bit less)', () => {
     const value = T.apiKey; // 32 random alphanumerics: about 4.5 bits per character
     const entropy = shannonEntropy(value);
     assert.ok(entropy > 4 && entropy < 5, String(entropy));
     const text = src(`api_key = "${value}"`);
     assert.deepEqual(kindsIn(text, 'a.py', entropy), ['1:generic-secret']);
-    assert.deepEqual(kindsIn(text, 'a.py', entropy + 0.01), []);
+    // Letters mixed with digits is also the shape of a chosen password, judged half a bit lower.
+    assert.deepEqual(kindsIn(text, 'a.py', entropy + 0.5), ['1:generic-secret']);
+    assert.deepEqual(kindsIn(text, 'a.py', entropy + 0.51), []);
+    const letters = T.apiKey.replace(/[0-9]/g, '').slice(0, 24); // random, but not a password's shape
+    const lettersText = src(`api_key = "${letters}"`);
+    assert.deepEqual(kindsIn(lettersText, 'a.py', shannonEntropy(letters)), ['1:generic-secret']);
+    assert.deepEqual(kindsIn(lettersText, 'a.py', shannonEntropy(letters) + 0.01), []);
     const hex = T.hexSecret;
     const hexText = src(`api_secret = "${hex}"`);
     assert.deepEqual(kindsIn(hexText, 'a.py', shannonEntropy(hex) + 0.5), ['1:generic-secret']);

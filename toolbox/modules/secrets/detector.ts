@@ -1,4 +1,5 @@
-// FuzzForge's own secret detector for the secret_detection workflow.
+// FuzzForge's own secret detector for the secret_detection workflow, and the judge of
+// security_assessment's credential rules (../analyzers/credentials).
 //
 // Pure code (no I/O, no Node built-ins): callers pass a file's text and its path and get findings
 // back, so the same code runs in the worker, in unit tests and as the scrubber that redacts other
@@ -10,7 +11,8 @@
 //   - values assigned to secret-ish names (`aws_secret_access_key`, `API_TOKEN`, `"password":`)
 //     that look random: Shannon entropy over the value's alphabet, minimum lengths, and checks
 //     against words, sequences and repetition; or that a person chose as a password (letters
-//     mixed with digits or punctuation, still at the entropy floor);
+//     mixed with digits or punctuation, within half a bit of the entropy floor, see
+//     chosenEntropyFloor), in each language's assignment and declaration forms;
 //   - the same, after decoding: base64 / hex of text, escapes, escaped JSON, `KEY=value` lines
 //     in comments and multi-line string bodies, and, in source files, the constant string
 //     expressions ./constants evaluates (concatenation, joins, reversal, ROT13, XOR, decoders);
@@ -77,7 +79,8 @@ export interface SecretFinding {
 export interface DetectOptions {
   /**
    * Bits per character a value over the base64 (or wider) alphabet must reach to be reported as
-   * a generic secret; hex values need 0.5 less because their alphabet has 16 symbols, not 64.
+   * a generic secret; hex values need 0.5 less because their alphabet has 16 symbols, not 64, and
+   * so do chosen passwords and decoded values (see chosenEntropyFloor).
    */
   minEntropy?: number;
 }
@@ -643,9 +646,17 @@ function tokenBodyIsRandom(body: string): boolean {
 // Assignments
 // ---------------------------------------------------------------------------------------------
 
-// name (bare, dotted, quoted or `$`-prefixed), an optional type annotation, then a separator.
+// name (bare, dotted, quoted or `$`-prefixed; a C array `name[]`), an optional type annotation,
+// then a separator.
 const ASSIGNMENT =
-  /(?<![\w$.-])(?:(["'])([A-Za-z_$@][\w$.-]*)\1\]?|([A-Za-z_$@][\w$.-]*))(?:\s*:\s*[A-Za-z_][\w.[\]<>]*(?=\s+=))?\s*(:=|=>|\|\|=|\?\?=|\?=|=(?![=~>])|:(?![:=/]))[ \t]*/g;
+  /(?<![\w$.-])(?:(["'])([A-Za-z_$@][\w$.-]*)\1\]?|([A-Za-z_$@][\w$.-]*)(?:\[\w*\])?)(?:\s*:\s*[A-Za-z_][\w.[\]<>]*(?=\s+=))?\s*(:=|=>|\|\|=|\?\?=|\?=|=(?![=~>])|:(?![:=/]))[ \t]*/g;
+// Declarations whose name is not next to the value: Go's `var name Type = `, PHP's `define('NAME', `.
+const DECLARATIONS: readonly RegExp[] = [
+  /\b(?:var|const)\s+([A-Za-z_]\w*)\s+[A-Za-z_][\w.]*\s*=\s*/g,
+  /\bdefine\s*\(\s*["']([\w.-]+)["']\s*,\s*/g,
+];
+/** After a literal: an operator that joins it with a value computed at run time, or a format call. */
+const JOINED_AFTER = /^\s*(?:\+(?![+=])|%(?![=>}])|\.\s*format(?:ted)?\s*\(|\.(?=\s*\$))/;
 const XML_ELEMENT = /<([A-Za-z_][\w.-]*)>([^<>\s]+)<\/\1>/g;
 const C_DEFINE = /^\s*#\s*define\s+([A-Za-z_]\w*)\s+/;
 const QUOTED_PREFIX = /^(?:[rRbBuUfF]{1,2}|@|\$)?(["'`])/;
@@ -669,10 +680,15 @@ interface Assignment {
   value: string;
   /** Offset of the value in the line. */
   start: number;
+  /**
+   * The literal is joined with data computed at run time (`"prefix" + name`, `"%s-key" % x`): part
+   * of a value, not the value. Still redacted where another tool reports it.
+   */
+  joined?: boolean;
 }
 
 /** The literal value that starts at `at`, if the text there is one. */
-function valueAt(line: string, at: number, unquoted: boolean): { value: string; start: number } | undefined {
+function valueAt(line: string, at: number, unquoted: boolean): Omit<Assignment, 'name'> | undefined {
   const rest = line.slice(at);
   const q = QUOTED_PREFIX.exec(rest);
   if (q) {
@@ -688,7 +704,7 @@ function valueAt(line: string, at: number, unquoted: boolean): { value: string; 
     if (/[fF$]/.test(q[0]) && /\{[^}]*\}/.test(line.slice(open, i))) {
       return undefined; // f-string / interpolated string
     }
-    return { value: line.slice(open, i), start: open };
+    return { value: line.slice(open, i), start: open, joined: JOINED_AFTER.test(line.slice(i + 1)) };
   }
   if (!unquoted || /^[|>!&*]/.test(rest)) {
     return undefined; // code expression, or a YAML block scalar, tag, anchor or alias
@@ -701,9 +717,20 @@ function assignments(line: string, unquoted: boolean): Assignment[] {
   const out: Assignment[] = [];
   for (const m of line.matchAll(ASSIGNMENT)) {
     const name = m[2] ?? m[3] ?? '';
+    if (m[4] === ':' && /\?\s*$/.test(line.slice(0, m.index))) {
+      continue; // `cond ? password : "x"` is a ternary, not a key
+    }
     const v = valueAt(line, (m.index ?? 0) + m[0].length, unquoted);
     if (v) {
       out.push({ name, ...v });
+    }
+  }
+  for (const re of DECLARATIONS) {
+    for (const m of line.matchAll(re)) {
+      const v = valueAt(line, (m.index ?? 0) + m[0].length, false);
+      if (v) {
+        out.push({ name: m[1] ?? '', ...v });
+      }
     }
   }
   for (const m of line.matchAll(XML_ELEMENT)) {
@@ -785,6 +812,7 @@ function lineCandidates(
   index: number,
   unquoted: boolean,
   minEntropy: number,
+  prose = false,
 ): Candidate[] {
   // Subresource-integrity digests (`sha512-...`) look random but are hashes: blank them, columns kept.
   const line = raw.replace(SRI_HASH, (h) => ' '.repeat(h.length));
@@ -847,6 +875,9 @@ function lineCandidates(
     });
   }
   for (const a of [...assignments(line, unquoted), ...escapedAssignments(line, unquoted)]) {
+    if (a.joined === true) {
+      continue;
+    }
     let { value, start } = a;
     const bearer = /^(?:Bearer|Basic|Token|token)\s+(\S+)$/.exec(value);
     if (bearer && /auth/i.test(a.name)) {
@@ -858,7 +889,7 @@ function lineCandidates(
     const decoded = escaped?.hidden ? escaped.value : decodeLiteral(value);
     const c =
       decoded === undefined
-        ? judgeValue([a.name], value, start, start + value.length, minEntropy, false)
+        ? judgeValue([a.name], value, start, start + value.length, minEntropy, false, undefined, prose)
         : judgeDecoded(
             [a.name],
             decoded,
@@ -866,6 +897,7 @@ function lineCandidates(
             start + value.length,
             minEntropy,
             escaped?.hidden ? 'written as escapes' : 'decoded from base64 or hex',
+            prose,
           );
     if (c) {
       out.push(c);
@@ -874,7 +906,10 @@ function lineCandidates(
   return out;
 }
 
-/** A secret assigned to `name` as `value` (plain: the value as written), or undefined. */
+/**
+ * A secret assigned to `name` as `value` (plain: the value as written), or undefined. `prose`: the
+ * line is a comment, docstring or heredoc of a source file, where values are often examples.
+ */
 function judgeValue(
   names: readonly string[],
   value: string,
@@ -883,6 +918,7 @@ function judgeValue(
   minEntropy: number,
   hidden: boolean,
   how?: string,
+  prose = false,
 ): Candidate | undefined {
   if (isPlaceholder(value) || isReference(value) || UUID.test(value) || HASH_PREFIX.test(value)) {
     return undefined;
@@ -932,9 +968,10 @@ function judgeValue(
       };
     }
   }
-  // min_entropy gates every generic finding; a hidden value gets the half bit hex values get.
+  // A chosen password in prose gets no allowance: `access_token=h480djs93hd8` there is an example.
   const entropy = shannonEntropy(value);
-  if (entropy >= minEntropy - (hidden ? 0.5 : 0) && credentialShaped(value, hidden)) {
+  const floor = prose ? minEntropy - (hidden ? 0.5 : 0) : chosenEntropyFloor(value, minEntropy);
+  if (entropy >= floor && credentialShaped(value, hidden)) {
     return {
       kind: 'generic-secret',
       start,
@@ -960,6 +997,7 @@ function judgeDecoded(
   end: number,
   minEntropy: number,
   how: string,
+  prose = false,
 ): Candidate | undefined {
   for (const format of TOKEN_FORMATS) {
     for (const m of value.matchAll(format.re)) {
@@ -980,7 +1018,18 @@ function judgeDecoded(
   if (KNOWN_EXAMPLES.has(value) || /EXAMPLE/.test(value) || [...value].some((c) => c < ' ' && !'\t\r\n'.includes(c))) {
     return undefined;
   }
-  return judgeValue(names, value, start, end, minEntropy, true, how);
+  return judgeValue(names, value, start, end, minEntropy, true, how, prose);
+}
+
+/**
+ * The entropy a chosen (or hidden) value needs: half a bit under min_entropy, as hex values get,
+ * and lower by as much as its length keeps it under the default floor: a value of n characters has
+ * at most log2(n) bits/char (3.17 for 9), so a short password such as `r3p0rt!db` is judged against
+ * what its length allows. From 12 characters on this is min_entropy - 0.5, and min_entropy always
+ * gates it: raising it raises the floor.
+ */
+export function chosenEntropyFloor(value: string, minEntropy = DEFAULT_MIN_ENTROPY): number {
+  return minEntropy - 0.5 - Math.max(0, DEFAULT_MIN_ENTROPY - Math.log2(Math.max(value.length, 1)));
 }
 
 /** `abcdefgh`, `12345678`: nearly every neighbouring pair of characters is consecutive. */
@@ -996,9 +1045,10 @@ function mostlySequence(value: string): boolean {
 
 /**
  * A value a person chose as a password or key under a secret name, random or not: 8 to 200
- * characters without spaces, not a placeholder, reference, path or filler sequence, and mixing
- * letters with at least 3 digits, or with digits and both cases, or with punctuation. A hidden value
- * (decoded or assembled by the program) needs only letters: nobody hides a name or a path.
+ * characters without spaces, not a placeholder, reference, path, filler sequence, code or pattern
+ * (brackets), and mixing letters with at least 3 digits, or with digits and both cases, or with
+ * punctuation. A hidden value (decoded or assembled by the program) needs only letters: nobody
+ * hides a name or a path.
  */
 export function credentialShaped(value: string, hidden: boolean): boolean {
   if (value.length < 8 || value.length > 200 || /\s/.test(value) || !/[A-Za-z]/.test(value)) {
@@ -1016,6 +1066,9 @@ export function credentialShaped(value: string, hidden: boolean): boolean {
   // `bcrypt.hashSync(password` in a commented-out line: a call, i.e. code, not a literal.
   if (/^[A-Za-z_$][\w$.]*\(/.test(value) || looksLikeReferenceValue(value) || /^v?\d+(?:\.\d+)+(?:[-+.][\w.]+)?$/.test(value)) {
     return false;
+  }
+  if (/[[\]{}()]/.test(value)) {
+    return false; // code or a pattern (`initTokens[name`, `%[a-f0-9]{2}`), not a password someone typed
   }
   const digits = value.match(/[0-9]/g)?.length ?? 0;
   const upper = /[A-Z]/.test(value);
@@ -1144,8 +1197,11 @@ export function detectSecrets(text: string, path: string, options: DetectOptions
       return;
     }
     // Comments and multi-line string bodies (heredocs, raw strings) hold `KEY=value` text even in code.
-    const loose = unquoted || constants?.textLines.has(index) === true;
-    const candidates = [...lineCandidates(line, lines, index, loose, minEntropy), ...(derived.get(index) ?? [])].sort(
+    const prose = !unquoted && constants?.textLines.has(index) === true;
+    const candidates = [
+      ...lineCandidates(line, lines, index, unquoted || prose, minEntropy, prose),
+      ...(derived.get(index) ?? []),
+    ].sort(
       (a, b) => a.priority - b.priority || a.start - b.start,
     );
     const kept: Candidate[] = [];
