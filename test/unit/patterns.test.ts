@@ -587,24 +587,24 @@ describe('ff-hardcoded-credential', () => {
       ['python', src('config = {"api_key": "k-12345-abcdef"}')],
       ['python', src('conn = connect(user="app", password="S3cr3t-pw")')],
       ['python', src('class Settings:', '    client_secret: str = "cs-98765-zyx"'), 2],
-      ['javascript', src("const dbPassword = 'hunter2-db';")],
+      ['javascript', src("const dbPassword = 'hunter2-Db';")],
       ['javascript', src("module.exports = { auth: { password: 'Pa55word!' } };")],
       ['javascript', src("const headers = { 'x-api-key': 'a1b2c3d4e5f6' };")],
       ['typescript', src("export const accessToken: string = 'tok_1234567890';")],
       ['go', src('const apiKey = "AIzaSyD-1234567"')],
-      ['go', src('secret := "jwt-signing-secret-1"')],
+      ['go', src('secret := "jwt-signing-Secret-1"')],
       ['go', src('cfg := Config{Password: "go-pass-123"}')],
-      ['java', src('private static final String PASSWORD = "j4va-secret";')],
+      ['java', src('private static final String PASSWORD = "j4va-Secret";')],
       ['java', src('String accessKey = "ak-0987654321";')],
-      ['php', src('<?php', "$password = 'php-secret-1';"), 2],
+      ['php', src('<?php', "$password = 'php-Secret-1';"), 2],
       ['php', src('<?php', "return ['db_password' => 'Inv3ntory!'];"), 2],
       ['php', src('<?php', "define('AUTH_TOKEN', 'tok-abcdef-123');"), 2],
-      ['ruby', src("SMTP_PASSWORD = 'rb-secret-42'")],
-      ['ruby', src("settings = { password: 'rb-secret-43' }")],
-      ['ruby', src("settings = { :secret => 'rb-secret-44' }")],
-      ['c', src('char *password = "c-secret-45";')],
-      ['c', src('static const char api_key[] = "c-secret-46";')],
-      ['c', src('#define DB_PASSWORD "c-secret-47"')],
+      ['ruby', src("SMTP_PASSWORD = 'rb-Secret-42'")],
+      ['ruby', src("settings = { password: 'rb-Secret-43' }")],
+      ['ruby', src("settings = { :secret => 'rb-Secret-48' }")],
+      ['c', src('char *password = "c-Secr3t-45";')],
+      ['c', src('static const char api_key[] = "c-Secr3t-46";')],
+      ['c', src('#define DB_PASSWORD "c-Secr3t-47"')],
     ];
     for (const [lang, text, line] of cases) {
       assertFinds(lang, text, rule, line ?? 1);
@@ -652,6 +652,8 @@ describe('ff-hardcoded-credential', () => {
           "const schema = { password: /^.{8,}$/, passwordLabel: 'Password' };",
           "const msg = { password: 'Please enter your password' };",
           "const x = cond ? password : 'abcdefgh';",
+          "const y = cond ? password : 'Xq7#kLm2!pRz';",
+          "const pass = 'Xq7#kLm2!pRz' + suffix;",
         ),
       ],
       ['go', src('password := os.Getenv("DB_PASSWORD")', 'if password == "hunter2222" {', '}')],
@@ -673,8 +675,9 @@ describe('ff-hardcoded-credential', () => {
     assert.ok(f);
     assert.equal(f.snippet, 'DB_PASSWORD = "***"  # old value: "***"');
     assert.ok(!f.message.includes('Winter2024'));
-    assert.equal(f.column, 1);
-    assert.equal(f.endColumn, 30);
+    // The span of the value, as secret_detection reports it.
+    assert.equal(f.column, 16);
+    assert.equal(f.endColumn, 29);
   });
 
   it('redacts secrets in the snippets of other rules on the same line', () => {
@@ -794,14 +797,14 @@ describe('scanSource', () => {
   });
 
   it('sorts by line, then column, then rule id', () => {
-    const text = src('x = 1', 'c = Cipher.getInstance("DES/ECB/PKCS5Padding");', 'String password = "j4va-secret";');
+    const text = src('x = 1', 'c = Cipher.getInstance("DES/ECB/PKCS5Padding");', 'String password = "j4va-Secret";');
     const got = scanSource(text, 'java');
     assert.deepEqual(
       got.map((f) => [f.line, f.column, f.ruleId]),
       [
         [2, 5, 'ff-ecb-mode'],
         [2, 5, 'ff-weak-cipher'],
-        [3, 8, 'ff-hardcoded-credential'],
+        [3, 20, 'ff-hardcoded-credential'],
       ],
     );
     const sorted = [...got].sort((a, b) => a.line - b.line || a.column - b.column || a.ruleId.localeCompare(b.ruleId));
