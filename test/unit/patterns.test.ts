@@ -693,6 +693,14 @@ describe('ff-hardcoded-credential', () => {
   });
 });
 
+describe('ff-hardcoded-credential carries the detector kind', () => {
+  it('names the kind of the value it reports', () => {
+    const token = `ghp_${'a1B2c3D4e5F6g7H8i9J0'.repeat(2).slice(0, 36)}`;
+    const [f] = findings('python', `GITHUB_TOKEN = "${token}"`, 'ff-hardcoded-credential');
+    assert.equal(f?.secretKind, 'github-token');
+  });
+});
+
 describe('ff-aws-access-key and ff-private-key', () => {
   it('finds AWS access key ids, redacted', () => {
     for (const lang of LANGUAGES) {

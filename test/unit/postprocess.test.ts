@@ -392,6 +392,25 @@ describe('applyFileContext', () => {
     assert.equal(vendored?.properties?.fileKind, 'vendored');
     assert.equal(l.runs[0]?.results?.find((r) => r.ruleId === 'B201')?.level, 'error');
   });
+  it("keeps a pattern credential whose value the detector knows as a provider's token", () => {
+    const l: SarifLog = {
+      version: '2.1.0',
+      runs: [
+        run(
+          'fuzzforge-patterns',
+          [
+            result('ff-hardcoded-credential', 'tests/test_api.py', 3, { properties: { secretKind: 'github-token' } }),
+            result('ff-hardcoded-credential', 'tests/test_api.py', 4, { properties: { secretKind: 'generic-secret' } }),
+          ],
+          [{ id: 'ff-hardcoded-credential', cwe: 'cwe-798' }],
+        ),
+      ],
+    };
+    assert.deepEqual(applyFileContext(l, kinds), { vendored: 0, quiet: 1, examples: 0 });
+    assert.deepEqual(located(l), ['fuzzforge-patterns:ff-hardcoded-credential@3']);
+    assert.equal(l.runs[0]?.results?.[0]?.level, 'error');
+  });
+
   it('treats a malformed leftOut property as zero', () => {
     const r = run('x', []);
     r.properties = { leftOut: { vendored: -3, quiet: 'many', examples: 1.5 } };

@@ -336,7 +336,8 @@ export function allArgsConstant(ctx: Ctx, line: Line, col: number): boolean {
 // Detectors
 // ---------------------------------------------------------------------------------------------
 
-export type Emit = (line: Line, start: number, end: number, message: string) => void;
+/** Report a span of a line; `secretKind` is the secret detector's kind for credential rules. */
+export type Emit = (line: Line, start: number, end: number, message: string, secretKind?: string) => void;
 
 export interface Detector {
   rule: RuleId;

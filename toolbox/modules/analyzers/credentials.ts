@@ -74,7 +74,7 @@ export const CREDENTIALS: Detector[] = [
     langs: ALL,
     run(ctx, emit) {
       for (const { line, finding: f } of hitsOf(ctx, (f) => f.kind !== 'aws-access-key-id' && f.kind !== 'private-key')) {
-        emit(line, f.column - 1, f.endColumn - 1, f.message);
+        emit(line, f.column - 1, f.endColumn - 1, f.message, f.kind);
       }
     },
   },

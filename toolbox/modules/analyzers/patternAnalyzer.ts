@@ -73,6 +73,7 @@ async function analyzePatterns(input: PatternAnalysisInput): Promise<SastResult>
             column: f.column,
             endColumn: f.endColumn,
             snippet: f.snippet,
+            ...(f.secretKind ? { properties: { secretKind: f.secretKind } } : {}),
           });
         }
       },

@@ -35,6 +35,8 @@ export interface PatternFinding {
   message: string;
   /** The trimmed source line (at most 200 characters) with secret values replaced by "***". */
   snippet: string;
+  /** Credential rules: the secret detector's kind (generic-secret, github-token, ...). */
+  secretKind?: string;
 }
 
 export interface ScanOptions {
@@ -107,13 +109,23 @@ export function scanSource(text: string, language: Language, options: ScanOption
     return [];
   }
   const ctx = buildContext(text.charCodeAt(0) === 0xfeff ? ` ${text.slice(1)}` : text, language);
-  const hits = new Map<string, { rule: RuleId; line: Line; start: number; end: number; message: string }>();
+  const hits = new Map<
+    string,
+    { rule: RuleId; line: Line; start: number; end: number; message: string; secretKind?: string }
+  >();
   for (const detector of detectors) {
-    detector.run(ctx, (line, start, end, message) => {
+    detector.run(ctx, (line, start, end, message, secretKind) => {
       const key = `${detector.rule}\0${line.index}`;
       const previous = hits.get(key);
       if (!previous || start < previous.start) {
-        hits.set(key, { rule: detector.rule, line, start, end: Math.max(end, start + 1), message });
+        hits.set(key, {
+          rule: detector.rule,
+          line,
+          start,
+          end: Math.max(end, start + 1),
+          message,
+          ...(secretKind ? { secretKind } : {}),
+        });
       }
     });
   }
@@ -125,6 +137,7 @@ export function scanSource(text: string, language: Language, options: ScanOption
     endColumn: h.end + 1,
     message: h.message,
     snippet: snippetOf(h.line, secrets.get(h.line.index)),
+    ...(h.secretKind ? { secretKind: h.secretKind } : {}),
   }));
   return findings.sort(
     (a, b) => a.line - b.line || a.column - b.column || (a.ruleId < b.ruleId ? -1 : a.ruleId > b.ruleId ? 1 : 0),

@@ -41,6 +41,8 @@ export interface ToolFinding {
   column?: number;
   endColumn?: number;
   snippet?: string;
+  /** Extra result properties (e.g. the secret detector's kind of a credential). */
+  properties?: Record<string, string>;
 }
 
 export interface ToolDescription {
@@ -78,6 +80,7 @@ export function buildSarifRun(tool: ToolDescription, findings: readonly ToolFind
       },
     ],
     partialFingerprints: { 'fuzzforge/v1': fingerprint(f) },
+    ...(f.properties ? { properties: { ...f.properties } } : {}),
   }));
   return {
     tool: {

@@ -127,11 +127,19 @@ const GENERIC_SECRET_RULES: ReadonlySet<string> = new Set([
   'fuzzforge-patterns/ff-hardcoded-credential',
 ]);
 
+/** The secret detector's kinds judged by name, entropy or shape (see GENERIC_SECRET_RULES). */
+const GENERIC_SECRET_KINDS: ReadonlySet<string> = new Set(['generic-secret', 'connection-string', 'jwt']);
+
 /**
  * Does the result report a secret whose format names its issuer (an AWS key id, a GitHub or Slack
  * token, a private key block)? Such a value is a leak wherever it is written, docs and tests too.
  */
 export function isKnownFormatSecret(run: SarifRun, result: SarifResult): boolean {
+  // The pattern rules' ff-hardcoded-credential carries the secret detector's kind of the value.
+  const kind = result.properties?.secretKind;
+  if (typeof kind === 'string' && isCredentialResult(run, result) && !GENERIC_SECRET_KINDS.has(kind)) {
+    return true;
+  }
   return (
     isCredentialResult(run, result) &&
     reportedBy(run, result).some(
