@@ -469,6 +469,15 @@ describe('decoys', () => {
       ),
       'a.yaml',
     );
+    // Password hashes stored for seeded accounts: hashes, even under a password name.
+    assertClean(
+      src(
+        `  "password": "$2a$10$${rand(53, BASE64.replace(/[+=]/g, ''))}",`,
+        `  password: "$argon2id$v=19$m=65536,t=3,p=4$${rand(22, BASE64.replace(/[+=]/g, ''))}$${rand(43, BASE64.replace(/[+=]/g, ''))}",`,
+        `  password = "pbkdf2_sha256$600000$${rand(22, BASE64.replace(/[+=]/g, ''))}$${rand(44, BASE64)}"`,
+      ),
+      'seed.js',
+    );
     const lock = src(
       '{',
       '  "packages": {',

@@ -441,7 +441,9 @@ export function isReference(value: string): boolean {
 }
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-const HASH_PREFIX = /^(?:sha(?:1|224|256|384|512)?|md5|blake2[bs]?|h1|xxh\d*)[:-]/i;
+/** Digests with their algorithm's prefix, and password hashes in crypt / Django / passlib form. */
+const HASH_PREFIX =
+  /^(?:(?:sha(?:1|224|256|384|512)?|md5|blake2[bs]?|h1|xxh\d*)[:-]|\$(?:2[abxy]?|1|5|6|7|y|gy|apr1|argon2(?:id|i|d)|scrypt|pbkdf2(?:-sha\d+)?|sha1|md5)\$|(?:pbkdf2_sha\d+|bcrypt(?:_sha256)?|argon2|scrypt)\$)/i;
 const SRI_HASH = /\bsha(?:1|256|384|512)-[A-Za-z0-9+/]{20,}={0,2}/g;
 
 // ---------------------------------------------------------------------------------------------
