@@ -92,3 +92,17 @@ export interface RunProgress {
 }
 
 export const progressQuery = defineQuery<RunProgress>('progress');
+
+/** The parameters of every static workflow that say what the file classification leaves out. */
+export interface FileContextParams {
+  include_vendored?: boolean;
+  report_tests_and_docs?: boolean;
+}
+
+/** What the merge is asked of the file classification (reporters/postprocess.ts applyFileContext). */
+export function fileContext(params: FileContextParams): { includeVendored: boolean; reportTestsAndDocs: boolean } {
+  return {
+    includeVendored: params.include_vendored === true,
+    reportTestsAndDocs: params.report_tests_and_docs === true,
+  };
+}

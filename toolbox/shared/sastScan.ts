@@ -5,7 +5,15 @@
 import { proxyActivities, setHandler, type ActivityInterfaceFor, type ActivityOptions } from '@temporalio/workflow';
 import type { InventorySummary } from '../modules/inventory/files';
 import type { activities as sarifActivities, SarifPart } from '../modules/reporters/sarif';
-import { progressQuery, type RunProgress, type ScanSummary, type TargetRef, type WorkflowInput } from './definitions';
+import {
+  fileContext,
+  type FileContextParams,
+  progressQuery,
+  type RunProgress,
+  type ScanSummary,
+  type TargetRef,
+  type WorkflowInput,
+} from './definitions';
 
 /**
  * One policy for every activity of a static scan, tools and merge alike. 30 minutes: the tool
@@ -52,7 +60,7 @@ export interface ScanOptions<T extends string> {
 /** Run the chosen tools of `workflow` in parallel over the input's target, then one merged SARIF log. */
 export async function sastScan<T extends string>(
   workflow: string,
-  input: WorkflowInput<{ exclude: string[]; include_vendored?: boolean; report_tests_and_docs?: boolean }>,
+  input: WorkflowInput<{ exclude: string[] } & FileContextParams>,
   tools: ScanTools<T>,
   options: ScanOptions<T> = {},
 ): Promise<ScanSummary> {
@@ -89,10 +97,7 @@ export async function sastScan<T extends string>(
     target: input.target,
     baseline: input.baseline,
     // Vendored code left out, tests and docs quieter, unless the parameters ask otherwise.
-    context: {
-      includeVendored: input.params.include_vendored === true,
-      reportTestsAndDocs: input.params.report_tests_and_docs === true,
-    },
+    context: fileContext(input.params),
   });
   progress = { phase: 'done', fraction: 1 };
   return summary;

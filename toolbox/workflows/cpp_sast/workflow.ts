@@ -1,12 +1,10 @@
 import type { activities as cppcheckActivities } from '../../modules/sast/cppcheck';
 import type { activities as flawfinderActivities } from '../../modules/sast/flawfinder';
-import type { ScanSummary, WorkflowInput } from '../../shared/definitions';
+import type { FileContextParams, ScanSummary, WorkflowInput } from '../../shared/definitions';
 import { sastScan, scanActivities } from '../../shared/sastScan';
 
-export interface CppSastParams {
+export interface CppSastParams extends FileContextParams {
   exclude: string[];
-  include_vendored?: boolean;
-  report_tests_and_docs?: boolean;
   tools: ('cppcheck' | 'flawfinder')[];
   std: string;
   min_level: number;

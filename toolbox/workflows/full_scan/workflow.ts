@@ -1,13 +1,18 @@
 import { executeChild, proxyActivities, setHandler } from '@temporalio/workflow';
 import type { activities as planActivities } from '../../modules/orchestration/plan';
 import type { activities as sarifActivities } from '../../modules/reporters/sarif';
-import { progressQuery, type RunProgress, type ScanSummary, type WorkflowInput } from '../../shared/definitions';
+import {
+  fileContext,
+  type FileContextParams,
+  progressQuery,
+  type RunProgress,
+  type ScanSummary,
+  type WorkflowInput,
+} from '../../shared/definitions';
 
-export interface FullScanParams {
+export interface FullScanParams extends FileContextParams {
   exclude: string[];
   workflows: string[];
-  include_vendored?: boolean;
-  report_tests_and_docs?: boolean;
 }
 
 const { planFullScan, mergeSarif } = proxyActivities<typeof planActivities & typeof sarifActivities>({
@@ -75,10 +80,7 @@ export async function full_scan(input: WorkflowInput<FullScanParams>): Promise<S
     notifications,
     target: input.target,
     baseline: input.baseline,
-    context: {
-      includeVendored: input.params.include_vendored === true,
-      reportTestsAndDocs: input.params.report_tests_and_docs === true,
-    },
+    context: fileContext(input.params),
   });
   progress = { phase: 'done', fraction: 1 };
   return summary;

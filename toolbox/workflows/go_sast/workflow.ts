@@ -1,12 +1,10 @@
 import type { activities as gosecActivities, GosecLevel } from '../../modules/sast/gosec';
 import type { activities as govetActivities } from '../../modules/sast/govet';
-import type { ScanSummary, WorkflowInput } from '../../shared/definitions';
+import type { FileContextParams, ScanSummary, WorkflowInput } from '../../shared/definitions';
 import { sastScan, scanActivities } from '../../shared/sastScan';
 
-export interface GoSastParams {
+export interface GoSastParams extends FileContextParams {
   exclude: string[];
-  include_vendored?: boolean;
-  report_tests_and_docs?: boolean;
   tools: ('gosec' | 'govet')[];
   severity: GosecLevel;
   confidence: GosecLevel;

@@ -1,11 +1,9 @@
 import type { activities as eslintActivities } from '../../modules/sast/eslint';
-import type { ScanSummary, WorkflowInput } from '../../shared/definitions';
+import type { FileContextParams, ScanSummary, WorkflowInput } from '../../shared/definitions';
 import { sastScan, scanActivities } from '../../shared/sastScan';
 
-export interface JsSastParams {
+export interface JsSastParams extends FileContextParams {
   exclude: string[];
-  include_vendored?: boolean;
-  report_tests_and_docs?: boolean;
   tools: 'eslint'[];
   min_level: 'note' | 'warning' | 'error';
   extra_eslint_rules: Record<string, unknown>;

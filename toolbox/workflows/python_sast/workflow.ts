@@ -1,12 +1,10 @@
 import type { activities as banditActivities } from '../../modules/sast/bandit';
 import type { activities as semgrepActivities } from '../../modules/sast/semgrep';
-import type { ScanSummary, WorkflowInput } from '../../shared/definitions';
+import type { FileContextParams, ScanSummary, WorkflowInput } from '../../shared/definitions';
 import { sastScan, scanActivities } from '../../shared/sastScan';
 
-export interface PythonSastParams {
+export interface PythonSastParams extends FileContextParams {
   exclude: string[];
-  include_vendored?: boolean;
-  report_tests_and_docs?: boolean;
   tools: ('bandit' | 'semgrep')[];
   min_level: 'note' | 'warning' | 'error';
   bandit_skips: string[];

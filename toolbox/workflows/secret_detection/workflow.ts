@@ -1,12 +1,10 @@
 import type { activities as detectorActivities } from '../../modules/secrets/detectorActivity';
 import type { activities as gitleaksActivities } from '../../modules/secrets/gitleaks';
-import type { ScanSummary, WorkflowInput } from '../../shared/definitions';
+import type { FileContextParams, ScanSummary, WorkflowInput } from '../../shared/definitions';
 import { sastScan, scanActivities } from '../../shared/sastScan';
 
-export interface SecretDetectionParams {
+export interface SecretDetectionParams extends FileContextParams {
   exclude: string[];
-  include_vendored?: boolean;
-  report_tests_and_docs?: boolean;
   max_file_bytes: number;
   use_gitleaks: boolean;
   min_entropy: number;

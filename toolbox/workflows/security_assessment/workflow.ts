@@ -1,13 +1,11 @@
 import type { activities as patternActivities } from '../../modules/analyzers/patternAnalyzer';
 import type { Language } from '../../modules/analyzers/patterns';
 import type { activities as inventoryActivities } from '../../modules/inventory/files';
-import type { ScanSummary, WorkflowInput } from '../../shared/definitions';
+import type { FileContextParams, ScanSummary, WorkflowInput } from '../../shared/definitions';
 import { sastScan, scanActivities } from '../../shared/sastScan';
 
-export interface SecurityAssessmentParams {
+export interface SecurityAssessmentParams extends FileContextParams {
   exclude: string[];
-  include_vendored?: boolean;
-  report_tests_and_docs?: boolean;
   max_file_bytes: number;
   languages: Language[];
   min_level: 'note' | 'warning' | 'error';
