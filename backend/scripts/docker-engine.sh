@@ -169,6 +169,7 @@ stop() {
   if ! pid=$(own_pid); then
     say "the project's dockerd is not running"
     rm -f "$pid_file"
+    unmount_leftovers
     return 0
   fi
   say "stopping dockerd $pid"
@@ -183,6 +184,17 @@ stop() {
     kill -KILL "$pid" 2>/dev/null || true
   fi
   rm -f "$pid_file" "$socket"
+  unmount_leftovers
+}
+
+# dockerd can leave its network namespace files (exec root's netns/) mounted when it stops; the
+# folder then cannot be removed ("Device or resource busy"). Unmount what is left under our exec
+# root, deepest first; nothing outside it is touched.
+unmount_leftovers() {
+  [ -r /proc/mounts ] || return 0
+  awk -v root="$exec_root/" 'index($2, root) == 1 { print $2 }' /proc/mounts | sort -r | while read -r mnt; do
+    umount "$mnt" 2>/dev/null || umount -l "$mnt" 2>/dev/null || say "could not unmount $mnt (left by dockerd)"
+  done
 }
 
 print_env() {
