@@ -12,7 +12,7 @@ import { taskQueueFor } from '../../toolbox/shared/definitions';
 import { ensureServiceBinary } from './binaries';
 import { DEFAULT_BUCKETS, type BackendConnection, connectionToEnv } from './connection';
 import { connectTemporal } from '../temporal/connect';
-import { canConnect, pickPort } from './ports';
+import { canConnect, pickPort, pidListensOn } from './ports';
 import {
   killTaggedProcesses,
   removeWorkerLeftovers,
@@ -165,6 +165,7 @@ export async function startEmbedded(
   options: EmbeddedOptions,
   onProgress: (line: string) => void = () => undefined,
   timeoutMs = 180_000,
+  attempt = 1,
 ): Promise<StartResult> {
   const existing = runningEmbedded(options.stateDir);
   if (existing?.status === 'ready') {
@@ -218,6 +219,15 @@ export async function startEmbedded(
         return { state, attached: state.supervisorPid !== spawned };
       }
       if (state.status === 'failed') {
+        // Another backend took a port between our pick and our bind: pick again, once.
+        if (state.error?.includes(PORT_TAKEN) && attempt < 2) {
+          onProgress(`${state.error}; starting again on other ports`);
+          // The failed supervisor stops its children and exits; start again once it is gone.
+          for (let waited = 0; isPidAlive(state.supervisorPid) && waited < 15_000; waited += 200) {
+            await sleep(200);
+          }
+          return startEmbedded(options, onProgress, Math.max(1000, deadline - Date.now()), attempt + 1);
+        }
         throw new UserError(
           `the embedded backend failed to start: ${state.error ?? 'unknown error'}`,
           `see ${state.logsDir}`,
@@ -629,10 +639,23 @@ export async function runSupervisor(stateDir: string): Promise<void> {
       launch(host);
     }
     // The worker host loads the toolbox while Temporal and MinIO start (it waits for Temporal).
-    await waitFor('MinIO', () => storageHealthy(state.storage.endpoint, 1000), 60_000);
+    // Healthy is not enough: the answer must come from our own child. Ports are picked free, but
+    // another backend starting at the same moment can take one first; its server would answer.
+    await waitFor(
+      'MinIO',
+      async () =>
+        (await storageHealthy(state.storage.endpoint, 1000)) && ownListener('MinIO', state.storage.pid, ports.minio),
+      60_000,
+    );
     const store = new ObjectStore(connection);
     await retry(() => store.ensureBuckets(config.retention), 20, 500);
-    await waitFor('Temporal', () => temporalHealthy(state.temporal.address, 'default', 2000), 90_000);
+    await waitFor(
+      'Temporal',
+      async () =>
+        (await temporalHealthy(state.temporal.address, 'default', 2000)) &&
+        ownListener('Temporal', state.temporal.pid, ports.temporal),
+      90_000,
+    );
     // Ready means a scan can run now: every worker has bundled its toolbox and polls its queue.
     await waitForWorkers(state.temporal.address, verticals, 120_000);
     state.status = 'ready';
@@ -649,6 +672,24 @@ export async function runSupervisor(stateDir: string): Promise<void> {
     // Leave the failed state for `up` to read; it is replaced by the next start.
     process.exit(1);
   }
+}
+
+/** Marks a start-up that failed because another process holds a port picked for this one. */
+export const PORT_TAKEN = 'is taken by another process';
+
+/**
+ * Called once a server answers on `port`: is it our child `pid`? Throws when our child does not
+ * listen there, i.e. another process holds the port (its server answered). True where /proc
+ * cannot tell; false before the child is spawned.
+ */
+function ownListener(what: string, pid: number | undefined, port: number): boolean {
+  if (pid === undefined) {
+    return false;
+  }
+  if (pidListensOn(pid, port) === false) {
+    throw new Error(`port ${port} picked for ${what} ${PORT_TAKEN}; its server answered instead of ours`);
+  }
+  return true;
 }
 
 async function waitForWorkers(address: string, verticals: readonly string[], timeoutMs: number): Promise<void> {
