@@ -14,14 +14,16 @@ import type { RunService } from './temporal/runs';
 import { toolSearchPath, type ToolStatus } from './toolbox/tools';
 import type { VerticalAvailability } from './toolbox/verticals';
 import { CRASH_ID_PATTERN, statsQuery, type CrashRecord, type FuzzStatsView } from '../toolbox/shared/fuzzing';
-import { ENGINES, selectHarnesses, type CampaignDirs } from '../toolbox/modules/fuzzing/engines';
+import { readCrashRecords } from './fuzz/crashRecords';
+import { HARNESS_ENGINES, selectHarnesses, type CampaignDirs } from './fuzz/harnesses';
+import { killGroup } from './processGroup';
 
 /** Whether each fuzzing engine can run here: its vertical's toolchain and its fuzzer tool. */
 export function fuzzingAvailability(
   verticals: readonly VerticalAvailability[],
   tools: readonly ToolStatus[],
 ): { engine: string; workflow: string; vertical: string; available: boolean; reason?: string }[] {
-  return Object.values(ENGINES).map((e) => {
+  return Object.values(HARNESS_ENGINES).map((e) => {
     const v = verticals.find((x) => x.vertical === e.vertical);
     const tool = e.toolName ? tools.find((t) => t.vertical === e.vertical && t.tool === e.toolName) : undefined;
     const reasons = [
@@ -51,67 +53,8 @@ export async function fuzzStats(runs: RunService, runId: string): Promise<FuzzSt
   }
 }
 
-/**
- * Why a crash record read from storage cannot be used, or undefined. Its id becomes file names
- * (`crash-<id>`) and its keys are downloaded, so both must be exactly what the worker writes.
- */
-export function crashRecordProblem(record: unknown, runId: string, key: string): string | undefined {
-  const r = record as Partial<CrashRecord> | null;
-  if (!r || typeof r !== 'object' || typeof r.id !== 'string' || !CRASH_ID_PATTERN.test(r.id)) {
-    return `its id ${JSON.stringify((r as { id?: unknown } | null)?.id)?.slice(0, 80)} is not a crash signature (hex)`;
-  }
-  const prefix = `runs/${runId}/crashes/${r.id}/`;
-  if (key !== `${prefix}crash.json`) {
-    return `it is stored at ${key}, not under its own id`;
-  }
-  const keys: [string, unknown][] = [
-    ['inputKey', r.inputKey],
-    ['stackKey', r.stackKey],
-    ...(r.minimizedKey !== undefined ? [['minimizedKey', r.minimizedKey] as [string, unknown]] : []),
-  ];
-  const expected: Record<string, string> = { inputKey: 'input', stackKey: 'stack.txt', minimizedKey: 'minimized' };
-  for (const [field, value] of keys) {
-    if (value !== `${prefix}${expected[field]}`) {
-      return `its ${field} is not ${prefix}${expected[field]}`;
-    }
-  }
-  if (typeof r.firstSeen !== 'string') {
-    return 'it has no firstSeen time';
-  }
-  return undefined;
-}
-
-/**
- * Every unique crash a run stored, oldest first. A record cut short by a lost worker, or one
- * whose id or keys are not what a worker writes, is skipped (reported through `onSkip`).
- */
-export async function readCrashRecords(
-  store: ObjectStore,
-  runId: string,
-  onSkip?: (key: string, reason: string) => void,
-): Promise<CrashRecord[]> {
-  const bucket = store.buckets.results;
-  const out: CrashRecord[] = [];
-  for (const obj of await store.list(bucket, `runs/${runId}/crashes/`)) {
-    if (obj.key.endsWith('/crash.json')) {
-      let record: CrashRecord;
-      try {
-        record = await store.getJson<CrashRecord>(bucket, obj.key);
-      } catch (err) {
-        // Its input is still stored beside it.
-        onSkip?.(obj.key, `unreadable: ${(err as Error).message}`);
-        continue;
-      }
-      const problem = crashRecordProblem(record, runId, obj.key);
-      if (problem) {
-        onSkip?.(obj.key, problem);
-      } else {
-        out.push(record);
-      }
-    }
-  }
-  return out.sort((a, b) => a.firstSeen.localeCompare(b.firstSeen));
-}
+// Crash records are read by workers too (a campaign's report): they live in a module of their own.
+export { crashRecordProblem, readCrashRecords } from './fuzz/crashRecords';
 
 export function listCrashes(conn: BackendConnection, runId: string): Promise<CrashRecord[]> {
   return readCrashRecords(new ObjectStore(conn), runId);
@@ -213,7 +156,7 @@ export async function replayCrash(
   crash: CrashRecord,
   options: ReplayOptions,
 ): Promise<ReplayResult> {
-  const engine = ENGINES[crash.engine];
+  const engine = HARNESS_ENGINES[crash.engine];
   if (!engine || !CRASH_ID_PATTERN.test(crash.id)) {
     throw new UserError(
       `refusing to replay crash ${JSON.stringify(crash.id).slice(0, 80)}: not a crash record a worker wrote`,
@@ -300,16 +243,6 @@ export async function replayCrash(
     };
   } finally {
     await fs.promises.rm(tmp, { recursive: true, force: true });
-  }
-}
-
-function killGroup(pid: number | undefined): void {
-  try {
-    if (pid) {
-      process.kill(-pid, 'SIGKILL');
-    }
-  } catch {
-    // Already gone.
   }
 }
 

@@ -4,6 +4,7 @@
 import type { TargetRef, WorkflowInput } from '../../toolbox/shared/definitions';
 import { CRASH_ID_PATTERN } from '../../toolbox/shared/fuzzing';
 import { blobKey, DIGEST_PATTERN, manifestKey } from '../storage/manifest';
+import { runSarifKey } from '../storage/runKeys';
 import type { WorkflowDefinition } from './discovery';
 import { checkParams } from './params';
 
@@ -232,10 +233,10 @@ export function checkWorkflowInput(
     const b = input.baseline;
     if (!isRecord(b) || !isRunId(b.runId)) {
       problems.push({ field: 'baseline.runId', message: 'must be a run id' });
-    } else if (b.sarifKey !== `runs/${b.runId}/results.sarif`) {
+    } else if (b.sarifKey !== runSarifKey(b.runId)) {
       problems.push({
         field: 'baseline.sarifKey',
-        message: `must be ${JSON.stringify(`runs/${b.runId}/results.sarif`)}, got ${quoteValue(b.sarifKey)}`,
+        message: `must be ${JSON.stringify(runSarifKey(b.runId))}, got ${quoteValue(b.sarifKey)}`,
       });
     }
   }

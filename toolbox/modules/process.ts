@@ -4,7 +4,7 @@ import { spawn } from 'node:child_process';
 import { timerDelayMs } from '../../backend/concurrency';
 import { toolEnv } from '../../backend/environment';
 import { toolPath, toolSearchPath } from '../../backend/toolbox/tools';
-import { killGroup } from './processGroup';
+import { killGroup } from '../../backend/processGroup';
 import { checkpoint } from './runtime';
 
 export interface ToolRun {

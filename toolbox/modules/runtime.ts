@@ -111,10 +111,8 @@ export function checkpoint(details?: unknown): void {
   }
 }
 
-/** Object key of a run's artefact in the results bucket. */
-export function runKey(runId: string, name: string): string {
-  return `runs/${runId}/${name}`;
-}
+// Activities name run artefacts through the runtime; the layout itself is the backend's.
+export { runKey } from '../../backend/storage/runKeys';
 
 export function attempt(): number {
   return activityInfo().attempt;

@@ -9,7 +9,8 @@ import { activityInfo, Context, heartbeat } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import { timerDelayMs } from '../../../backend/concurrency';
 import { toolEnv } from '../../../backend/environment';
-import { readCrashRecords } from '../../../backend/fuzzing';
+import { readCrashRecords } from '../../../backend/fuzz/crashRecords';
+import { crashKeys } from '../../../backend/storage/runKeys';
 import { copyTreePrivately } from '../../../backend/storage/copy';
 import { cacheDir } from '../../../backend/paths';
 import { toolPath, toolSearchPath } from '../../../backend/toolbox/tools';
@@ -23,7 +24,7 @@ import {
   type FuzzStatsSample,
   type Harness,
 } from '../../shared/fuzzing';
-import { killGroup } from '../processGroup';
+import { killGroup } from '../../../backend/processGroup';
 import { objectStore, runKey, temporalClient, withTarget } from '../runtime';
 import {
   BuildError,
@@ -95,10 +96,6 @@ function safeName(name: string): string {
 /** Storage prefix of a harness's corpus: one per workspace, engine and harness. */
 export function corpusPrefix(workspaceId: string, engine: FuzzEngineName, harness: string): string {
   return `corpus/${safeName(workspaceId)}/${engine}/${safeName(harness)}/`;
-}
-
-function crashPrefix(runId: string, id: string): string {
-  return runKey(runId, `crashes/${id}/`);
 }
 
 async function fuzzSegment(input: SegmentInput): Promise<FuzzSegmentResult> {
@@ -600,7 +597,7 @@ class Campaign {
     const id = crashSignature(crash, inWorkspace);
     const store = objectStore();
     const bucket = store.buckets.results;
-    const prefix = crashPrefix(input.runId, id);
+    const keys = crashKeys(input.runId, id);
     const now = new Date().toISOString();
     this.sample = {
       ...this.sample,
@@ -609,15 +606,15 @@ class Campaign {
       ooms: this.sample.ooms + (crash.kind === 'oom' ? 1 : 0),
     };
     const data = file ? await fs.promises.readFile(file) : Buffer.alloc(0);
-    const existing = await store.getJson<CrashRecord>(bucket, `${prefix}crash.json`).catch(() => undefined);
+    const existing = await store.getJson<CrashRecord>(bucket, keys.record).catch(() => undefined);
     if (existing) {
       existing.hits += 1;
       existing.lastSeen = now;
-      await store.putJson(bucket, `${prefix}crash.json`, existing);
+      await store.putJson(bucket, keys.record, existing);
     } else {
-      await store.putBuffer(bucket, `${prefix}input`, data);
+      await store.putBuffer(bucket, keys.input, data);
       const stack = crashExcerpt(output);
-      await store.putBuffer(bucket, `${prefix}stack.txt`, Buffer.from(stack, 'utf8'), 'text/plain');
+      await store.putBuffer(bucket, keys.stack, Buffer.from(stack, 'utf8'), 'text/plain');
       const record: CrashRecord = {
         id,
         engine: engine.name,
@@ -629,23 +626,23 @@ class Campaign {
         hits: 1,
         firstSeen: now,
         lastSeen: now,
-        inputKey: `${prefix}input`,
+        inputKey: keys.input,
         inputBytes: data.length,
-        stackKey: `${prefix}stack.txt`,
+        stackKey: keys.stack,
         reproduce: engine.reproduceText(h, `crash-${id}`, input.params, this.buildRecipe),
       };
       // Stored before minimising: a worker lost during minimisation must not lose the crash.
-      await store.putJson(bucket, `${prefix}crash.json`, record);
+      await store.putJson(bucket, keys.record, record);
       if (file && engine.minimizeCommand && input.params.minimize_time > 0 && data.length > 1) {
         const out = path.join(dirs.artifacts, `minimized-${id}`);
         const cmd = engine.minimizeCommand(h, dirs, file, out, input.params.minimize_time);
         await runQuick(cmd.command, cmd.args, cmd.cwd, cmd.env ?? {}, () => this.beat('minimizing'));
         const min = await fs.promises.readFile(out).catch(() => undefined);
         if (min && min.length > 0 && min.length < data.length) {
-          await store.putBuffer(bucket, `${prefix}minimized`, min);
-          record.minimizedKey = `${prefix}minimized`;
+          await store.putBuffer(bucket, keys.minimized, min);
+          record.minimizedKey = keys.minimized;
           record.minimizedBytes = min.length;
-          await store.putJson(bucket, `${prefix}crash.json`, record);
+          await store.putJson(bucket, keys.record, record);
         }
       }
       this.crashIds.add(id);

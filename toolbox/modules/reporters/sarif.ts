@@ -27,7 +27,8 @@ import {
 } from './postprocess';
 import { classifyTarget } from '../inventory/fileKinds';
 import type { InventorySummary } from '../inventory/files';
-import { checkpoint, objectStore, runKey, withTarget } from '../runtime';
+import { runSarifKey } from '../../../backend/storage/runKeys';
+import { checkpoint, objectStore, withTarget } from '../runtime';
 
 export const SRCROOT = 'SRCROOT';
 
@@ -326,7 +327,7 @@ async function mergeSarif(input: MergeInput): Promise<ScanSummary> {
   // Parts are redacted where they are written; this covers a part written any other way.
   redactLog(merged);
   const extra = await postProcess(merged, input);
-  const sarifKey = runKey(input.runId, 'results.sarif');
+  const sarifKey = runSarifKey(input.runId);
   await store.putBuffer(bucket, sarifKey, Buffer.from(JSON.stringify(merged, null, 2)), 'application/sarif+json');
   const counts = countByLevel(merged);
   return {
