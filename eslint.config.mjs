@@ -1,7 +1,7 @@
 // Flat config: type-checked typescript-eslint; prettier owns layout. Every disabled rule says why.
 import js from '@eslint/js';
 import prettier from 'eslint-config-prettier';
-import importX from 'eslint-plugin-import-x';
+import importX, { createNodeResolver } from 'eslint-plugin-import-x';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
@@ -15,6 +15,11 @@ export default tseslint.config(
       parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname },
     },
     plugins: { 'import-x': importX },
+    // Without a resolver that knows .ts, import-x skips every relative import it cannot resolve:
+    // no-cycle and no-restricted-paths would pass without looking.
+    settings: {
+      'import-x/resolver-next': [createNodeResolver({ extensions: ['.ts', '.js', '.mjs', '.cjs', '.json', '.node'] })],
+    },
     rules: {
       '@typescript-eslint/no-floating-promises': 'error',
       '@typescript-eslint/consistent-type-imports': ['error', { fixStyle: 'inline-type-imports' }],
@@ -24,6 +29,44 @@ export default tseslint.config(
       curly: ['error', 'all'],
       // Template literals with numbers are how we format progress lines.
       '@typescript-eslint/restrict-template-expressions': ['error', { allowNumber: true, allowBoolean: true }],
+      // Floors (CONVENTIONS.md, DESIGN.md "Process boundaries"): backend/ is the ground floor that
+      // everything imports; the toolbox and workers build on it; the extension host loads no worker
+      // code; webview/ is browser code. An import that needs to go up means code on the wrong floor.
+      'import-x/no-restricted-paths': [
+        'error',
+        {
+          basePath: import.meta.dirname,
+          zones: [
+            {
+              target: './backend',
+              from: ['./extension', './webview', './workers', './toolbox/modules', './toolbox/workflows'],
+              message: 'backend/ imports nothing above it (only toolbox/shared definitions): move the code down.',
+            },
+            {
+              target: './toolbox',
+              from: ['./extension', './webview', './workers'],
+              message: 'the toolbox runs on workers: it imports backend/ and toolbox/, never the editor side.',
+            },
+            {
+              target: './workers',
+              from: ['./extension', './webview'],
+              message: 'workers run without VS Code: they import backend/ and toolbox/ only.',
+            },
+            {
+              target: './extension',
+              from: ['./workers', './toolbox/modules', './toolbox/workflows'],
+              message: 'worker code (native @temporalio/worker, tool processes) never loads in the extension host.',
+            },
+            {
+              target: './webview',
+              from: ['./backend', './extension', './workers', './toolbox/modules', './toolbox/workflows'],
+              except: ['./sarif/types.ts'],
+              message:
+                'webview/ is browser code: it shares types through webview/protocol.ts and toolbox/shared, not Node modules.',
+            },
+          ],
+        },
+      ],
     },
   },
   {
