@@ -1,0 +1,20 @@
+// Every command's handler, from the groups in this folder. The return type is the typed table of
+// commandIds.ts: a command without a handler, or a handler with other arguments, fails to compile.
+import type * as vscode from 'vscode';
+import type { CommandHandlers } from '../commandIds';
+import { backendCommands } from './backend';
+import type { CommandContext } from './context';
+import { findingCommands } from './findings';
+import { fuzzingCommands } from './fuzzing';
+import { runCommands } from './runs';
+import { scanCommands } from './scan';
+
+export function commandHandlers(ctx: CommandContext, disposables: vscode.Disposable[]): CommandHandlers {
+  return {
+    ...backendCommands(ctx, disposables),
+    ...scanCommands(ctx),
+    ...runCommands(ctx),
+    ...fuzzingCommands(ctx),
+    ...findingCommands(ctx),
+  };
+}

@@ -1,0 +1,218 @@
+// Scans this window starts or re-attaches to: progress, supersession (a new run of a workflow
+// cancels the previous one), findings shown as diagnostics, failures explained in the log.
+import * as path from 'node:path';
+import * as vscode from 'vscode';
+import { describeError, UserError } from '../backend/errors';
+import { stateDir } from '../backend/paths';
+import { awaitScan, describeLeftOut, startScan } from '../backend/scan';
+import type { SarifLog } from '../backend/sarif/types';
+import { runningCompose, workerService } from '../backend/services/compose';
+import { runningEmbedded } from '../backend/services/embedded';
+import { workerLogName } from '../backend/services/state';
+import { RunFailedError, type RunService } from '../backend/temporal/runs';
+import type { WorkflowDefinition } from '../backend/toolbox/discovery';
+import type { BackendControl } from './backendControl';
+import type { BackendSession } from './backendSession';
+import type { ErrorReporter } from './errorReporter';
+import { Cancelled } from './errors';
+import type { FindingsStore } from './findings';
+import type { RunEntry, RunsModel } from './runs';
+
+/** The last run that finished in this window: what Export SARIF writes. */
+export interface LastRun {
+  runId: string;
+  workflow: string;
+  log: SarifLog;
+}
+
+export interface ScanControlDeps {
+  log: vscode.LogOutputChannel;
+  reporter: ErrorReporter;
+  findings: FindingsStore;
+  runs: RunsModel;
+  session: BackendSession;
+  backend: BackendControl;
+  config: () => vscode.WorkspaceConfiguration;
+}
+
+export class ScanControl {
+  /** The running scans this window started, by workflow: a new one supersedes (cancels) the old. */
+  private readonly running = new Map<string, { runId: string; cancel: () => Promise<void> }>();
+  private _lastRun: LastRun | undefined;
+
+  constructor(private readonly deps: ScanControlDeps) {}
+
+  get lastRun(): LastRun | undefined {
+    return this._lastRun;
+  }
+
+  /** One scan with progress; `silent` for run-on-save (status bar only). */
+  async scan(
+    folder: vscode.Uri,
+    workflow: WorkflowDefinition,
+    params: Record<string, unknown>,
+    silent = false,
+  ): Promise<{ runId: string; findings: number }> {
+    const { log, findings, config } = this.deps;
+    const runsModel = this.deps.runs;
+    if (!vscode.workspace.isTrusted) {
+      throw new UserError('FuzzForge scans only run in trusted workspaces', 'trust this workspace to scan it');
+    }
+    const { conn, runs } = await this.deps.backend.connect();
+    // Settings that stand for workflow parameters, where the workflow has them and the caller
+    // did not set them.
+    const withSettings = { ...params };
+    for (const [setting, name] of [
+      ['includeVendored', 'include_vendored'],
+      ['reportTestsAndDocs', 'report_tests_and_docs'],
+    ] as const) {
+      if (
+        name in workflow.parameters.properties &&
+        withSettings[name] === undefined &&
+        config().get<boolean>(setting)
+      ) {
+        withSettings[name] = true;
+      }
+    }
+    const work = async (progress: vscode.Progress<{ message?: string }>, token: vscode.CancellationToken) => {
+      const t0 = Date.now();
+      progress.report({ message: 'packing and uploading' });
+      const excludes = config().get<string[]>('exclude') ?? [];
+      const { run, upload } = await startScan(conn, runs, {
+        path: folder.fsPath,
+        workflow,
+        params: withSettings,
+        excludes,
+        onUploadProgress: (p) =>
+          progress.report({ message: `${p.phase} ${p.files}${p.totalFiles ? `/${p.totalFiles}` : ''} files` }),
+        onNotice: (line) => log.warn(line),
+      });
+      const t1 = Date.now();
+      log.info(`run ${run.runId} started (${upload.uploadedObjects} objects uploaded, ${t1 - t0} ms)`);
+      for (const w of upload.warnings) {
+        log.warn(w);
+      }
+      const previous = this.running.get(workflow.name);
+      if (previous) {
+        await previous.cancel();
+      }
+      this.running.set(workflow.name, {
+        runId: run.runId,
+        cancel: async () => {
+          await runs.cancel(run.runId).catch(() => undefined);
+        },
+      });
+      runsModel.track(run, vscode.workspace.getWorkspaceFolder(folder));
+      const cancel = token.onCancellationRequested(() => {
+        void runs.cancel(run.runId).catch((err: unknown) => log.error(`cancel ${run.runId}: ${describeError(err)}`));
+      });
+      try {
+        progress.report({ message: 'queued' });
+        const { summary, sarif } = await awaitScan(conn, runs, run.runId, (p) => progress.report({ message: p.phase }));
+        for (const tool of summary.tools.filter((t) => t.error)) {
+          log.warn(`${tool.name}: ${tool.error ?? ''}`);
+        }
+        const leftOut = describeLeftOut(summary.leftOut, (param) =>
+          param === 'include_vendored'
+            ? 'the setting fuzzforge.includeVendored'
+            : 'the setting fuzzforge.reportTestsAndDocs',
+        );
+        if (leftOut) {
+          log.info(`run ${run.runId}: ${leftOut}`);
+        }
+        this._lastRun = { runId: run.runId, workflow: workflow.name, log: sarif };
+        const t2 = Date.now();
+        const shown = findings.show(workflow.name, run.runId, sarif, folder.fsPath);
+        log.info(
+          `run ${run.runId}: ${shown} finding(s) shown; pack and upload ${t1 - t0} ms, run and SARIF ${t2 - t1} ms, markers ${Date.now() - t2} ms`,
+        );
+        return { runId: run.runId, findings: shown };
+      } catch (err) {
+        if (err instanceof RunFailedError) {
+          await this.logRunFailure(runs, run.runId, run.taskQueue);
+          // Stopped on purpose (Stop Run, a superseding save, the CLI): not an error.
+          if (err.status === 'canceled') {
+            log.info(`run ${run.runId} was cancelled`);
+            throw new Cancelled();
+          }
+        }
+        throw err;
+      } finally {
+        cancel.dispose();
+        if (this.running.get(workflow.name)?.runId === run.runId) {
+          this.running.delete(workflow.name);
+        }
+        runsModel.untrack(run.runId);
+      }
+    };
+    return silent
+      ? await vscode.window.withProgress(
+          { location: vscode.ProgressLocation.Window, title: `FuzzForge ${workflow.name}` },
+          (p) => work(p, new vscode.CancellationTokenSource().token),
+        )
+      : await vscode.window.withProgress(
+          { location: vscode.ProgressLocation.Notification, title: `FuzzForge: ${workflow.name}`, cancellable: true },
+          work,
+        );
+  }
+
+  /** A palette or Re-run scan: progress, then a notification with the count. */
+  async scanAndReport(folder: vscode.Uri, wf: WorkflowDefinition, params: Record<string, unknown>): Promise<void> {
+    const { runId, findings: count } = await this.scan(folder, wf, params);
+    void vscode.window
+      .showInformationMessage(`FuzzForge ${wf.name}: ${count} finding(s) (run ${runId}).`, 'Show Problems')
+      .then((choice) => (choice ? vscode.commands.executeCommand('workbench.actions.view.problems') : undefined));
+  }
+
+  /** Wait for a run this window did not start (it was running when the editor started). */
+  reattach(run: RunEntry, folder: vscode.WorkspaceFolder): void {
+    const { log, findings, reporter, session } = this.deps;
+    const runsModel = this.deps.runs;
+    void (async () => {
+      log.info(`run ${run.runId} (${run.workflow}) was running when the editor started: waiting for its results`);
+      runsModel.track(run, folder);
+      try {
+        const { conn, runs } = await session.connect();
+        try {
+          const { sarif } = await awaitScan(conn, runs, run.runId);
+          this._lastRun = { runId: run.runId, workflow: run.workflow, log: sarif };
+          const shown = findings.show(run.workflow, run.runId, sarif, folder.uri.fsPath);
+          log.info(`re-attached run ${run.runId}: ${shown} finding(s)`);
+        } catch (err) {
+          if (err instanceof RunFailedError) {
+            await this.logRunFailure(runs, run.runId, run.taskQueue);
+            if (err.status === 'canceled') {
+              throw new Cancelled();
+            }
+          }
+          throw err;
+        }
+      } catch (err) {
+        await reporter.report(err, `re-attached run ${run.runId}`, { once: run.runId });
+      } finally {
+        runsModel.untrack(run.runId);
+      }
+    })();
+  }
+
+  /** Log what explains a failed run: its pending activities' failures and where the worker logs are. */
+  private async logRunFailure(runs: RunService, runId: string, taskQueue: string | undefined): Promise<void> {
+    const { log } = this.deps;
+    const info = await runs.describe(runId).catch(() => undefined);
+    for (const a of info?.pendingActivities ?? []) {
+      log.error(`  ${a.type} (attempt ${a.attempt}): ${a.lastFailure ?? 'no failure recorded'}`);
+    }
+    const state = runningEmbedded(stateDir());
+    const vertical = taskQueue?.replace(/^fuzzforge-/, '');
+    const worker = state?.workers.find((w) => w.vertical === vertical);
+    if (state && vertical) {
+      log.error(
+        `  worker log: ${path.join(state.logsDir, `${worker ? workerLogName(worker) : `worker-${vertical}`}.log`)}`,
+      );
+    } else if (vertical && runningCompose(stateDir())) {
+      log.error(
+        `  worker log: Show Logs on ${vertical} in the Backend view, or \`fuzzforge logs ${workerService(vertical)}\``,
+      );
+    }
+  }
+}
