@@ -1,30 +1,37 @@
 // The live fuzzing statistics of one run in a webview (webview/stats), refreshed every 2 s while
 // the run goes on, with its unique crashes: open a crash's location, replay it on this machine.
-import * as crypto from 'node:crypto';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { fuzzStats, listCrashes, replayCrash, ReplayCancelledError } from '../backend/fuzzing';
 import { isTerminal } from '../backend/temporal/runs';
-import type { StatsRequest, StatsUpdate } from '../webview/protocol';
+import type { StatsRequest, ToStatsPage } from '../webview/protocol';
 import type { Connected } from './backendSession';
 import { Cancelled } from './errors';
-import { statsPanelHtml, statsPanelTitle } from './panelHtml';
+import { STATS_PANEL_STYLE, statsPanelTitle } from './panelHtml';
+import { assertNever, WebviewPanelHost, type PanelHostDeps, type PanelPage } from './webviewPanel';
 
-export interface FuzzingPanelDeps {
-  extensionUri: vscode.Uri;
+export interface FuzzingPanelDeps extends PanelHostDeps {
   connect(): Promise<Connected>;
-  log: vscode.LogOutputChannel;
-  /** Report an error the way every command does. */
-  report(err: unknown, doing: string): void;
 }
 
 const REFRESH_MS = 2000;
 
-export class FuzzingPanel implements vscode.Disposable {
+export class FuzzingPanel extends WebviewPanelHost<ToStatsPage, StatsRequest> {
   private static readonly open = new Map<string, FuzzingPanel>();
   private timer: NodeJS.Timeout | undefined;
   private workspaceRoot: string | undefined;
-  private disposed = false;
+
+  private static page(runId: string): PanelPage {
+    return {
+      viewType: 'fuzzforge.fuzzingStats',
+      tabTitle: statsPanelTitle(runId),
+      title: `Fuzzing ${runId}`,
+      script: 'stats.js',
+      style: STATS_PANEL_STYLE,
+      // It polls every 2 s while the run goes on.
+      retainContextWhenHidden: true,
+    };
+  }
 
   /** Show (or reveal) the statistics of a run. */
   static show(deps: FuzzingPanelDeps, runId: string): FuzzingPanel {
@@ -33,58 +40,46 @@ export class FuzzingPanel implements vscode.Disposable {
       existing.panel.reveal();
       return existing;
     }
-    const panel = vscode.window.createWebviewPanel(
-      'fuzzforge.fuzzingStats',
-      statsPanelTitle(runId),
-      vscode.ViewColumn.Active,
-      {
-        enableScripts: true,
-        retainContextWhenHidden: true,
-        localResourceRoots: [vscode.Uri.joinPath(deps.extensionUri, 'dist', 'webview')],
-      },
-    );
-    const created = new FuzzingPanel(deps, runId, panel);
+    const page = FuzzingPanel.page(runId);
+    const created = new FuzzingPanel(deps, runId, WebviewPanelHost.createPanel(deps, page), page);
     FuzzingPanel.open.set(runId, created);
     return created;
   }
 
   private constructor(
-    private readonly deps: FuzzingPanelDeps,
+    protected override readonly deps: FuzzingPanelDeps,
     readonly runId: string,
-    readonly panel: vscode.WebviewPanel,
+    panel: vscode.WebviewPanel,
+    page: PanelPage,
   ) {
-    panel.webview.html = this.html();
-    panel.onDidDispose(() => this.dispose());
-    panel.webview.onDidReceiveMessage((m: StatsRequest) => void this.onMessage(m));
+    super(deps, panel, page);
   }
 
-  private html(): string {
-    return statsPanelHtml({
-      runId: this.runId,
-      nonce: crypto.randomBytes(16).toString('base64'),
-      cspSource: this.panel.webview.cspSource,
-      scriptUri: this.panel.webview
-        .asWebviewUri(vscode.Uri.joinPath(this.deps.extensionUri, 'dist', 'webview', 'stats.js'))
-        .toString(),
-    });
+  protected onViewLoaded(): Promise<void> {
+    return this.refresh();
   }
 
-  private async onMessage(message: StatsRequest): Promise<void> {
-    try {
-      if (message.type === 'ready') {
-        await this.refresh();
-      } else if (message.type === 'cancel') {
+  protected async onRequest(message: StatsRequest): Promise<void> {
+    switch (message.type) {
+      case 'cancel': {
         const { runs } = await this.deps.connect();
         await runs.cancel(this.runId);
         await this.refresh();
-      } else if (message.type === 'openFrame') {
-        await this.openFrame(message.file, message.line);
-      } else if (message.type === 'replay') {
-        await this.replay(message.crashId);
+        return;
       }
-    } catch (err) {
-      this.deps.report(err, message.type === 'replay' ? 'replaying the crash' : 'updating fuzzing statistics');
+      case 'openFrame':
+        await openFrame(this.workspaceRoot, message.file, message.line);
+        return;
+      case 'replay':
+        await this.replay(message.crashId);
+        return;
+      default:
+        assertNever(message, 'fuzzing stats request');
     }
+  }
+
+  protected doing(message: StatsRequest | { type: 'viewLoaded' }): string {
+    return message.type === 'replay' ? 'replaying the crash' : 'updating fuzzing statistics';
   }
 
   /** Ask the workflow and storage again, post the page, and keep polling while the run goes on. */
@@ -104,7 +99,7 @@ export class FuzzingPanel implements vscode.Disposable {
       error = isTerminal(info.status) ? undefined : (err as Error).message;
     }
     const crashes = await listCrashes(conn, this.runId);
-    const update: StatsUpdate = {
+    await this.post({
       type: 'update',
       runId: this.runId,
       workflow: info.workflow,
@@ -112,8 +107,7 @@ export class FuzzingPanel implements vscode.Disposable {
       ...(view ? { view } : {}),
       crashes,
       ...(error ? { error } : {}),
-    };
-    await this.panel.webview.postMessage(update);
+    });
     if (!isTerminal(info.status) && !this.disposed) {
       this.timer = setTimeout(() => {
         this.refresh().catch((err: unknown) => this.deps.log.warn(`fuzzing stats of ${this.runId}: ${String(err)}`));
@@ -121,17 +115,12 @@ export class FuzzingPanel implements vscode.Disposable {
     }
   }
 
-  private async openFrame(file: string, line: number | undefined): Promise<void> {
-    await openFrame(this.workspaceRoot, file, line);
-  }
-
   /** Build the harness from the run's workspace and run it on the crash input; say what happened. */
   async replay(crashId: string): Promise<{ reproduced: boolean }> {
     return replayInEditor(this.deps, this.runId, crashId, this.workspaceRoot);
   }
 
-  dispose(): void {
-    this.disposed = true;
+  protected onDidClose(): void {
     clearTimeout(this.timer);
     FuzzingPanel.open.delete(this.runId);
   }

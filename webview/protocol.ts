@@ -1,6 +1,17 @@
-// Messages between the extension and the fuzzing statistics webview. Types only: both sides
-// import this file (the extension host bundle and the browser bundle).
+// Messages between the extension and its webviews. Types only: both sides import this file (the
+// extension host bundle and the browser bundles). Each page has a union each way; every page
+// also sends the PageMessage kinds, which the extension's panel base handles for all of them.
 import type { CrashRecord, FuzzStatsView } from '../toolbox/shared/fuzzing';
+
+/** Webview -> extension, from every page. */
+export type PageMessage =
+  /** The page's script runs and listens: the extension sends its first content now. */
+  | { type: 'viewLoaded' }
+  /** An error the page did not catch: the extension logs it (pages have no log of their own). */
+  | { type: 'unhandledError'; message: string; stack?: string };
+
+// ---------------------------------------------------------------------------------------------
+// The fuzzing statistics page (webview/stats)
 
 /** Extension -> webview: everything the page shows, sent on every refresh. */
 export interface StatsUpdate {
@@ -14,9 +25,14 @@ export interface StatsUpdate {
   error?: string;
 }
 
-/** Webview -> extension. */
+/** Extension -> webview. */
+export type ToStatsPage = StatsUpdate;
+
+/** Webview -> extension: what the page's buttons and links ask for. */
 export type StatsRequest =
-  | { type: 'ready' }
-  | { type: 'replay'; crashId: string }
-  | { type: 'openFrame'; file: string; line?: number }
-  | { type: 'cancel' };
+  { type: 'replay'; crashId: string } | { type: 'openFrame'; file: string; line?: number } | { type: 'cancel' };
+
+/** What the stats page keeps with setState: shown again at once when the page is reloaded. */
+export interface StatsPageState {
+  last: StatsUpdate;
+}

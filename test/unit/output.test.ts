@@ -9,7 +9,7 @@ import { resolveArtifactPath } from '../../backend/sarif/diagnostics';
 import type { FindingRow } from '../../backend/sarif/log';
 import type { SarifRun } from '../../backend/sarif/types';
 import { ignoreFileLine, isSafeRuleId, suppressionComment, suppressionLine } from '../../backend/suppressions';
-import { escapeHtml, statsPanelHtml, statsPanelTitle } from '../../extension/panelHtml';
+import { escapeHtml, panelTitle, statsPanelHtml, statsPanelTitle, webviewHtml } from '../../extension/panelHtml';
 import {
   escapeMarkdown,
   findingTooltipMarkdown,
@@ -199,5 +199,27 @@ describe('tooltips and the stats panel', () => {
     assert.equal(html.split('<script').length, 2);
     assert.equal(escapeHtml(`"'&`), '&quot;&#39;&amp;');
     assert.equal(statsPanelTitle(`r${ESC}[2J\n`), 'Fuzzing r?[2J?');
+  });
+
+  it('every panel page gets the same shell: default-src none, one script under its nonce, escaped title', () => {
+    const html = webviewHtml({
+      title: 'Crash "x" <b>',
+      nonce: 'n0nce',
+      cspSource: 'vscode-webview:',
+      scriptUri: 'https://file+.vscode-resource/crash.js',
+      style: 'body { margin: 0; }',
+    });
+    const csp = /http-equiv="Content-Security-Policy" content="([^"]*)"/.exec(html)?.[1];
+    assert.equal(
+      csp,
+      'default-src &#39;none&#39;; style-src vscode-webview: &#39;unsafe-inline&#39;; font-src vscode-webview:; script-src &#39;nonce-n0nce&#39;',
+    );
+    assert.deepEqual(
+      [...html.matchAll(/<script([^>]*)>/g)].map((m) => m[1]),
+      [' nonce="n0nce" src="https://file+.vscode-resource/crash.js"'],
+    );
+    assert.match(html, /<title>Crash &quot;x&quot; &lt;b&gt;<\/title>/);
+    assert.match(html, /body \{ margin: 0; \}/);
+    assert.equal(panelTitle('crash\u202e\u2066fdp.exe'), 'crash??fdp.exe');
   });
 });

@@ -11,7 +11,8 @@ import {
   vsCodeDivider,
 } from '@vscode/webview-ui-toolkit';
 import type { FuzzStatsSample } from '../../toolbox/shared/fuzzing';
-import type { StatsRequest, StatsUpdate } from '../protocol';
+import type { StatsPageState, StatsRequest, StatsUpdate, ToStatsPage } from '../protocol';
+import { connectPage } from '../vscodeApi';
 import { compact, polylinePoints } from './chart';
 
 provideVSCodeDesignSystem().register(
@@ -23,8 +24,7 @@ provideVSCodeDesignSystem().register(
   vsCodeDivider(),
 );
 
-declare function acquireVsCodeApi(): { postMessage(message: StatsRequest): void };
-const vscode = acquireVsCodeApi();
+const page = connectPage<StatsRequest, ToStatsPage, StatsPageState>();
 
 function el<K extends keyof HTMLElementTagNameMap>(
   tag: K,
@@ -130,7 +130,7 @@ function render(update: StatsUpdate): void {
   const parts: Node[] = [header];
   if (update.status === 'running') {
     const stop = custom('vscode-button', { appearance: 'secondary' }, 'Stop run');
-    stop.addEventListener('click', () => vscode.postMessage({ type: 'cancel' }));
+    stop.addEventListener('click', () => page.post({ type: 'cancel' }));
     parts.push(stop);
   }
   if (update.error) {
@@ -189,7 +189,7 @@ function render(update: StatsUpdate): void {
                 const a = el('a', { href: '#' }, `${top.file}:${top.line ?? '?'}`);
                 a.addEventListener('click', (e) => {
                   e.preventDefault();
-                  vscode.postMessage({
+                  page.post({
                     type: 'openFrame',
                     file: top.file as string,
                     ...(top.line ? { line: top.line } : {}),
@@ -199,7 +199,7 @@ function render(update: StatsUpdate): void {
               })()
             : document.createTextNode(c.harnessFile);
           const replay = custom('vscode-button', { appearance: 'secondary' }, 'Replay');
-          replay.addEventListener('click', () => vscode.postMessage({ type: 'replay', crashId: c.id }));
+          replay.addEventListener('click', () => page.post({ type: 'replay', crashId: c.id }));
           return [
             c.id,
             c.kind,
@@ -216,9 +216,16 @@ function render(update: StatsUpdate): void {
   root.replaceChildren(...parts);
 }
 
-window.addEventListener('message', (event: MessageEvent<StatsUpdate>) => {
-  if (event.data?.type === 'update') {
-    render(event.data);
+// A reloaded page shows what it showed before until the extension's next update.
+const kept = page.state();
+if (kept) {
+  render(kept.last);
+}
+page.start((message) => {
+  switch (message.type) {
+    case 'update':
+      render(message);
+      page.keep({ last: message });
+      break;
   }
 });
-vscode.postMessage({ type: 'ready' });
