@@ -1,4 +1,5 @@
 import type { FindingRow } from '../sarif/log';
+import type { ToolboxStatus } from '../services/state';
 
 // C0 controls but tab and newline, DEL, C1 controls (a lone U+009B is a CSI to some terminals),
 // and the invisible bidi and line-separator characters that make text read unlike it is.
@@ -81,4 +82,20 @@ export function formatDuration(ms: number): string {
   }
   const m = Math.floor(s / 60);
   return `${m}m${String(Math.round(s % 60)).padStart(2, '0')}s`;
+}
+
+/** `fuzzforge status` lines about the worker host's toolbox: its version and a failed reload. */
+export function toolboxStatusLines(status: ToolboxStatus | undefined): string[] {
+  if (!status) {
+    return [];
+  }
+  const lines = [
+    `toolbox: version ${status.version} loaded ${status.loadedAt}` +
+      (status.watching ? ', reloaded on edits' : ', not watched (restart the workers after edits)'),
+  ];
+  if (status.failedReload) {
+    lines.push(`toolbox reload FAILED at ${status.failedReload.at}; still serving version ${status.version}:`);
+    lines.push(...status.failedReload.problems.map((p) => `  ${escapeInline(p)}`));
+  }
+  return lines;
 }

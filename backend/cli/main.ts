@@ -21,6 +21,7 @@ import {
   startEmbedded,
   stopEmbedded,
 } from '../services/embedded';
+import { readToolboxStatus } from '../services/state';
 import { ObjectStore } from '../storage/objectStore';
 import { formatBytes } from '../storage/pack';
 import { isTerminal, RunService } from '../temporal/runs';
@@ -41,7 +42,7 @@ import {
 } from '../fuzzing';
 import type { FuzzStatsSample } from '../../toolbox/shared/fuzzing';
 import type { ScanSummary } from '../../toolbox/shared/definitions';
-import { escapeControl, escapeInline, findingsTable, formatDuration, table } from './format';
+import { escapeControl, escapeInline, findingsTable, formatDuration, table, toolboxStatusLines } from './format';
 import { cmdLogs, cmdWorkers, composeStatus, downCompose, upCompose } from './services';
 import { cmdSetupExternal, cmdStatusExternal } from './external';
 
@@ -296,6 +297,7 @@ async function cmdStatus(args: string[], io: Io): Promise<number> {
           running: Boolean(state),
           state,
           health,
+          toolbox: state ? readToolboxStatus(state.stateDir) : undefined,
           compose: composeReport,
           verticals: verticals.map((v) => ({ ...v, pollers: pollers[v.vertical] ?? 0 })),
           tools: toolStatuses(knownVerticals()),
@@ -323,6 +325,9 @@ async function cmdStatus(args: string[], io: Io): Promise<number> {
         ],
       ),
     );
+    for (const line of toolboxStatusLines(readToolboxStatus(state.stateDir))) {
+      io.out(line);
+    }
   }
   io.out('');
   io.out(

@@ -33,6 +33,7 @@ import {
   releaseLock,
   removeState,
   rotateLogIfLarge,
+  toolboxStatusPath,
   WORKER_HOST_LOG,
   type WorkerState,
   writePrivateJson,
@@ -593,6 +594,8 @@ export async function runSupervisor(stateDir: string): Promise<void> {
     // One worker host for every local vertical (the same program a compose container runs with
     // one): one Node runtime, one connection and one bundle instead of one process per vertical.
     const workerCli = distEntry('worker');
+    // Written by the host once its toolbox is loaded (and after each reload): `fuzzforge status`.
+    fs.rmSync(toolboxStatusPath(stateDir), { force: true });
     const hostStates: WorkerState[] = verticals.map((vertical) => ({
       vertical,
       restarts: 0,
@@ -617,6 +620,7 @@ export async function runSupervisor(stateDir: string): Promise<void> {
             FUZZFORGE_TOOLBOX: config.toolboxDir,
             FUZZFORGE_SUPERVISED: '1',
             FUZZFORGE_WORKER_TAG: tag,
+            FUZZFORGE_TOOLBOX_STATUS_FILE: toolboxStatusPath(stateDir),
           },
         );
       },

@@ -23,6 +23,34 @@ export function workerLogName(worker: WorkerState): string {
   return worker.log ?? `worker-${worker.vertical}`;
 }
 
+/**
+ * What the worker host last did with the toolbox (it writes the file named by
+ * `FUZZFORGE_TOOLBOX_STATUS_FILE`; the embedded backend's is `toolbox.json` in the state folder).
+ */
+export interface ToolboxStatus {
+  /** Version of the serving toolbox: 1 at start, one more per reload that swapped the workers. */
+  version: number;
+  loadedAt: string;
+  workflows: string[];
+  watching: boolean;
+  /** The last reload that failed and left the serving version in place, until one succeeds. */
+  failedReload?: { at: string; problems: string[] };
+}
+
+export function toolboxStatusPath(stateDir: string): string {
+  return path.join(stateDir, 'toolbox.json');
+}
+
+/** The worker host's toolbox status, or undefined when none was written (or it is unreadable). */
+export function readToolboxStatus(stateDir: string): ToolboxStatus | undefined {
+  try {
+    const parsed = JSON.parse(fs.readFileSync(toolboxStatusPath(stateDir), 'utf8')) as ToolboxStatus;
+    return typeof parsed.version === 'number' && Array.isArray(parsed.workflows) ? parsed : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /** The embedded backend's state file: how a second CLI or editor window attaches. */
 export interface BackendState {
   version: 1;
