@@ -96,6 +96,8 @@ export async function loadActivities(toolboxDir: string, problems: ToolboxProble
   // eslint-disable-next-line @typescript-eslint/no-require-imports -- loading code compiled at run time
   const compiled = require(outfile) as { modules: [string, { activities?: ActivityMap }][] };
   fs.rmSync(outfile, { force: true });
+  // Each load (a hot reload too) gets fresh module instances; the replaced ones go with their workers.
+  delete require.cache[outfile];
   const activities: ActivityMap = {};
   const owner = new Map<string, string>();
   for (const [file, mod] of compiled.modules) {

@@ -4,21 +4,25 @@
 // every local vertical (one runtime, one Temporal connection, one activity bundle and one workflow
 // bundle shared by a Temporal Worker per vertical): the tools themselves always run as child
 // processes, so a tool that crashes fails its activity, not the host.
+// With FUZZFORGE_TOOLBOX_WATCH on (the embedded default) it rebuilds the toolbox when it changes
+// and swaps each good version in without a restart (workers/toolboxWatch.ts).
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import { parseArgs } from 'node:util';
 import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
-import { formatProblem } from '../backend/toolbox/discovery';
+import { formatProblem, type ToolboxProblem } from '../backend/toolbox/discovery';
 import { connectionFromEnv } from '../backend/services/connection';
 import { temporalConnectOptions } from '../backend/temporal/connect';
 import { embeddedConnection, runningEmbedded } from '../backend/services/embedded';
 import { stateDir, toolboxDir } from '../backend/paths';
+import { type ToolboxStatus, writePrivateJson } from '../backend/services/state';
 import { taskQueueFor } from '../toolbox/shared/definitions';
 import { ObjectStore } from '../backend/storage/objectStore';
 import { inputValidationActivities } from './inputValidation';
-import { idleMinutesFromEnv, watchIdle } from './idle';
+import { type IdleWatch, idleMinutesFromEnv, watchIdle } from './idle';
 import { workerIdentity } from './identity';
-import { loadToolbox } from './toolboxLoader';
+import { loadToolbox, type LoadedToolbox } from './toolboxLoader';
+import { formatRejectedReload, newProblems, toolboxWatchFromEnv, watchToolbox } from './toolboxWatch';
 
 function log(line: string): void {
   console.log(`${new Date().toISOString()} ${line}`);
@@ -69,42 +73,195 @@ async function main(): Promise<void> {
     logger: new DefaultLogger((process.env.FUZZFORGE_WORKER_LOG_LEVEL as 'INFO' | undefined) ?? 'WARN'),
   });
   const toolbox = toolboxDir();
+  const watch = toolboxWatchFromEnv(process.env);
   const started = Date.now();
-  const loaded = await loadToolbox(toolbox, verticals);
-  for (const problem of loaded.problems) {
+  const first = await loadToolbox(toolbox, verticals);
+  for (const problem of first.problems) {
     log(`toolbox problem (skipped): ${formatProblem(problem)}`);
   }
-  log(
-    `loaded ${loaded.workflows.length} workflow(s) [${loaded.workflows.map((w) => w.name).join(', ')}] and ` +
-      `${Object.keys(loaded.activities).length} activities from ${toolbox} in ${Date.now() - started} ms`,
-  );
-  const connection = await connectWhenUp(conn.temporal);
+  log(`loaded ${describeToolbox(first)} from ${toolbox} in ${Date.now() - started} ms`);
+  const firstConnection = await connectWhenUp(conn.temporal);
   const concurrency = Number(
     values.concurrency ?? process.env.FUZZFORGE_WORKER_CONCURRENCY ?? Math.max(2, os.cpus().length),
   );
   const store = new ObjectStore(conn);
-  const activities = { ...loaded.activities, ...inputValidationActivities(loaded.workflows, store) };
-  const workers: { vertical: string; worker: Worker }[] = [];
-  for (const vertical of verticals) {
-    workers.push({
-      vertical,
-      worker: await Worker.create({
-        connection,
-        namespace: conn.temporal.namespace,
-        taskQueue: taskQueueFor(vertical),
-        identity: await workerIdentity(vertical, conn.temporal.address),
-        // One bundle for all the host's verticals: a worker only runs what its queue sends it.
-        ...(loaded.bundle ? { workflowBundle: loaded.bundle } : {}),
-        activities,
-        maxConcurrentActivityTaskExecutions: concurrency,
-        shutdownGraceTime: '10s',
-        // Heartbeats reach the server at least every second, so a cancel reaches a long-running
-        // activity (a fuzzer) within about a second instead of 0.8 x its heartbeat timeout.
-        maxHeartbeatThrottleInterval: '1s',
-      }),
-    });
+  const namespace = conn.temporal.namespace;
+  const address = conn.temporal.address;
+  const statusFile = process.env.FUZZFORGE_TOOLBOX_STATUS_FILE;
+  const idleMinutes = idleMinutesFromEnv(process.env);
+
+  // One generation per toolbox version: a Temporal Worker per vertical on the version's bundles.
+  // A reload starts the next generation on the same queues, then shuts the previous one down: it
+  // stops polling and its running activities finish on their own code. Each generation has its
+  // own connection: the SDK refuses two workers of one queue on one connection.
+  interface Generation {
+    version: number;
+    loaded: LoadedToolbox;
+    loadedAt: string;
+    connection: NativeConnection;
+    /** Every worker of the generation has stopped and its connection is closed. */
+    stopped: Promise<void>;
+    workers: { vertical: string; worker: Worker }[];
+    idleWatches: IdleWatch[];
   }
-  const shutdownAll = () => workers.forEach(({ worker }) => worker.getState() === 'RUNNING' && worker.shutdown());
+  const retired = new Set<string>();
+  let serving: Generation | undefined;
+  let stopping = false;
+  let running = 0;
+  let finish: (err?: Error) => void = () => undefined;
+  const finished = new Promise<void>((resolve, reject) => {
+    finish = (err) => (err ? reject(err) : resolve());
+  });
+  const shutdownGeneration = (gen: Generation) => {
+    gen.idleWatches.forEach((w) => w.stop());
+    gen.workers.forEach(({ worker }) => worker.getState() === 'RUNNING' && worker.shutdown());
+  };
+  const shutdownAll = () => {
+    stopping = true;
+    if (serving) {
+      shutdownGeneration(serving);
+    }
+  };
+  let failedReload: { at: string; problems: string[] } | undefined;
+  const writeStatus = () => {
+    if (statusFile && serving) {
+      writePrivateJson(statusFile, {
+        version: serving.version,
+        loadedAt: serving.loadedAt,
+        workflows: serving.loaded.workflows.map((w) => w.name),
+        watching: watch.enabled,
+        ...(failedReload ? { failedReload } : {}),
+      } satisfies ToolboxStatus);
+    }
+  };
+
+  const startGeneration = async (
+    loaded: LoadedToolbox,
+    version: number,
+    connection: NativeConnection,
+  ): Promise<Generation> => {
+    const activities = { ...loaded.activities, ...inputValidationActivities(loaded.workflows, store) };
+    const gen: Generation = {
+      version,
+      loaded,
+      loadedAt: new Date().toISOString(),
+      connection,
+      stopped: Promise.resolve(),
+      workers: [],
+      idleWatches: [],
+    };
+    for (const vertical of verticals.filter((v) => !retired.has(v))) {
+      gen.workers.push({
+        vertical,
+        worker: await Worker.create({
+          connection,
+          namespace,
+          taskQueue: taskQueueFor(vertical),
+          identity: await workerIdentity(vertical, address),
+          // One bundle for all the host's verticals: a worker only runs what its queue sends it.
+          ...(loaded.bundle ? { workflowBundle: loaded.bundle } : {}),
+          activities,
+          maxConcurrentActivityTaskExecutions: concurrency,
+          // A watching host lets the activities of a replaced version run to their end (within
+          // the reload grace); a stop of the embedded backend ends them with the host anyway.
+          shutdownGraceTime: watch.enabled ? watch.graceSeconds * 1000 : '10s',
+          // Heartbeats reach the server at least every second, so a cancel reaches a long-running
+          // activity (a fuzzer) within about a second instead of 0.8 x its heartbeat timeout.
+          maxHeartbeatThrottleInterval: '1s',
+        }),
+      });
+    }
+    const runs: Promise<void>[] = [];
+    for (const { vertical, worker } of gen.workers) {
+      running++;
+      // A worker of the serving version that fails stops the others too: the supervisor (or the
+      // container's restart policy) starts the host again, rather than leaving some verticals
+      // silently without a worker. One of a replaced version only logs.
+      const run = worker
+        .run()
+        .then(
+          () => undefined,
+          (err: unknown) => {
+            if (gen === serving) {
+              shutdownAll();
+              finish(err instanceof Error ? err : new Error(String(err)));
+            } else {
+              log(`worker ${vertical} of toolbox version ${gen.version} failed while stopping: ${String(err)}`);
+            }
+          },
+        )
+        .finally(() => {
+          if (--running === 0) {
+            finish();
+          }
+        });
+      runs.push(run);
+      if (idleMinutes > 0) {
+        gen.idleWatches.push(
+          watchIdle(worker, connection, { namespace, taskQueue: taskQueueFor(vertical), minutes: idleMinutes }, () => {
+            log(`no work for ${idleMinutes} min; stopping (the next run for ${vertical} starts a worker again)`);
+            retired.add(vertical);
+            worker.shutdown();
+          }),
+        );
+      }
+    }
+    gen.stopped = Promise.all(runs).then(() => connection.close());
+    return gen;
+  };
+
+  const reload = async () => {
+    const current = serving;
+    if (!current || stopping) {
+      return;
+    }
+    const began = Date.now();
+    log('toolbox changed; building the new version');
+    let next: LoadedToolbox;
+    try {
+      next = await loadToolbox(toolbox, verticals);
+    } catch (err) {
+      next = { workflows: [], activities: {}, problems: [{ file: toolbox, message: String(err) }] };
+    }
+    const reject = (problems: ToolboxProblem[]) => {
+      log(formatRejectedReload(problems));
+      failedReload = { at: new Date().toISOString(), problems: problems.map((p) => formatProblem(p)) };
+      writeStatus();
+    };
+    const broken = newProblems(current.loaded.problems, next.problems);
+    if (broken.length > 0) {
+      reject(broken);
+      return;
+    }
+    if (stopping || retired.size === verticals.length) {
+      return;
+    }
+    const connection = await connectWhenUp(conn.temporal);
+    let gen: Generation;
+    try {
+      gen = await startGeneration(next, current.version + 1, connection);
+    } catch (err) {
+      // The bundle loads but a worker cannot start on it (its top-level code throws, say).
+      await connection.close().catch(() => undefined);
+      reject([{ file: toolbox, message: `the new version does not start: ${(err as Error).message}` }]);
+      return;
+    }
+    serving = gen;
+    failedReload = undefined;
+    if (stopping) {
+      shutdownGeneration(gen);
+    }
+    shutdownGeneration(current);
+    writeStatus();
+    log(
+      `reloaded the toolbox in ${Date.now() - began} ms: version ${gen.version}, ${describeToolbox(next)}; ` +
+        `the previous version finishes its running tasks`,
+    );
+    void current.stopped.then(() => log(`toolbox version ${current.version} stopped`));
+  };
+
+  serving = await startGeneration(first, 1, firstConnection);
+  writeStatus();
   if (process.env.FUZZFORGE_SUPERVISED === '1') {
     // If the supervisor dies without stopping us, do not linger as an orphan.
     const parent = process.ppid;
@@ -115,47 +272,50 @@ async function main(): Promise<void> {
       }
     }, 2000).unref();
   }
+  // The SDK's own signal handler shuts the workers down; no generation may start after it.
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.once(signal, () => {
+      stopping = true;
+    });
+  }
   const healthFile = process.env.FUZZFORGE_HEALTH_FILE;
   if (healthFile) {
     // A container health check reads the file's age: touched while the workers poll, stale when
     // they have stopped, failed or hang.
     const touch = () => {
-      if (workers.every(({ worker }) => worker.getState() === 'RUNNING')) {
+      if (serving?.workers.every(({ worker }) => worker.getState() === 'RUNNING')) {
         fs.writeFileSync(healthFile, `${new Date().toISOString()}\n`);
       }
     };
     setTimeout(touch, 500).unref();
     setInterval(touch, 5000).unref();
   }
-  const idleMinutes = idleMinutesFromEnv(process.env);
-  if (idleMinutes > 0) {
-    for (const { vertical, worker } of workers) {
-      watchIdle(
-        worker,
-        connection,
-        { namespace: conn.temporal.namespace, taskQueue: taskQueueFor(vertical), minutes: idleMinutes },
-        () => {
-          log(`no work for ${idleMinutes} min; stopping (the next run for ${vertical} starts a worker again)`);
-          worker.shutdown();
-        },
-      );
-    }
+  for (const vertical of verticals) {
+    log(`polling ${taskQueueFor(vertical)} on ${address}`);
   }
-  for (const { vertical } of workers) {
-    log(`polling ${taskQueueFor(vertical)} on ${conn.temporal.address}`);
+  const watcher = watch.enabled
+    ? watchToolbox(toolbox, {}, () =>
+        reload().catch((err: unknown) => log(`toolbox reload failed: ${(err as Error).stack ?? String(err)}`)),
+      )
+    : undefined;
+  if (watcher) {
+    log(`watching ${toolbox} for changes (FUZZFORGE_TOOLBOX_WATCH=0 turns this off)`);
   }
-  // A worker that fails stops the others too: the supervisor (or the container's restart policy)
-  // starts the host again, rather than leaving some verticals silently without a worker.
-  await Promise.all(
-    workers.map(({ worker }) =>
-      worker.run().catch((err: unknown) => {
-        shutdownAll();
-        throw err;
-      }),
-    ),
-  );
-  await connection.close();
+  try {
+    await finished;
+  } finally {
+    stopping = true;
+    watcher?.stop();
+  }
+  await serving.stopped;
   log('stopped');
+}
+
+function describeToolbox(loaded: LoadedToolbox): string {
+  return (
+    `${loaded.workflows.length} workflow(s) [${loaded.workflows.map((w) => w.name).join(', ')}] and ` +
+    `${Object.keys(loaded.activities).length} activities`
+  );
 }
 
 /**
