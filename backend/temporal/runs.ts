@@ -358,7 +358,7 @@ export class RunService {
               reject(
                 new UserError(
                   `run ${runId} is stuck: the worker cannot run it: ${reason}`,
-                  `a workflow added or changed since the worker started needs a worker restart (fuzzforge down && fuzzforge up); cancel the run with \`fuzzforge run cancel ${runId}\``,
+                  `a workflow added or changed since the worker started needs a toolbox reload (\`fuzzforge status\` names the file and line of an edit that failed to load) or, where the toolbox is not watched, a worker restart (fuzzforge down && fuzzforge up); cancel the run with \`fuzzforge run cancel ${runId}\``,
                 ),
               );
             }

@@ -70,6 +70,9 @@ describe('toolbox loaded at worker start', () => {
     fs.mkdirSync(workspace);
     fs.writeFileSync(path.join(workspace, 'a.py'), 'print("hello")\n');
     fs.writeFileSync(path.join(workspace, 'b.go'), 'package main\n');
+    // These tests are about a worker that loads its toolbox at start only (test/integration/reload.test.ts
+    // covers the watching one): a folder added here stays unknown until the worker restarts.
+    process.env.FUZZFORGE_TOOLBOX_WATCH = '0';
     backend = await startTestBackend({ toolbox });
   });
   after(async () => {
