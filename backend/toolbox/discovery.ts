@@ -235,6 +235,16 @@ export function parseWorkflowMetadata(
  * Every workflow folder under `<toolbox>/workflows`. Folders whose name starts with `_` or `.` are
  * not workflows. Bad folders are reported in `problems` and skipped.
  */
+/**
+ * Folders already checked, by metadata file: compiling the parameter schemas is most of a
+ * discovery (0.1 to 1 s for the toolbox here), which every run on save would pay again. A changed file (or a workflow.ts that
+ * appears or goes) is checked again. Definitions are shared: callers must not change them.
+ */
+const checkedFolders = new Map<
+  string,
+  { version: string; problems: ToolboxProblem[]; definition?: WorkflowDefinition }
+>();
+
 export function discoverWorkflows(toolboxDir: string, filter?: { vertical?: string }): ToolboxScan {
   const root = path.join(toolboxDir, 'workflows');
   const scan: ToolboxScan = { workflows: [], problems: [] };
@@ -255,7 +265,19 @@ export function discoverWorkflows(toolboxDir: string, filter?: { vertical?: stri
     }
     const metadataFile = path.join(dir, 'metadata.yaml');
     let text: string;
+    let version: string;
     try {
+      const st = fs.statSync(metadataFile);
+      // What the folder's check depends on: the metadata file, and whether workflow.ts exists.
+      version = `${st.ino}:${st.size}:${st.mtimeMs}:${st.ctimeMs}:${fs.existsSync(path.join(dir, 'workflow.ts'))}`;
+      const seen = checkedFolders.get(metadataFile);
+      if (seen?.version === version) {
+        scan.problems.push(...seen.problems);
+        if (seen.definition && (!filter?.vertical || seen.definition.vertical === filter.vertical)) {
+          scan.workflows.push(seen.definition);
+        }
+        continue;
+      }
       text = fs.readFileSync(metadataFile, 'utf8');
     } catch {
       scan.problems.push({ file: metadataFile, message: 'is missing: every workflow folder needs one' });
@@ -273,6 +295,7 @@ export function discoverWorkflows(toolboxDir: string, filter?: { vertical?: stri
       continue;
     }
     const { definition, problems } = parseWorkflowMetadata(parsed.toJS(), dir);
+    checkedFolders.set(metadataFile, { version, problems, ...(definition ? { definition } : {}) });
     scan.problems.push(...problems);
     if (definition && (!filter?.vertical || definition.vertical === filter.vertical)) {
       scan.workflows.push(definition);

@@ -4,7 +4,9 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, describe, it } from 'node:test';
 import { UserError } from '../../backend/errors';
-import { discoverWorkflows, parseDurationSeconds } from '../../backend/toolbox/discovery';
+import { discoverWorkflows, formatProblem, parseDurationSeconds, type ToolboxProblem } from '../../backend/toolbox/discovery';
+
+const formatProblems = (problems: ToolboxProblem[]) => problems.map(formatProblem).join('\n');
 import { parseParamArgs, validateParams } from '../../backend/toolbox/params';
 import { isTerminal, newRunId, toRunStatus } from '../../backend/temporal/runs';
 
@@ -91,6 +93,24 @@ describe('discoverWorkflows', () => {
 
   it('filters by vertical', () => {
     assert.equal(discoverWorkflows(root, { vertical: 'python' }).workflows.length, 0);
+  });
+
+  it('checks a folder again when its metadata changes or its workflow.ts goes, not otherwise', () => {
+    const own = path.join(tmp, 'changing');
+    workflowFolder(own, 'good_one', GOOD);
+    const first = discoverWorkflows(own);
+    assert.equal(first.workflows[0]?.description, 'A fine workflow.');
+    assert.equal(discoverWorkflows(own).workflows[0], first.workflows[0], 'an unchanged folder is not checked again');
+    // Same size, so only the file's times and contents differ.
+    fs.writeFileSync(path.join(own, 'workflows', 'good_one', 'metadata.yaml'), GOOD.replace('A fine', 'A good'));
+    assert.equal(discoverWorkflows(own).workflows[0]?.description, 'A good workflow.');
+    fs.writeFileSync(path.join(own, 'workflows', 'good_one', 'metadata.yaml'), GOOD.replace('default: 3', 'default: 0'));
+    assert.match(formatProblems(discoverWorkflows(own).problems), /depth\/default does not match its own schema/);
+    fs.writeFileSync(path.join(own, 'workflows', 'good_one', 'metadata.yaml'), GOOD);
+    fs.rmSync(path.join(own, 'workflows', 'good_one', 'workflow.ts'));
+    const gone = discoverWorkflows(own);
+    assert.equal(gone.workflows.length, 0);
+    assert.match(formatProblems(gone.problems), /workflow\.ts: is missing/);
   });
 
   it('reports a missing toolbox instead of throwing', () => {
