@@ -161,10 +161,33 @@ export async function awaitScan(
   runs: RunService,
   runId: string,
   onProgress?: (p: RunProgress) => void,
+  onEarlyResults?: (sarif: SarifLog) => void,
 ): Promise<{ summary: ScanSummary; sarif: SarifLog }> {
-  const summary = await runs.result(runId, onProgress);
+  if (!onEarlyResults) {
+    const summary = await runs.result(runId, onProgress);
+    return { summary, sarif: await fetchSarif(conn, summary) };
+  }
+  // The run says where its results are once they are stored and it only marks them against the
+  // baseline (progress.sarifKey): those are passed on at once. Asked often, since a save waits.
+  let early: Promise<void> | undefined;
+  const resultsBucket = new ObjectStore(conn).buckets.results;
+  const summary = await runs.result(
+    runId,
+    (p) => {
+      onProgress?.(p);
+      if (p.sarifKey && !early) {
+        early = fetchSarif(conn, { resultsBucket, sarifKey: p.sarifKey }).then(onEarlyResults, () => undefined);
+      }
+    },
+    EARLY_RESULTS_POLL_MS,
+  );
+  // Passed on before the final results, never after them.
+  await early;
   return { summary, sarif: await fetchSarif(conn, summary) };
 }
+
+/** How often a caller that shows early results asks a run for its progress. */
+const EARLY_RESULTS_POLL_MS = 100;
 
 export async function fetchSarif(
   conn: BackendConnection,

@@ -108,7 +108,18 @@ export class ScanControl {
       });
       try {
         progress.report({ message: 'queued' });
-        const { summary, sarif } = await awaitScan(conn, runs, run.runId, (p) => progress.report({ message: p.phase }));
+        let earlyAt: number | undefined;
+        const { summary, sarif } = await awaitScan(
+          conn,
+          runs,
+          run.runId,
+          (p) => progress.report({ message: p.phase }),
+          // The results as soon as they are stored; their new/unchanged marks when matching ends.
+          (early) => {
+            earlyAt = Date.now();
+            findings.show(workflow.name, run.runId, early, folder.fsPath);
+          },
+        );
         for (const tool of summary.tools.filter((t) => t.error)) {
           log.warn(`${tool.name}: ${tool.error ?? ''}`);
         }
@@ -124,7 +135,8 @@ export class ScanControl {
         const t2 = Date.now();
         const shown = findings.show(workflow.name, run.runId, sarif, folder.fsPath);
         log.info(
-          `run ${run.runId}: ${shown} finding(s) shown; pack and upload ${t1 - t0} ms, run and SARIF ${t2 - t1} ms, markers ${Date.now() - t2} ms`,
+          `run ${run.runId}: ${shown} finding(s) shown; pack and upload ${t1 - t0} ms, run and SARIF ${t2 - t1} ms` +
+            `${earlyAt ? ` (first markers after ${earlyAt - t1} ms, before baseline matching)` : ''}, markers ${Date.now() - t2} ms`,
         );
         return { runId: run.runId, findings: shown };
       } catch (err) {

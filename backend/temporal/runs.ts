@@ -337,8 +337,16 @@ export class RunService {
     return message;
   }
 
-  /** Wait for a run's summary; failures, cancellation, timeouts become RunFailedError. */
-  async result(runId: string, onProgress?: (p: RunProgress) => void): Promise<ScanSummary> {
+  /**
+   * Wait for a run's summary; failures, cancellation, timeouts become RunFailedError. With
+   * `onProgress`, the run's progress is asked every `progressEveryMs` (default 500) and passed on
+   * when it changes.
+   */
+  async result(
+    runId: string,
+    onProgress?: (p: RunProgress) => void,
+    progressEveryMs = 500,
+  ): Promise<ScanSummary> {
     const handle = this.client.workflow.getHandle(runId);
     let watchdog: NodeJS.Timeout | undefined;
     const abort = new AbortController();
@@ -370,15 +378,22 @@ export class RunService {
     let timer: NodeJS.Timeout | undefined;
     if (onProgress) {
       let last = '';
+      let asking = false;
       timer = setInterval(() => {
+        // One question at a time: a slow answer must not pile up more behind it.
+        if (asking) {
+          return;
+        }
+        asking = true;
         void track(this.progress(runId)).then((p) => {
+          asking = false;
           const text = JSON.stringify(p);
           if (p && text !== last) {
             last = text;
             onProgress(p);
           }
         });
-      }, 500);
+      }, progressEveryMs);
     }
     try {
       // When the watchdog wins, the long poll must end too, or it outlives the connection.

@@ -4,6 +4,10 @@ import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { toolboxDir } from '../../backend/paths';
+import { findingRows } from '../../backend/sarif/log';
+import type { SarifLog } from '../../backend/sarif/types';
+import { awaitScan, findWorkflow, startScan } from '../../backend/scan';
 import { copyFixture, runCli, startTestBackend, type TestBackend } from './harness';
 
 interface CliFindings {
@@ -118,5 +122,33 @@ describe('baselines and suppressions', () => {
     const bad = await scan('--baseline', 'no-such-run');
     assert.equal(bad.code, 2);
     assert.match(bad.stderr, /no run with id no-such-run/);
+  });
+
+  it('passes the results on before the baseline matching ends, then the same results marked', async () => {
+    // A finding only this run has, so the marks differ from the early log.
+    fs.appendFileSync(path.join(ws, 'python', 'app.py'), '\ndef again(text):\n    return eval(text)\n');
+    const { run, baseline } = await startScan(backend.conn, backend.runs, {
+      path: ws,
+      workflow: findWorkflow(toolboxDir(), 'security_assessment'),
+      params: {},
+    });
+    assert.ok(baseline, 'the run has a baseline');
+    const early: SarifLog[] = [];
+    const { summary, sarif } = await awaitScan(backend.conn, backend.runs, run.runId, undefined, (log) => early.push(log));
+    assert.equal(early.length, 1, 'the early results are passed on once');
+    assert.equal(summary.baseline?.runId, baseline.runId);
+    assert.equal(summary.baseline?.error, undefined);
+    assert.ok((summary.baseline?.new ?? 0) >= 1, 'the new eval() is marked new');
+    const rows = (log: SarifLog) =>
+      findingRows(log)
+        .filter((r) => r.baselineState !== 'absent')
+        .map((r) => `${r.ruleId} ${r.file}:${r.line}`)
+        .sort();
+    assert.deepEqual(rows(early[0]!), rows(sarif), 'the early log holds the same results as the final one');
+    assert.ok(
+      findingRows(early[0]!).every((r) => r.baselineState === undefined),
+      'the early results carry no marks yet',
+    );
+    assert.ok(findingRows(sarif).some((r) => r.baselineState === 'new' && r.file === 'python/app.py'));
   });
 });

@@ -89,6 +89,11 @@ export interface RunProgress {
   detail?: string;
   /** 0..1 when known. */
   fraction?: number;
+  /**
+   * Where the run's SARIF log is already stored while the run still marks it against its
+   * baseline: a client may show those results now and their new/unchanged marks at the end.
+   */
+  sarifKey?: string;
 }
 
 export const progressQuery = defineQuery<RunProgress>('progress');

@@ -2,7 +2,7 @@
 // in parallel, merge their SARIF parts into one log (suppressions and baseline included), done.
 // A workflow declares only its parameters and which tool maps to which activity call.
 // Deterministic workflow code: no Node built-ins, no I/O.
-import { proxyActivities, setHandler, type ActivityInterfaceFor, type ActivityOptions } from '@temporalio/workflow';
+import { patched, proxyActivities, setHandler, type ActivityInterfaceFor, type ActivityOptions } from '@temporalio/workflow';
 import type { InventorySummary } from '../modules/inventory/files';
 import type { activities as sarifActivities, SarifPart } from '../modules/reporters/sarif';
 import {
@@ -34,7 +34,7 @@ export function scanActivities<A>(): ActivityInterfaceFor<A> {
   return proxyActivities<A>(SCAN_ACTIVITY_OPTIONS);
 }
 
-const { mergeSarif } = scanActivities<typeof sarifActivities>();
+const { mergeSarif, matchBaseline } = scanActivities<typeof sarifActivities>();
 
 /** What every tool activity of a scan takes besides its own options. */
 export interface ScanBase {
@@ -88,17 +88,25 @@ export async function sastScan<T extends string>(
     });
     parts = await options.combine(byTool);
   }
+  // Runs begun before the split matched the baseline inside the merge; replay keeps them so.
+  const matchAfterMerge = input.baseline !== undefined && patched('baseline-after-merge');
   const summary = await mergeSarif({
     runId: input.runId,
     workflow,
     parts,
     ...(inventory ? { inventory } : {}),
-    // Inline `fuzzforge-ignore[...]` comments and .fuzzforge/ignore; the baseline's new/unchanged marks.
+    // Inline `fuzzforge-ignore[...]` comments and .fuzzforge/ignore.
     target: input.target,
-    baseline: input.baseline,
+    // The baseline's new/unchanged marks: in the merge, or after it once the results are stored
+    // so a client can show them without waiting for the matching.
+    baseline: matchAfterMerge ? undefined : input.baseline,
     // Vendored code left out, tests and docs quieter, unless the parameters ask otherwise.
     context: fileContext(input.params),
   });
+  if (matchAfterMerge && input.baseline) {
+    progress = { phase: 'matching baseline', fraction: 0.95, sarifKey: summary.sarifKey };
+    summary.baseline = await matchBaseline({ runId: input.runId, sarifKey: summary.sarifKey, baseline: input.baseline });
+  }
   progress = { phase: 'done', fraction: 1 };
   return summary;
 }

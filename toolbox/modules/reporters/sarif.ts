@@ -13,7 +13,8 @@ import type { SarifLocation, SarifLog, SarifResult, SarifRule, SarifRun } from '
 import { version as fuzzforgeVersion } from '../../../package.json';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import type { BaselineRef, ScanSummary, TargetRef } from '../../shared/definitions';
+import { ApplicationFailure } from '@temporalio/common';
+import { BAD_INPUT, type BaselineRef, type ScanSummary, type TargetRef } from '../../shared/definitions';
 import { baselineCounts, matchAgainstBaseline } from './baseline';
 import { redactLog } from './redact';
 import {
@@ -265,29 +266,66 @@ async function postProcess(merged: SarifLog, input: MergeInput): Promise<Partial
     });
   }
   if (input.baseline) {
-    checkpoint({ phase: 'baseline', against: input.baseline.runId });
-    const store = objectStore();
-    try {
-      const previous = parseSarif(
-        (await store.getBuffer(store.buckets.results, input.baseline.sarifKey)).toString('utf8'),
-        `baseline ${input.baseline.runId}`,
-      );
-      const matched = await matchAgainstBaseline(merged, previous);
-      merged.runs = matched.runs;
-      extra.baseline = { runId: input.baseline.runId, ...baselineCounts(merged) };
-    } catch (err) {
-      // A baseline that expired or cannot be matched must not lose this run's results.
-      extra.baseline = {
-        runId: input.baseline.runId,
-        new: 0,
-        unchanged: 0,
-        updated: 0,
-        absent: 0,
-        error: (err as Error).message,
-      };
-    }
+    const matched = await matchedAgainst(merged, input.baseline);
+    merged.runs = matched.log.runs;
+    extra.baseline = matched.baseline;
   }
   return extra;
+}
+
+/**
+ * `log` with each result marked new / unchanged / updated (and the previous run's absent ones
+ * added) against the baseline run's stored log, and the counts. A baseline that expired or cannot
+ * be matched must not lose this run's results: the log comes back unmarked, the error recorded.
+ */
+async function matchedAgainst(
+  log: SarifLog,
+  baseline: BaselineRef,
+): Promise<{ log: SarifLog; baseline: NonNullable<ScanSummary['baseline']> }> {
+  checkpoint({ phase: 'baseline', against: baseline.runId });
+  const store = objectStore();
+  try {
+    const previous = parseSarif(
+      (await store.getBuffer(store.buckets.results, baseline.sarifKey)).toString('utf8'),
+      `baseline ${baseline.runId}`,
+    );
+    const matched = await matchAgainstBaseline(log, previous);
+    return { log: matched, baseline: { runId: baseline.runId, ...baselineCounts(matched) } };
+  } catch (err) {
+    return {
+      log,
+      baseline: { runId: baseline.runId, new: 0, unchanged: 0, updated: 0, absent: 0, error: (err as Error).message },
+    };
+  }
+}
+
+export interface MatchBaselineInput {
+  runId: string;
+  /** The run's merged log, stored by mergeSarif without a baseline. */
+  sarifKey: string;
+  baseline: BaselineRef;
+}
+
+/**
+ * The second half of a merge whose results were shown before matching: mark the run's stored log
+ * against the baseline and store it again under the same key (the editor shows the first version
+ * as soon as it exists, then the marks).
+ */
+async function matchBaseline(input: MatchBaselineInput): Promise<NonNullable<ScanSummary['baseline']>> {
+  const store = objectStore();
+  const bucket = store.buckets.results;
+  if (input.sarifKey !== runSarifKey(input.runId)) {
+    throw ApplicationFailure.nonRetryable(
+      `sarifKey ${JSON.stringify(input.sarifKey).slice(0, 120)} is not run ${input.runId}'s log`,
+      BAD_INPUT,
+    );
+  }
+  const current = parseSarif((await store.getBuffer(bucket, input.sarifKey)).toString('utf8'), input.sarifKey);
+  const matched = await matchedAgainst(current, input.baseline);
+  if (!matched.baseline.error) {
+    await store.putBuffer(bucket, input.sarifKey, Buffer.from(JSON.stringify(matched.log, null, 2)), 'application/sarif+json');
+  }
+  return matched.baseline;
 }
 
 /** Merge the parts of a run into `runs/<id>/results.sarif` and summarise it. */
@@ -343,4 +381,4 @@ async function mergeSarif(input: MergeInput): Promise<ScanSummary> {
   };
 }
 
-export const activities = { mergeSarif };
+export const activities = { mergeSarif, matchBaseline };
