@@ -58,7 +58,9 @@ async function compileModules(files: readonly string[], modulesDir: string, outf
     target: 'node20',
     format: 'cjs',
     outfile,
-    sourcemap: 'inline',
+    // No source map: nothing here enables them, and an inline one made the file four times larger
+    // and its require() six times slower (8.9 vs 2.3 MB; a start of the worker host paid it).
+    sourcemap: false,
     // One copy of the SDK per process: activity context lives in @temporalio/activity's module state.
     external: ['@temporalio/*', 'esbuild', '@swc/*', 'cpu-features', 'ssh2'],
     nodePaths: [path.join(projectRoot(), 'node_modules')],

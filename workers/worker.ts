@@ -21,7 +21,7 @@ import { ObjectStore } from '../backend/storage/objectStore';
 import { inputValidationActivities } from './inputValidation';
 import { type IdleWatch, idleMinutesFromEnv, watchIdle } from './idle';
 import { workerIdentity } from './identity';
-import { loadToolbox, type LoadedToolbox } from './toolboxLoader';
+import { bundleToolboxWorkflows, loadToolbox, type LoadedToolbox } from './toolboxLoader';
 import { formatRejectedReload, newProblems, toolboxWatchFromEnv, watchToolbox } from './toolboxWatch';
 
 function log(line: string): void {
@@ -30,7 +30,7 @@ function log(line: string): void {
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
-    options: { vertical: { type: 'string' }, concurrency: { type: 'string' } },
+    options: { vertical: { type: 'string' }, concurrency: { type: 'string' }, prebuild: { type: 'boolean' } },
     strict: true,
   });
   const verticals = [
@@ -43,6 +43,17 @@ async function main(): Promise<void> {
   ];
   if (verticals.length === 0 || verticals.some((v) => !/^[a-z0-9_-]+$/.test(v))) {
     throw new Error('usage: worker --vertical NAME[,NAME...] (or FUZZFORGE_VERTICAL)');
+  }
+  if (values.prebuild) {
+    // `fuzzforge setup`: build and cache these verticals' workflow bundle, so the first start
+    // after an install does not spend its seconds in webpack. No services needed.
+    const began = Date.now();
+    const built = await bundleToolboxWorkflows(toolboxDir(), verticals);
+    for (const problem of built.problems) {
+      log(`toolbox problem (skipped): ${formatProblem(problem)}`);
+    }
+    log(`workflow bundle for ${verticals.join(', ')} ready (${built.workflows.length} workflows, ${Date.now() - began} ms)`);
+    return;
   }
   if (verticals.length === 1) {
     // Names the worker's own cache folder (toolbox/modules/runtime.ts); a host of several

@@ -1,11 +1,12 @@
 // `fuzzforge`: the command line front end. Thin: every step is a backend function the VS Code
 // extension calls too. Exit codes: 0 ok, 1 findings at or above --fail-on, 2 usage/infrastructure.
+import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { version } from '../../package.json';
 import { describeError, UserError } from '../errors';
-import { stateDir, toolboxDir } from '../paths';
+import { distEntry, stateDir, toolboxDir } from '../paths';
 import { failOnExitCode, findingRows, type FailOn } from '../sarif/log';
 import type { SarifLog } from '../sarif/types';
 import { awaitScan, describeLeftOut, fetchSarif, findWorkflow, startScan } from '../scan';
@@ -398,7 +399,35 @@ async function cmdSetup(args: string[], io: Io): Promise<number> {
       io.err(`${missing.length} tool(s) could not be installed; their workflows report them as notifications`);
     }
   }
+  prebuildWorkflowBundle(io);
   return 0;
+}
+
+/**
+ * Cache the workflow bundle the embedded worker host will ask for (every vertical whose tools are
+ * here), so the first `up` after an install reuses it. Failing costs only that first start's
+ * seconds: said, not fatal.
+ */
+function prebuildWorkflowBundle(io: Io): void {
+  const verticals = availableVerticals(toolboxDir())
+    .filter((v) => v.available)
+    .map((v) => v.vertical);
+  const worker = distEntry('worker');
+  if (verticals.length === 0 || !fs.existsSync(worker)) {
+    return;
+  }
+  const run = spawnSync(process.execPath, [worker, '--prebuild', '--vertical', verticals.join(',')], {
+    encoding: 'utf8',
+    env: process.env,
+  });
+  const lines = `${run.stdout ?? ''}${run.stderr ?? ''}`.trim().split('\n').filter(Boolean);
+  if (run.status === 0) {
+    io.out(lines.at(-1)?.replace(/^\S+ /, '') ?? 'workflow bundle ready');
+  } else {
+    io.err(
+      `could not prebuild the workflow bundle (the first \`fuzzforge up\` builds it instead): ${lines.slice(-3).join(' ') || run.error?.message || `exit ${run.status}`}`,
+    );
+  }
 }
 
 function cmdWorkflows(args: string[], io: Io): Promise<number> {
