@@ -51,6 +51,9 @@ const VSCODEIGNORE = [
   'node_modules/**/.github/**',
   // Temporal's packages ship their TypeScript sources beside lib/ (only lib/ is loaded).
   'node_modules/@temporalio/*/src/**',
+  // esbuild's install step copies its native build over the `esbuild` command (bin/esbuild) to
+  // start it faster; the JS API the workers use runs the one in @esbuild/<platform>.
+  'node_modules/esbuild/bin/**',
   'backend/scripts/**',
   '.vscodeignore',
 ];
