@@ -123,6 +123,17 @@ export class ScanControl {
         for (const tool of summary.tools.filter((t) => t.error)) {
           log.warn(`${tool.name}: ${tool.error ?? ''}`);
         }
+        if (summary.baseline?.error) {
+          // Results still show, but none can be told new from existing: say so once per cause.
+          void this.deps.reporter.report(
+            new UserError(
+              `results could not be compared with the previous run: ${summary.baseline.error}`,
+              'results are shown without new/unchanged marks',
+            ),
+            `baseline of run ${run.runId} (previous run ${summary.baseline.runId})`,
+            { once: 'baseline' },
+          );
+        }
         const leftOut = describeLeftOut(summary.leftOut, (param) =>
           param === 'include_vendored'
             ? 'the setting fuzzforge.includeVendored'

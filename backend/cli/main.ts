@@ -8,6 +8,7 @@ import { version } from '../../package.json';
 import { describeError, UserError } from '../errors';
 import { distEntry, stateDir, toolboxDir } from '../paths';
 import { failOnExitCode, findingRows, type FailOn } from '../sarif/log';
+import { checkSarifMultitool } from '../sarif/multitool';
 import type { SarifLog } from '../sarif/types';
 import { awaitScan, describeLeftOut, fetchSarif, findWorkflow, startScan } from '../scan';
 import { ensureServiceBinary, findServiceBinary, SERVICE_BINARIES } from '../services/binaries';
@@ -275,10 +276,15 @@ async function cmdStatus(args: string[], io: Io): Promise<number> {
   }
   const state = runningEmbedded(stateDir());
   const verticals = availableVerticals(toolboxDir());
-  const binaries = (Object.keys(SERVICE_BINARIES) as (keyof typeof SERVICE_BINARIES)[]).map((name) => ({
-    name,
-    path: findServiceBinary(name)?.path,
-  }));
+  const multitool = checkSarifMultitool();
+  const binaries: { name: string; path?: string; problem?: string }[] = [
+    ...(Object.keys(SERVICE_BINARIES) as (keyof typeof SERVICE_BINARIES)[]).map((name) => ({
+      name,
+      path: findServiceBinary(name)?.path,
+    })),
+    // Baseline matching (new vs existing results) on the workers of this installation.
+    { name: 'sarif-multitool', ...multitool },
+  ];
   const health = state ? await checkHealth(state) : undefined;
   let pollers: Record<string, number> = {};
   const compose = runningCompose(stateDir());
@@ -370,7 +376,7 @@ async function cmdStatus(args: string[], io: Io): Promise<number> {
   io.out(
     table(
       ['BINARY', 'PATH'],
-      binaries.map((b) => [b.name, b.path ?? 'missing (run `fuzzforge setup`)']),
+      binaries.map((b) => [b.name, b.path ?? b.problem ?? 'missing (run `fuzzforge setup`)']),
     ),
   );
   return 0;

@@ -6,15 +6,18 @@
 // package holds dist/, toolbox/, workers/, backend/ (sources the toolbox imports), media/, and the
 // node_modules closure of what that code loads: the packages dist/*.js require at run time plus
 // those toolbox/, workers/ and backend/ import, with their dependencies, found the way Node finds
-// them. Nothing else of node_modules goes in (the compose backend's dockerode and the webview
-// toolkit are not loaded by anything yet), nor other platforms' native builds of Temporal's core,
-// its Rust sources, type declarations, maps, docs or tests.
+// them. Programs the shipped code runs rather than loads go in too: sarif-multitool's native build
+// for the target (baseline matching). Nothing else of node_modules goes in (the webview toolkit is
+// bundled into the page script), nor other platforms' native builds of Temporal's core or of the
+// multitool, its debug symbols and API docs, Temporal's Rust sources, type declarations, maps, docs
+// or tests.
 // Needs a fresh build first: node esbuild.js (--production for a release).
 import * as fs from 'node:fs';
 import { builtinModules } from 'node:module';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { execFileSync } from 'node:child_process';
+import { checkSarifMultitool, sarifMultitoolExecutable, sarifMultitoolPackage } from '../sarif/multitool';
 
 const projectRoot = path.resolve(__dirname, '..', '..');
 
@@ -48,6 +51,9 @@ const VSCODEIGNORE = [
   'node_modules/**/.github/**',
   // Temporal's packages ship their TypeScript sources beside lib/ (only lib/ is loaded).
   'node_modules/@temporalio/*/src/**',
+  // esbuild's install step copies its native build over the `esbuild` command (bin/esbuild) to
+  // start it faster; the JS API the workers use runs the one in @esbuild/<platform>.
+  'node_modules/esbuild/bin/**',
   'backend/scripts/**',
   '.vscodeignore',
 ];
@@ -194,6 +200,47 @@ export function dependencyClosure(roots: readonly string[]): { folders: string[]
   return { folders: [...seen].map((d) => path.relative(projectRoot, d)).sort(), missing: [...new Set(missing)] };
 }
 
+/**
+ * Packages the shipped code runs as programs (no import names them), for a target platform: the
+ * multitool's native build. Refuses to package a target the build cannot run on, since that
+ * extension would fail every baseline comparison.
+ */
+export function toolPackages(platform: string, arch: string): string[] {
+  const pkg = sarifMultitoolPackage(platform);
+  const { path: exe, problem } = checkSarifMultitool(projectRoot, platform, arch);
+  if (!pkg || !exe) {
+    throw new Error(`cannot package for ${platform}-${arch}: ${problem ?? 'no sarif-multitool build'}`);
+  }
+  return [pkg];
+}
+
+/**
+ * The multitool package holds more than the program: debug symbols (.pdb), API docs (.xml beside
+ * each assembly), the `dotnet tool` manifest, and Windows-only DLL folders (symbol reading and
+ * tracing) even in the Linux and macOS packages. None of it is loaded when the program runs.
+ */
+function slimSarifMultitool(stage: string, platform: string): void {
+  const pkg = sarifMultitoolPackage(platform);
+  if (!pkg) {
+    return;
+  }
+  const dir = path.join(stage, 'node_modules', ...pkg.split('/'));
+  const entries = fs.readdirSync(dir, { withFileTypes: true });
+  const names = new Set(entries.map((e) => e.name));
+  const unused = entries.filter((e) =>
+    e.isDirectory()
+      ? platform !== 'win32' && ['amd64', 'arm64', 'x86'].includes(e.name)
+      : e.name.endsWith('.pdb') ||
+        e.name === 'DotnetToolSettings.xml' ||
+        (e.name.endsWith('.xml') && names.has(e.name.replace(/\.xml$/, '.pdb'))),
+  );
+  for (const entry of unused) {
+    fs.rmSync(path.join(dir, entry.name), { recursive: true, force: true });
+  }
+  // vsce keeps file modes: make sure the program is executable whatever the install left.
+  fs.chmodSync(path.join(dir, sarifMultitoolExecutable(platform)), 0o755);
+}
+
 /** Drop what Temporal's core bridge carries for other platforms and for building it from source. */
 function slimCoreBridge(stage: string, platform: string, arch: string): void {
   const bridge = path.join(stage, 'node_modules', '@temporalio', 'core-bridge');
@@ -238,7 +285,7 @@ export function buildExtensionVsix(dir: string): BuiltVsix {
 
 function packageStage(stage: string, dir: string, target: string, t0: number): BuiltVsix {
   const pkg = JSON.parse(fs.readFileSync(path.join(projectRoot, 'package.json'), 'utf8')) as Record<string, unknown>;
-  const roots = runtimeRoots();
+  const roots = [...runtimeRoots(), ...toolPackages(process.platform, process.arch)].sort();
   const { folders, missing } = dependencyClosure(roots);
   if (missing.length > 0) {
     throw new Error(`packages the shipped code loads are not installed: ${missing.join(', ')} (run npm install)`);
@@ -275,6 +322,7 @@ function packageStage(stage: string, dir: string, target: string, t0: number): B
     });
   }
   slimCoreBridge(stage, process.platform, process.arch);
+  slimSarifMultitool(stage, process.platform);
   fs.writeFileSync(path.join(stage, '.vscodeignore'), `${VSCODEIGNORE.join('\n')}\n`);
   const vsix = path.resolve(dir, `fuzzforge-vscode-${String(pkg.version)}-${target}.vsix`);
   try {

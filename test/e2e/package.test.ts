@@ -2,7 +2,9 @@
 // node_modules), its dist/extension.js finds every package it requires, and its CLI starts the
 // embedded backend the way the extension's Start Backend does (Temporal, MinIO, a worker per
 // available vertical, each compiling the packaged toolbox) and scans the fixture with the exact
-// known findings. Needs a build (node esbuild.js --quiet) and the cached Temporal/MinIO binaries.
+// known findings, then scans it again and finds every result unchanged (baseline matching with
+// the packaged sarif-multitool). Needs a build (node esbuild.js --quiet) and the cached
+// Temporal/MinIO binaries.
 import * as assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -10,6 +12,7 @@ import { createRequire } from 'node:module';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { sarifMultitoolExecutable, sarifMultitoolPackage } from '../../backend/sarif/multitool';
 import { findServiceBinary } from '../../backend/services/binaries';
 import { readState } from '../../backend/services/state';
 import { bareImports, buildExtensionVsix, type BuiltVsix } from '../../backend/scripts/package';
@@ -81,8 +84,13 @@ describe('e2e: the packaged .vsix runs on its own', () => {
     assert.ok(has('backend/toolbox/'), 'backend/ sources (toolbox modules import them)');
     assert.ok(has('media/fuzzforge.svg'), 'the views icon');
     // dockerode is shipped now (the compose backend's sources import it); the toolkit is bundled
-    // into the webview script, and the build and packaging scripts are not run by the extension.
-    for (const absent of ['node_modules/@vscode/webview-ui-toolkit/', 'backend/scripts/']) {
+    // into the webview script, and the build and packaging scripts are not run by the extension;
+    // esbuild's command is not run either (its JS API runs the build in @esbuild/<platform>).
+    for (const absent of [
+      'node_modules/@vscode/webview-ui-toolkit/',
+      'backend/scripts/',
+      'node_modules/esbuild/bin/',
+    ]) {
       assert.ok(!has(absent), `${absent} is not packaged`);
     }
     const releases = new Set(
@@ -92,6 +100,16 @@ describe('e2e: the packaged .vsix runs on its own', () => {
     );
     assert.equal(releases.size, 1, `one core-bridge build: ${[...releases].join(', ')}`);
     assert.ok(!listing.some((f) => f.endsWith('.map')), 'no source maps');
+    // Baseline matching runs the multitool's native build from the package's own node_modules.
+    const multitool = `extension/node_modules/${sarifMultitoolPackage()}/${sarifMultitoolExecutable()}`;
+    assert.ok(listing.includes(multitool), `${multitool} is packaged`);
+    const tool = listing.filter((f) => f.startsWith(path.posix.dirname(multitool)));
+    assert.ok(
+      !tool.some((f) => /\.pdb$|\/(amd64|arm64|x86)\//.test(f)),
+      `no debug symbols or Windows DLLs: ${tool.join(', ')}`,
+    );
+    const mode = execFileSync('unzip', ['-Z', built.vsix, multitool], { encoding: 'utf8' });
+    assert.match(mode, /^-rwx/, `the multitool keeps its exec bit: ${mode}`);
   });
 
   it('resolves every package dist/extension.js, cli.js and worker.js require, from the package alone', { skip }, () => {
@@ -130,6 +148,30 @@ describe('e2e: the packaged .vsix runs on its own', () => {
       ) as Expected[];
       const key = (e: Expected) => `${e.ruleId} ${e.file}:${e.line}`;
       assert.deepEqual(result.findings.map(key).sort(), expected.map(key).sort());
+    },
+  );
+
+  it(
+    'matches a second scan against the first with its own sarif-multitool: every result unchanged',
+    { skip, timeout: 600_000 },
+    () => {
+      const scan = cli(['scan', fixture, '--workflow', 'security_assessment', '--json']);
+      assert.equal(scan.status, 0, `second scan failed:\n${scan.stderr}`);
+      assert.doesNotMatch(scan.stderr, /could not compare with baseline/);
+      const result = JSON.parse(scan.stdout) as {
+        summary: { baseline?: { runId: string; new: number; unchanged: number; error?: string } };
+        findings: { ruleId: string; baselineState?: string }[];
+      };
+      const baseline = result.summary.baseline;
+      assert.ok(baseline, 'the second scan has a baseline');
+      assert.equal(baseline.error, undefined);
+      assert.equal(baseline.new, 0);
+      assert.equal(baseline.unchanged, result.findings.length);
+      assert.ok(result.findings.length > 0);
+      assert.deepEqual(
+        result.findings.filter((f) => f.baselineState !== 'unchanged').map((f) => `${f.ruleId}: ${f.baselineState}`),
+        [],
+      );
     },
   );
 

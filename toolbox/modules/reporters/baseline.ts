@@ -4,7 +4,7 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { projectRoot } from '../../../backend/paths';
+import { sarifMultitoolPath } from '../../../backend/sarif/multitool';
 import type { SarifLog } from '../../../backend/sarif/types';
 import { runTool, stderrExcerpt } from '../process';
 
@@ -64,6 +64,8 @@ export function restoreRunContext(matched: SarifLog, current: SarifLog): SarifLo
 
 /** Annotate `current` with baseline states relative to `previous` (a new log is returned). */
 export async function matchAgainstBaseline(current: SarifLog, previous: SarifLog): Promise<SarifLog> {
+  // Before any work: a missing tool says which file is missing and how to get it.
+  const bin = sarifMultitoolPath();
   const dir = await fs.promises.mkdtemp(path.join(os.tmpdir(), 'ff-baseline-'));
   try {
     const cur = path.join(dir, 'current.sarif');
@@ -71,7 +73,6 @@ export async function matchAgainstBaseline(current: SarifLog, previous: SarifLog
     const out = path.join(dir, 'matched.sarif');
     await fs.promises.writeFile(cur, JSON.stringify(current));
     await fs.promises.writeFile(prev, JSON.stringify(previous));
-    const bin = path.join(projectRoot(), 'node_modules', '.bin', 'sarif-multitool');
     const run = await runTool(
       bin,
       ['match-results-forward', cur, '--previous', prev, '-o', out, '--log', 'ForceOverwrite'],
