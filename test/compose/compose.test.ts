@@ -31,6 +31,7 @@ import {
 } from '../../backend/services/compose';
 import type { BackendConnection } from '../../backend/services/connection';
 import { RunService } from '../../backend/temporal/runs';
+import type { ScanSummary } from '../../toolbox/shared/definitions';
 import { copyFixture, FIXTURES, runCli, sarifValidationProblems } from '../integration/harness';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -118,6 +119,12 @@ describe('compose backend on a real Docker engine', () => {
     // The same through the CLI, which attaches to the compose stack by its state file.
     const cli = await runCli(['scan', workspace, '--workflow', 'security_assessment', '--json'], env);
     assert.equal(cli.code, 0, cli.stderr);
+    // Matched against the first scan by sarif-multitool inside the worker's container.
+    const second = JSON.parse(cli.stdout) as { summary: ScanSummary };
+    assert.equal(second.summary.baseline?.runId, run.runId);
+    assert.equal(second.summary.baseline?.error, undefined, 'baseline matching runs in the container');
+    assert.equal(second.summary.baseline?.new, 0);
+    assert.equal(second.summary.baseline?.unchanged, rows.length);
     const logs = await runCli(['logs', 'worker-generic', '--tail', '50'], env);
     assert.equal(logs.code, 0, logs.stderr);
     assert.match(logs.stdout, /polling fuzzforge-generic/);
