@@ -4,9 +4,11 @@
 // workers: the page sets it as text only, and the extension checks every request it sends back.
 import * as fs from 'node:fs';
 import * as vscode from 'vscode';
+import { describeError } from '../backend/errors';
 import type { CrashRecord } from '../toolbox/shared/fuzzing';
 import type { CrashDetail, CrashInputView, CrashRequest, ToCrashPage } from '../webview/protocol';
 import { copyInputPath, localCrash, saveAsRegression, type CrashActionDeps } from './crashActions';
+import { Cancelled } from './errors';
 import { openFrame, replayInEditor, type FuzzingPanelDeps } from './fuzzingPanel';
 import { panelTitle } from './panelHtml';
 import type { RunEntry } from './runs';
@@ -28,7 +30,8 @@ const CRASH_PANEL_STYLE = `  body { padding: 0 16px; }
   ol.frames li { margin: 2px 0; font-family: var(--vscode-editor-font-family); }
   a { cursor: pointer; }
   .muted { color: var(--vscode-descriptionForeground); }
-  .error { color: var(--vscode-errorForeground); }`;
+  .error { color: var(--vscode-errorForeground); }
+  .result { font-weight: bold; }`;
 
 export class CrashPanel extends WebviewPanelHost<ToCrashPage, CrashRequest> {
   private static readonly open = new Map<string, CrashPanel>();
@@ -81,24 +84,45 @@ export class CrashPanel extends WebviewPanelHost<ToCrashPage, CrashRequest> {
   }
 
   protected async onRequest(message: CrashRequest): Promise<void> {
+    if (message.type === 'openFrame') {
+      await this.act(message);
+      return;
+    }
+    // The panel says how its action ended, beside the notification the error path shows.
+    try {
+      const text = await this.act(message);
+      if (text) {
+        await this.post({ type: 'actionResult', action: message.type, ok: true, text });
+      }
+    } catch (err) {
+      if (!(err instanceof Cancelled)) {
+        await this.post({ type: 'actionResult', action: message.type, ok: false, text: describeError(err) });
+      }
+      throw err;
+    }
+  }
+
+  /** Do what the page asked; returns what to tell the page, if anything. */
+  private async act(message: CrashRequest): Promise<string | undefined> {
     switch (message.type) {
       case 'openFrame':
         if (typeof message.file === 'string' && isWorkspaceFile(message.file)) {
           await openFrame(this.workspaceRoot(), message.file, message.line);
         }
-        return;
-      case 'replay':
-        await replayInEditor(this.deps, this.run.runId, this.crash.id, this.workspaceRoot());
-        return;
+        return undefined;
+      case 'replay': {
+        const r = await replayInEditor(this.deps, this.run.runId, this.crash.id, this.workspaceRoot());
+        return r.reproduced
+          ? `Reproduced: the harness failed on the input (exit ${r.exitCode}).`
+          : `Not reproduced (exit ${r.exitCode}): the bug may be fixed.`;
+      }
       case 'debug':
         await vscode.commands.executeCommand(DEBUG_CRASH_COMMAND, this.run, this.crash.id);
-        return;
+        return undefined;
       case 'copyInputPath':
-        await copyInputPath(this.deps, this.run, this.crash);
-        return;
+        return `Copied ${await copyInputPath(this.deps, this.run, this.crash)}`;
       case 'saveRegression':
-        await saveAsRegression(this.deps, this.run, this.crash);
-        return;
+        return `Saved as ${await saveAsRegression(this.deps, this.run, this.crash)}`;
       default:
         assertNever(message, 'crash page request');
     }

@@ -86,8 +86,16 @@ export interface CrashDetail {
   error?: string;
 }
 
+/** Extension -> webview: how an action of the panel ended (replayed, refused, saved, failed). */
+export interface CrashActionResult {
+  type: 'actionResult';
+  action: CrashRequest['type'];
+  ok: boolean;
+  text: string;
+}
+
 /** Extension -> webview. */
-export type ToCrashPage = CrashDetail;
+export type ToCrashPage = CrashDetail | CrashActionResult;
 
 /** Webview -> extension: the page's links and buttons. */
 export type CrashRequest =
@@ -100,4 +108,5 @@ export type CrashRequest =
 /** What the crash page keeps with setState. */
 export interface CrashPageState {
   last: CrashDetail;
+  result?: CrashActionResult;
 }

@@ -4,7 +4,14 @@
 // comes from a crash record (hostile): it is set as text (webview/dom.ts), never as markup.
 import { provideVSCodeDesignSystem, vsCodeBadge, vsCodeButton, vsCodeDivider } from '@vscode/webview-ui-toolkit';
 import { custom, el } from '../dom';
-import type { CrashDetail, CrashInputView, CrashPageState, CrashRequest, ToCrashPage } from '../protocol';
+import type {
+  CrashActionResult,
+  CrashDetail,
+  CrashInputView,
+  CrashPageState,
+  CrashRequest,
+  ToCrashPage,
+} from '../protocol';
 import { connectPage } from '../vscodeApi';
 
 provideVSCodeDesignSystem().register(vsCodeBadge(), vsCodeButton(), vsCodeDivider());
@@ -30,7 +37,14 @@ function inputSection(title: string, input: CrashInputView | undefined): Node[] 
   ];
 }
 
-function render(d: CrashDetail): void {
+/** How the last action ended, under the buttons. */
+function resultLine(r: CrashActionResult | undefined): Node[] {
+  return r
+    ? [el('p', { class: r.ok ? 'result' : 'error', 'data-part': 'action-result', 'data-action': r.action }, r.text)]
+    : [];
+}
+
+function render(d: CrashDetail, result?: CrashActionResult): void {
   const root = document.getElementById('root');
   if (!root) {
     return;
@@ -75,6 +89,7 @@ function render(d: CrashDetail): void {
     el('p', { 'data-part': 'summary' }, c.summary),
     el('p', { class: 'muted' }, `crash ${c.id} of run ${d.runId}; first seen ${c.firstSeen}, last ${c.lastSeen}`),
     actions,
+    ...resultLine(result),
     ...(d.trusted
       ? []
       : [
@@ -99,15 +114,22 @@ function render(d: CrashDetail): void {
   );
 }
 
-const saved = page.state();
-if (saved) {
-  render(saved.last);
+let state = page.state();
+if (state) {
+  render(state.last, state.result);
 }
 page.start((message) => {
   switch (message.type) {
     case 'crash':
-      page.keep({ last: message });
-      render(message);
+      state = { last: message };
+      break;
+    case 'actionResult':
+      if (!state) {
+        return;
+      }
+      state = { ...state, result: message };
       break;
   }
+  page.keep(state);
+  render(state.last, state.result);
 });
