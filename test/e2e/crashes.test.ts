@@ -3,8 +3,9 @@
 // campaign on a copy of test/fixtures/fuzz-python, started before VS Code opens (so the editor
 // only knows it from the backend), finds its IndexError; the crash shows in the Crashes view
 // (run -> harness -> crash); selecting it opens the detail panel with the stack's workspace frame;
-// the panel's Replay reports that it reproduced. Then the same workspace opened untrusted: the
-// panel's Replay is refused, saying why. Needs a fresh build (node esbuild.js --quiet) and
+// the panel's Replay reports that it reproduced; Copy Input Path and Save as Regression Input (into
+// the run's seed_corpus, never over a file) work. Then the same workspace opened untrusted: the
+// panel's Replay and Save are refused, saying why, and nothing is written. Needs a fresh build (node esbuild.js --quiet) and
 // test/e2e/setup.sh. Screenshots and logs go to test-output/e2e/.
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
@@ -160,6 +161,21 @@ describe('e2e: crashes in the editor (Crashes view, detail panel, replay, trust)
       assert.match(said, /^Reproduced: the harness failed on the input \(exit [1-9]\d*\)/);
       assert.match(await waitForNotice(vsc, /reproduces/, 30_000), /reproduces: IndexError/);
 
+      // Copy Input Path gives the downloaded input; Save as Regression Input copies it into the
+      // run's seed_corpus folder, and a second save leaves that file alone.
+      await page.locator('vscode-button[data-action="copyInputPath"]').click();
+      const copied = (await actionResult(page, 'copyInputPath', 30_000)).replace(/^Copied /, '');
+      assert.match(copied, /\/crash-[0-9a-f]+$/);
+      await page.locator('vscode-button[data-action="saveRegression"]').click();
+      const saved = (await actionResult(page, 'saveRegression', 30_000)).replace(/^Saved as /, '');
+      assert.equal(fs.realpathSync(path.dirname(saved)), fs.realpathSync(path.join(workspace, 'seeds')));
+      assert.equal(path.basename(saved), path.basename(copied));
+      assert.deepEqual(fs.readFileSync(saved), fs.readFileSync(copied));
+      await page.locator('vscode-button[data-action="saveRegression"]').click();
+      await page
+        .locator('[data-part="action-result"][data-action="saveRegression"]:has-text("already exists")')
+        .waitFor({ state: 'visible', timeout: 30_000 });
+
       // Clicking a frame link opens the workspace file at the crash line.
       await page.locator('[data-part="frames"] a:has-text("parser.py:34")').first().click();
       await vsc.page
@@ -186,6 +202,7 @@ describe('e2e: crashes in the editor (Crashes view, detail panel, replay, trust)
     const page = activeWebview(vsc);
     await page.locator('[data-part="frames"]').waitFor({ state: 'visible', timeout: 60_000 });
     assert.match(await page.locator('p.error').first().innerText(), /not trusted/);
+    const seedsBefore = fs.readdirSync(path.join(workspace, 'seeds')).sort();
     await page.locator('vscode-button[data-action="replay"]').click();
     assert.match(
       await actionResult(page, 'replay', 60_000),
@@ -199,8 +216,8 @@ describe('e2e: crashes in the editor (Crashes view, detail panel, replay, trust)
     );
     await vsc.screenshot('crashes-5-untrusted-refused');
     assert.deepEqual(
-      fs.readdirSync(path.join(workspace, 'seeds')).filter((f) => f.startsWith('crash-')),
-      [],
+      fs.readdirSync(path.join(workspace, 'seeds')).sort(),
+      seedsBefore,
       'nothing was written into the workspace',
     );
   });
