@@ -47,6 +47,15 @@ const builds = [
     outfile: 'dist/webview/stats.js',
     tsconfig: 'webview/tsconfig.json',
   },
+  {
+    ...common,
+    platform: 'browser',
+    target: 'es2022',
+    format: 'iife',
+    entryPoints: ['webview/crash/main.ts'],
+    outfile: 'dist/webview/crash.js',
+    tsconfig: 'webview/tsconfig.json',
+  },
 ];
 
 const suiteBuild = {

@@ -4,6 +4,7 @@
 import type { Uri } from 'vscode';
 import type { RunEntry } from './runs';
 import type { BackendRow } from './views/backendModel';
+import type { CrashesNode } from './views/crashesView';
 import type { FindingsNode } from './views/findingsView';
 export const COMMAND_IDS = [
   'fuzzforge.startBackend',
@@ -29,6 +30,10 @@ export const COMMAND_IDS = [
   'fuzzforge.suppressOnLine',
   'fuzzforge.suppressInIgnoreFile',
   'fuzzforge.openRuleHelp',
+  'fuzzforge.showCrashes',
+  'fuzzforge.openCrash',
+  'fuzzforge.copyCrashInputPath',
+  'fuzzforge.saveCrashAsRegression',
 ] as const;
 
 export type CommandId = (typeof COMMAND_IDS)[number];
@@ -38,6 +43,9 @@ export const INTERNAL_COMMANDS: readonly CommandId[] = [
   'fuzzforge.suppressOnLine',
   'fuzzforge.suppressInIgnoreFile',
   'fuzzforge.openRuleHelp',
+  'fuzzforge.openCrash',
+  'fuzzforge.copyCrashInputPath',
+  'fuzzforge.saveCrashAsRegression',
 ];
 
 /**
@@ -62,8 +70,8 @@ export interface CommandArgs {
   /** `severity`, `file` or `rule`; none: pick one. */
   'fuzzforge.groupFindingsBy': [by?: string];
   'fuzzforge.showFuzzingStats': [run?: RunEntry];
-  /** The run, then the crash id (none: pick one of the run's crashes). */
-  'fuzzforge.replayCrash': [run?: RunEntry, crashId?: string];
+  /** The run, then the crash id (none: pick one of the run's crashes); or a Crashes view row. */
+  'fuzzforge.replayCrash': [run?: RunEntry | CrashesNode, crashId?: string];
   'fuzzforge.exportSarif': [];
   'fuzzforge.openTemporalUi': [];
   'fuzzforge.openMinioConsole': [];
@@ -73,6 +81,12 @@ export interface CommandArgs {
   'fuzzforge.suppressInIgnoreFile': [uri: Uri, ruleId: string];
   /** From a quick fix: the help URL; from the Findings view: the finding's row. */
   'fuzzforge.openRuleHelp': [target?: FindingsNode | string];
+  /** Focus the Crashes view; with a harness (workspace-relative file path), reveal its crashes. */
+  'fuzzforge.showCrashes': [filter?: { harness?: string }];
+  /** A crash row of the Crashes view. */
+  'fuzzforge.openCrash': [crash?: CrashesNode];
+  'fuzzforge.copyCrashInputPath': [crash?: CrashesNode];
+  'fuzzforge.saveCrashAsRegression': [crash?: CrashesNode];
 }
 
 /** One handler per command id, typed by its arguments. */

@@ -12,12 +12,14 @@ import { commandHandlers } from './commands';
 import { registerCommands } from './commands/register';
 import { ErrorReporter } from './errorReporter';
 import { FindingsStore } from './findings';
-import type { FuzzingPanelDeps } from './fuzzingPanel';
+import { listCrashes } from '../backend/fuzzing';
+import type { CrashPanelDeps } from './crashPanel';
 import { RunsModel } from './runs';
 import { activateRunOnSave } from './runOnSave';
 import { ScanControl } from './scanControl';
 import { StatusBar } from './statusBar';
 import { BackendView } from './views/backendView';
+import { CrashesView } from './views/crashesView';
 import { FindingsView } from './views/findingsView';
 import { RunsView } from './views/runsView';
 
@@ -25,7 +27,12 @@ export interface FuzzforgeApi {
   readonly log: vscode.LogOutputChannel;
   readonly findings: FindingsStore;
   readonly runs: RunsModel;
-  readonly views: { readonly runs: RunsView; readonly findings: FindingsView; readonly backend: BackendView };
+  readonly views: {
+    readonly runs: RunsView;
+    readonly findings: FindingsView;
+    readonly backend: BackendView;
+    readonly crashes: CrashesView;
+  };
   /** Scan a folder with a workflow, as the palette command does (for tests). */
   scan(
     folder: vscode.Uri,
@@ -82,14 +89,40 @@ export function activate(context: vscode.ExtensionContext): FuzzforgeApi {
     backend.watchModeSetting(),
   );
 
-  const fuzzing: FuzzingPanelDeps = {
+  const fuzzing: CrashPanelDeps = {
     extensionUri: context.extensionUri,
     connect: () => backend.connect(),
     log,
     report: (err, doing) => void reporter.report(err, doing),
+    storageDir: context.globalStorageUri.fsPath,
   };
+  const crashesView = new CrashesView(runsModel, {
+    // Listing crashes never asks to start the backend (the Runs model lists runs only when it is up).
+    listCrashes: async (runId) => {
+      const connected = await session.tryConnect();
+      if (!connected) {
+        throw new Error('the backend is not running');
+      }
+      return listCrashes(connected.conn, runId);
+    },
+    openCommand: 'fuzzforge.openCrash',
+    log,
+  });
+  subscriptions.push(crashesView);
   const handlers = commandHandlers(
-    { extension: context, log, reporter, config, backend, scans, runs: runsModel, findingsView, backendView, fuzzing },
+    {
+      extension: context,
+      log,
+      reporter,
+      config,
+      backend,
+      scans,
+      runs: runsModel,
+      findingsView,
+      backendView,
+      fuzzing,
+      crashesView,
+    },
     subscriptions,
   );
   registerCommands(subscriptions, handlers, reporter);
@@ -110,7 +143,7 @@ export function activate(context: vscode.ExtensionContext): FuzzforgeApi {
     log,
     findings,
     runs: runsModel,
-    views: { runs: runsView, findings: findingsView, backend: backendView },
+    views: { runs: runsView, findings: findingsView, backend: backendView, crashes: crashesView },
     scan: (folder, workflow, params = {}) => scans.scan(folder, findWorkflow(toolboxDir(), workflow), params),
   };
 }

@@ -2,12 +2,14 @@
 // the run goes on, with its unique crashes: open a crash's location, replay it on this machine.
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { fuzzStats, listCrashes, replayCrash, ReplayCancelledError } from '../backend/fuzzing';
+import { UserError } from '../backend/errors';
+import { fuzzStats, listCrashes, replayCrash, ReplayCancelledError, REPLAY_TIMEOUT_MS } from '../backend/fuzzing';
 import { isTerminal } from '../backend/temporal/runs';
 import type { StatsRequest, ToStatsPage } from '../webview/protocol';
 import type { Connected } from './backendSession';
 import { Cancelled } from './errors';
 import { STATS_PANEL_STYLE, statsPanelTitle } from './panelHtml';
+import { runInTerminal } from './replayTerminal';
 import { assertNever, WebviewPanelHost, type PanelHostDeps, type PanelPage } from './webviewPanel';
 
 export interface FuzzingPanelDeps extends PanelHostDeps {
@@ -126,20 +128,52 @@ export class FuzzingPanel extends WebviewPanelHost<ToStatsPage, StatsRequest> {
   }
 }
 
-async function openFrame(workspaceRoot: string | undefined, file: string, line: number | undefined): Promise<void> {
+/**
+ * Open a stack frame's file at its line. Frames come from crash records (hostile): only a relative
+ * path that stays inside the workspace is opened.
+ */
+export async function openFrame(
+  workspaceRoot: string | undefined,
+  file: string,
+  line: number | undefined,
+): Promise<void> {
   const root = workspaceRoot ?? vscode.workspace.workspaceFolders?.[0]?.uri.fsPath;
-  if (!root) {
+  if (!root || typeof file !== 'string') {
     return;
   }
-  const uri = vscode.Uri.file(path.join(root, file));
-  const pos = new vscode.Position(Math.max(0, (line ?? 1) - 1), 0);
+  const abs = path.resolve(root, file);
+  if (path.isAbsolute(file) || (abs !== root && !abs.startsWith(path.resolve(root) + path.sep))) {
+    throw new Error(`${file.slice(0, 200)} is not a file of the workspace`);
+  }
+  const uri = vscode.Uri.file(abs);
+  const lineNo = typeof line === 'number' && Number.isInteger(line) && line > 0 ? line : 1;
+  const pos = new vscode.Position(lineNo - 1, 0);
   await vscode.window.showTextDocument(uri, { selection: new vscode.Range(pos, pos), preview: false });
+}
+
+/** The bound of one replayed harness run, from the setting fuzzforge.replay.timeoutSeconds. */
+export function replayTimeoutMs(): number {
+  const seconds = vscode.workspace.getConfiguration('fuzzforge').get<number>('replay.timeoutSeconds');
+  return typeof seconds === 'number' && Number.isFinite(seconds) && seconds >= 1
+    ? Math.round(seconds * 1000)
+    : REPLAY_TIMEOUT_MS;
+}
+
+/** Refuse an action in an untrusted workspace, saying why (`because`: what it would do). */
+export function requireTrust(action: string, because = "it builds and runs the workspace's code"): void {
+  if (!vscode.workspace.isTrusted) {
+    throw new UserError(
+      `${action} is refused in an untrusted workspace: ${because}`,
+      'trust the folder (Workspaces: Manage Workspace Trust) to allow it',
+    );
+  }
 }
 
 /**
  * Replay one crash of a run from the editor: build the harness from the run's workspace (or the
- * open folder), run it on the (minimised) input with the output in the FuzzForge log, and say
- * whether it reproduced, with a way to the crash's location.
+ * open folder), run it on the (minimised) input in a terminal people can watch and stop (bounded
+ * by fuzzforge.replay.timeoutSeconds), and say whether it reproduced, with a way to the crash's
+ * location. Refused in an untrusted workspace: it builds and runs the workspace's code.
  */
 export async function replayInEditor(
   deps: Pick<FuzzingPanelDeps, 'connect' | 'log'>,
@@ -147,6 +181,7 @@ export async function replayInEditor(
   crashId: string,
   workspaceRoot?: string,
 ): Promise<{ reproduced: boolean; exitCode: number }> {
+  requireTrust('Replay');
   const { conn, runs } = await deps.connect();
   const crashes = await listCrashes(conn, runId);
   const crash = crashes.find((c) => c.id === crashId);
@@ -162,33 +197,40 @@ export async function replayInEditor(
   }
   const log = deps.log;
   log.info(`replaying crash ${crash.id} of ${runId} (${crash.engine}, harness ${crash.harness}) in ${root}`);
-  const result = await vscode.window.withProgress(
-    {
-      location: vscode.ProgressLocation.Notification,
-      title: `Replaying crash ${crash.id.slice(0, 8)}`,
-      // Cancel kills the harness's process group and removes the workspace copy.
-      cancellable: true,
-    },
-    async (progress, token) => {
-      const cancel = new AbortController();
-      const subscription = token.onCancellationRequested(() => cancel.abort());
-      try {
-        return await replayCrash(conn, crash, {
-          workspace: root,
-          onProgress: (line) => {
-            progress.report({ message: line });
-            log.info(line);
-          },
-          onOutput: (text) => log.info(text.trimEnd()),
-          signal: cancel.signal,
-        });
-      } catch (err) {
-        throw err instanceof ReplayCancelledError ? new Cancelled() : err;
-      } finally {
-        subscription.dispose();
-      }
-    },
-  );
+  const timeoutMs = replayTimeoutMs();
+  // In a terminal people can watch (build, then the harness's output) and stop with Ctrl-C.
+  const result = await runInTerminal(`Replay ${crash.id.slice(0, 8)}`, async ({ write, signal }) => {
+    write(`FuzzForge: replaying crash ${crash.id} of ${runId}\n${crash.summary}\n`);
+    write(`(harness ${crash.harness}, ${crash.engine}; timeout ${Math.round(timeoutMs / 1000)} s; Ctrl-C stops)\n\n`);
+    try {
+      const r = await replayCrash(conn, crash, {
+        workspace: root,
+        timeoutMs,
+        onProgress: (line) => {
+          write(`> ${line}\n`);
+          log.info(line);
+        },
+        onOutput: (text) => {
+          write(text);
+          log.info(text.trimEnd());
+        },
+        signal,
+      });
+      write(
+        r.timedOut
+          ? `\nNOT REPRODUCED: the harness did not finish within ${Math.round(timeoutMs / 1000)} s and was stopped (a hang?)\n`
+          : r.reproduced
+            ? `\nREPRODUCED: the harness failed on the ${r.input} (exit ${r.exitCode})\n`
+            : `\nNOT REPRODUCED: the harness ran the ${r.input} without failing (exit ${r.exitCode})\n`,
+      );
+      return r;
+    } catch (err) {
+      write(
+        `\n${err instanceof ReplayCancelledError ? 'Replay stopped.' : `Replay failed: ${(err as Error).message}`}\n`,
+      );
+      throw err instanceof ReplayCancelledError ? new Cancelled() : err;
+    }
+  });
   if (result.timedOut) {
     void vscode.window.showWarningMessage(
       `Crash ${crash.id.slice(0, 8)}: the harness did not finish within the replay timeout (a hang?).`,
@@ -206,7 +248,7 @@ export async function replayInEditor(
       )
       .then((choice) => {
         if (choice === 'Open Location' && top?.file) {
-          void openFrame(root, top.file, top.line);
+          openFrame(root, top.file, top.line).catch((err: unknown) => log.warn(String(err)));
         } else if (choice === 'Show Output') {
           log.show(true);
         }

@@ -4,10 +4,11 @@ import type * as vscode from 'vscode';
 import type { BackendControl } from '../backendControl';
 import type { CommandHandlers, CommandId } from '../commandIds';
 import type { ErrorReporter } from '../errorReporter';
-import type { FuzzingPanelDeps } from '../fuzzingPanel';
+import type { CrashPanelDeps } from '../crashPanel';
 import type { RunsModel } from '../runs';
 import type { ScanControl } from '../scanControl';
 import type { BackendView } from '../views/backendView';
+import type { CrashesView } from '../views/crashesView';
 import type { FindingsView } from '../views/findingsView';
 
 export interface CommandContext {
@@ -20,7 +21,9 @@ export interface CommandContext {
   runs: RunsModel;
   findingsView: FindingsView;
   backendView: BackendView;
-  fuzzing: FuzzingPanelDeps;
+  /** What the stats and crash panels and the crash actions need. */
+  fuzzing: CrashPanelDeps;
+  crashesView: CrashesView;
 }
 
 /** The handlers of some of the commands: each file of commands/ provides one such group. */

@@ -5,6 +5,7 @@ import { Cancelled } from '../errors';
 import { FuzzingPanel, replayInEditor } from '../fuzzingPanel';
 import type { CommandContext, HandlersOf } from './context';
 import { pickRun } from './runs';
+import { isCrashNode } from '../views/crashesView';
 
 type FuzzingCommand = 'fuzzforge.showFuzzingStats' | 'fuzzforge.replayCrash';
 
@@ -22,6 +23,10 @@ export function fuzzingCommands(ctx: CommandContext): HandlersOf<FuzzingCommand>
       FuzzingPanel.show(fuzzing, run.runId);
     },
     'fuzzforge.replayCrash': async (arg, crashArg) => {
+      if (isCrashNode(arg)) {
+        const row = runsModel.find(arg.run.runId) ?? arg.run;
+        return replayInEditor(fuzzing, row.runId, arg.crash.id, row.folder?.uri.fsPath ?? row.memo?.workspaceRoot);
+      }
       const run = await pickRun(
         runsModel,
         arg,

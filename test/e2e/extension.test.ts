@@ -14,7 +14,7 @@ import { copyFixture, startTestBackend, type TestBackend } from '../integration/
 import { toolboxDir } from '../../backend/paths';
 import { findWorkflow, startScan } from '../../backend/scan';
 import { buildExtensionVsix } from '../../backend/scripts/package';
-import { missingSetup, startVSCode, type Problem, type TreeRow, type VSCode } from './vscode';
+import { missingSetup, startVSCode, waitForRows, type Problem, type VSCode } from './vscode';
 
 const projectRoot = path.resolve(__dirname, '..', '..');
 const outputDir = path.join(projectRoot, 'test-output', 'e2e');
@@ -63,25 +63,6 @@ async function timed<T>(name: string, fn: () => Promise<T> | T): Promise<T> {
 
 function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
-/** Waits until a view's rows satisfy `ok`; returns the last rows read. */
-async function waitForRows(
-  vsc: VSCode,
-  view: string,
-  ok: (rows: TreeRow[]) => boolean,
-  timeoutMs = 30_000,
-): Promise<TreeRow[]> {
-  const end = Date.now() + timeoutMs;
-  let rows: TreeRow[] = [];
-  while (Date.now() < end) {
-    rows = await vsc.viewRows(view);
-    if (ok(rows)) {
-      return rows;
-    }
-    await sleep(250);
-  }
-  throw new Error(`view ${view} never showed the expected rows; it shows: ${JSON.stringify(rows.map((r) => r.label))}`);
 }
 
 /** The marker for a finding: same file, line and message (VS Code may append the rule code). */

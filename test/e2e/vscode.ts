@@ -81,7 +81,14 @@ export interface DomElement {
   textContent: string | null;
 }
 
+/** A frame inside the page (webviews are iframes in iframes). */
+export interface FrameLocator {
+  locator(selector: string): Locator;
+  frameLocator(selector: string): FrameLocator;
+}
+
 export interface Page {
+  frameLocator(selector: string): FrameLocator;
   goto(url: string, options?: { timeout?: number; waitUntil?: 'load' | 'domcontentloaded' }): Promise<unknown>;
   locator(selector: string): Locator;
   keyboard: { press(key: string): Promise<void>; type(text: string, options?: { delay?: number }): Promise<void> };
@@ -152,6 +159,11 @@ export interface VSCodeOptions {
   settings?: Record<string, unknown>;
   /** Where screenshot(name) writes `name.png`; default test-output/e2e under the cwd. */
   outputDir?: string;
+  /**
+   * Keep workspace trust on (code-server otherwise starts with --disable-workspace-trust); with
+   * `security.workspace.trust.enabled` and `startupPrompt: never` the folder opens untrusted.
+   */
+  workspaceTrust?: boolean;
   /** Extra environment for code-server (and so for the extension host). */
   env?: NodeJS.ProcessEnv;
   viewport?: { width: number; height: number };
@@ -402,7 +414,7 @@ export async function startVSCode(options: VSCodeOptions): Promise<VSCode> {
         'none',
         '--disable-telemetry',
         '--disable-update-check',
-        '--disable-workspace-trust',
+        ...(options.workspaceTrust ? [] : ['--disable-workspace-trust']),
         '--disable-getting-started-override',
         '--ignore-last-opened',
         '--session-socket',
@@ -707,4 +719,23 @@ async function problems(page: Page): Promise<Problem[]> {
     }
   }
   return out;
+}
+
+/** Waits until a view's rows satisfy `ok`; returns the last rows read. */
+export async function waitForRows(
+  vsc: VSCode,
+  view: string,
+  ok: (rows: TreeRow[]) => boolean,
+  timeoutMs = 30_000,
+): Promise<TreeRow[]> {
+  const end = Date.now() + timeoutMs;
+  let rows: TreeRow[] = [];
+  while (Date.now() < end) {
+    rows = await vsc.viewRows(view);
+    if (ok(rows)) {
+      return rows;
+    }
+    await sleep(250);
+  }
+  throw new Error(`view ${view} never showed the expected rows; it shows: ${JSON.stringify(rows.map((r) => r.label))}`);
 }

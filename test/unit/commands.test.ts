@@ -51,7 +51,7 @@ describe('command registry', () => {
 });
 
 describe('views', () => {
-  it('contributes the Runs, Findings and Backend views in a FuzzForge container whose icon ships', () => {
+  it('contributes the Runs, Findings, Crashes and Backend views in a FuzzForge container whose icon ships', () => {
     const container = manifest.contributes.viewsContainers?.activitybar?.find((c) => c.id === 'fuzzforge');
     assert.ok(container, 'activity bar container fuzzforge');
     assert.ok(fs.existsSync(path.join(root, container.icon)), container.icon);
@@ -60,6 +60,7 @@ describe('views', () => {
       [
         ['fuzzforge.runs', 'Runs'],
         ['fuzzforge.findings', 'Findings'],
+        ['fuzzforge.crashes', 'Crashes'],
         ['fuzzforge.backend', 'Backend'],
       ],
     );

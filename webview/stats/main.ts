@@ -12,6 +12,7 @@ import {
 } from '@vscode/webview-ui-toolkit';
 import type { FuzzStatsSample } from '../../toolbox/shared/fuzzing';
 import type { StatsPageState, StatsRequest, StatsUpdate, ToStatsPage } from '../protocol';
+import { custom, el } from '../dom';
 import { connectPage } from '../vscodeApi';
 import { compact, polylinePoints } from './chart';
 
@@ -25,28 +26,6 @@ provideVSCodeDesignSystem().register(
 );
 
 const page = connectPage<StatsRequest, ToStatsPage, StatsPageState>();
-
-function el<K extends keyof HTMLElementTagNameMap>(
-  tag: K,
-  attrs: Record<string, string> = {},
-  ...children: (Node | string)[]
-): HTMLElementTagNameMap[K] {
-  const node = document.createElement(tag);
-  for (const [k, v] of Object.entries(attrs)) {
-    node.setAttribute(k, v);
-  }
-  node.append(...children);
-  return node;
-}
-
-function custom(tag: string, attrs: Record<string, string> = {}, ...children: (Node | string)[]): HTMLElement {
-  const node = document.createElement(tag);
-  for (const [k, v] of Object.entries(attrs)) {
-    node.setAttribute(k, v);
-  }
-  node.append(...children);
-  return node;
-}
 
 function grid(headers: string[], rows: (string | Node)[][]): HTMLElement {
   const g = custom('vscode-data-grid', { 'aria-label': headers.join(', '), 'generate-header': 'none' });
