@@ -331,6 +331,10 @@ export class StatCache {
     const tmp = `${this.file}.${process.pid}.tmp`;
     await fs.promises.writeFile(tmp, encode(header, files, entries), { mode: 0o600 });
     await fs.promises.rename(tmp, this.file);
+    if (this.file.endsWith('.stat')) {
+      // The JSON cache earlier versions kept beside it is never read again.
+      await fs.promises.rm(`${this.file.slice(0, -'.stat'.length)}.json`, { force: true });
+    }
     return true;
   }
 }

@@ -195,6 +195,17 @@ describe('StatCache', () => {
     assert.equal(await third.save(entries().slice(0, 1), EMPTY, undefined, LATER()), true, 'b.txt is gone');
   });
 
+  it('removes the JSON cache an earlier version kept for the same workspace', async () => {
+    const root = workspace('ws10', { 'a.txt': 'a' });
+    const legacy = path.join(tmp, 'ws10.json');
+    fs.writeFileSync(legacy, '{"version":1}');
+    await (
+      await StatCache.load(root, path.join(tmp, 'ws10.stat'))
+    ).save([{ rel: 'a.txt', stamp: stampOf(root, 'a.txt'), sha256: SHA }], EMPTY, undefined, LATER());
+    assert.equal(fs.existsSync(legacy), false);
+    assert.equal(fs.existsSync(path.join(tmp, 'ws10.stat')), true);
+  });
+
   it('keeps one file per workspace under FUZZFORGE_UPLOAD_CACHE', () => {
     const env = { FUZZFORGE_UPLOAD_CACHE: path.join(tmp, 'uploads') };
     const a = statCacheFile(workspace('ws6', { x: '' }), env);
