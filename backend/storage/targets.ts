@@ -142,14 +142,14 @@ export class TargetStore {
     const concurrency = options.concurrency ?? Number(process.env.FUZZFORGE_UPLOAD_CONCURRENCY ?? 16);
     const cache = options.statCache === false ? undefined : await StatCache.load(root, options.statCache);
 
-    // Where the last upload put each small blob; a pack counts while it is stored and not about
-    // to expire (blobs expire on the bucket's clock, or get deleted). Checked while walking.
-    const previousPacks = cache?.packs ?? [];
-    const checking = mapPool(previousPacks, concurrency, async (p) =>
-      fresh(await this.store.stat(this.bucket, packKey(p.digest))),
+    // The last upload's packs (checked while walking: a pack counts while it is stored and not
+    // about to expire; blobs expire on the bucket's clock, or get deleted), and its manifest and
+    // layout: when nothing changed they are this tree's.
+    const packDigests = cache?.packDigests ?? [];
+    const checking = mapPool(packDigests, concurrency, async (d) =>
+      fresh(await this.store.stat(this.bucket, packKey(d))),
     );
     checking.catch(() => undefined); // awaited below; the walk may throw first
-    // The last tree's manifest and layout too: when nothing changed they are this tree's.
     const previousTree = cache?.tree;
     const checkingTree = previousTree
       ? Promise.all([
@@ -163,22 +163,39 @@ export class TargetStore {
       onProgress: (p: PackProgress) => report({ ...p, totalBytes: undefined }),
     });
     const { files, totalBytes } = walked;
-    report({ phase: 'checking', files: 0, bytes: 0, totalFiles: previousPacks.length });
+    report({ phase: 'checking', files: 0, bytes: 0, totalFiles: packDigests.length });
     const live = await checking;
+    const links = JSON.stringify(walked.links);
+    const treeObjects = await checkingTree;
+    // Every file is the one the last upload saw, in packs still stored, under a manifest and
+    // layout still stored: the same tree. Only large blobs (stored on their own) are checked.
+    const sameTree =
+      previousTree !== undefined &&
+      treeObjects !== undefined &&
+      previousTree.files === files.length &&
+      previousTree.links === links &&
+      live.every(Boolean) &&
+      fresh(treeObjects[0]) &&
+      (previousTree.layout === undefined || fresh(treeObjects[1])) &&
+      cache?.vouchesForAll(files) === true;
     const located = new Map<string, { pack: PackIndex; entry: PackEntry }>();
-    previousPacks.forEach((pack, i) => {
-      for (const entry of live[i] ? pack.blobs : []) {
-        located.set(entry[0], { pack, entry });
-      }
-    });
+    if (!sameTree) {
+      (cache?.packs ?? []).forEach((pack, i) => {
+        for (const entry of live[i] ? pack.blobs : []) {
+          located.set(entry[0], { pack, entry });
+        }
+      });
+    }
 
-    const digests: (string | undefined)[] = files.map((f) => cache?.lookup(f.rel, f.stamp));
+    const digests: (string | undefined)[] = files.map((f) =>
+      sameTree && f.size < PACK_BLOB_MAX_BYTES ? undefined : cache?.lookup(f.rel, f.stamp),
+    );
     const small: number[] = [];
     const large: number[] = [];
     files.forEach((f, i) => {
       if (f.size >= PACK_BLOB_MAX_BYTES) {
         large.push(i);
-      } else if (digests[i] === undefined || !located.has(digests[i])) {
+      } else if (!sameTree && (digests[i] === undefined || !located.has(digests[i]))) {
         small.push(i);
       }
     });
@@ -265,23 +282,10 @@ export class TargetStore {
       return writer.finish();
     })();
     const [, newPacks] = await Promise.all([largeJob, smallJob]);
-    const links = JSON.stringify(walked.links);
-    const treeObjects = await checkingTree;
     const warnings: string[] = [];
     const name = path.basename(path.resolve(root));
-    if (
-      previousTree &&
-      treeObjects &&
-      newPacks.length === 0 &&
-      cache?.vouchedForAll(files.length) &&
-      previousTree.files === files.length &&
-      previousTree.links === links &&
-      live.every(Boolean) &&
-      fresh(treeObjects[0]) &&
-      (previousTree.layout === undefined || fresh(treeObjects[1]))
-    ) {
-      // Every file is the one the last upload saw, in the same packs: the same manifest and
-      // layout, both stored and not about to expire. Nothing to build, nothing to write.
+    if (sameTree) {
+      // Nothing to build, nothing to write.
       report({ phase: 'done', files: largeObjects, bytes: largeBytes });
       return {
         target: {

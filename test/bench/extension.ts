@@ -22,6 +22,7 @@ import type { SarifLog, SarifResult, SarifRule } from '../../backend/sarif/types
 import { groupFindings, type FindingEntry, type GroupBy } from '../../extension/views/viewModel';
 import { copyFixture, startTestBackend, type TestBackend } from '../integration/harness';
 import { missingSetup, startVSCode, type VSCode } from '../e2e/vscode';
+import { saveResult } from './results';
 
 const RESULTS = Number(process.env.BENCH_RESULTS ?? 100_000);
 const MAPPING_RUNS = Number(process.env.BENCH_MAPPING_RUNS ?? 5);
@@ -242,6 +243,12 @@ async function saveBench(rows: Row[]): Promise<void> {
       console.error(`save ${i + 1}/${WARMUP + SAVES}: ${ms.toFixed(0)} ms${i < WARMUP ? ' (warm-up)' : ''}`);
     }
     await vsc.screenshot('bench-extension-last-save');
+    // Read by `npm run bench` (test/bench/run.ts).
+    saveResult('extension', {
+      saveToMarkerP50Ms: percentile(latencies, 50),
+      saveToMarkerP95Ms: percentile(latencies, 95),
+      saveDebounceMs: SAVE_DELAY_MS,
+    });
     rows.push(
       {
         measure: `save-to-marker p50 (${SAVES} saves)`,

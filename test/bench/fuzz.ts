@@ -24,6 +24,7 @@ import { ENGINES, runQuick, type CampaignDirs } from '../../toolbox/modules/fuzz
 import { parseGoFuzzLine } from '../../toolbox/modules/fuzzing/parse';
 import type { FuzzEngineName, FuzzParams } from '../../toolbox/shared/fuzzing';
 import { copyFixture, startTestBackend } from '../integration/harness';
+import { saveResult } from './results';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 20);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
@@ -144,6 +145,8 @@ async function main(): Promise<void> {
   const backend = await startTestBackend({ verticals: ['cpp', 'python', 'go', 'rust'] });
   const root = fs.mkdtempSync(path.join(os.tmpdir(), 'ff-bench-fuzz-'));
   const rows: string[][] = [];
+  /** Workflow exec/s over direct exec/s, median of the rounds, per engine. */
+  const ratios: Record<string, number> = {};
   try {
     for (const c of cases) {
       const directEps: number[] = [];
@@ -187,6 +190,7 @@ async function main(): Promise<void> {
       }
       const d = percentile(directEps, 50);
       const w = percentile(workflowEps, 50);
+      ratios[c.engine] = w / d;
       rows.push([
         c.engine,
         `${d.toFixed(0)} (${directEps.map((x) => x.toFixed(0)).join(', ')})`,
@@ -201,6 +205,10 @@ async function main(): Promise<void> {
   } finally {
     await backend.stop();
     fs.rmSync(root, { recursive: true, force: true });
+  }
+  if (Object.keys(ratios).length > 0) {
+    // Read by `npm run bench` (test/bench/run.ts).
+    saveResult('fuzz', ratios);
   }
   const header = [
     'engine',

@@ -4,7 +4,11 @@
 //      interleaved rounds (BENCH_ROUNDS) that each start from an empty bucket and stat cache;
 //   2. start-to-result latency of a trivial workflow and of a one-file security_assessment scan
 //      (p50/p95 of 50 runs each);
-//   3. idle memory (RSS) of the embedded stack.
+//   3. idle memory (RSS) of the embedded stack;
+// then a table of every figure issue #13 sets a target for, beside its target and the previous
+// design's figure: the ones above as measured now, the fuzzing and editor ones read from the last
+// `npm run bench:fuzz` / `bench:extension` (test/bench/results/, with their date), and "not
+// measured" for any other.
 import { spawn } from 'node:child_process';
 import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
@@ -19,6 +23,7 @@ import { formatBytes } from '../../backend/storage/pack';
 import { RACY_WINDOW_MS, statCacheFile } from '../../backend/storage/statCache';
 import { TargetStore } from '../../backend/storage/targets';
 import { startTestBackend } from '../integration/harness';
+import { loadResult } from './results';
 
 const FILES = Number(process.env.BENCH_FILES ?? 5000);
 const TOTAL_BYTES = Number(process.env.BENCH_BYTES ?? 200 * 1024 * 1024);
@@ -94,7 +99,7 @@ async function uploadRounds(store: ObjectStore, ws: string, bytes: number, say: 
   const targets = new TargetStore(store);
   const bucket = store.buckets.targets;
   const cacheFile = statCacheFile(ws);
-  const rows: { tar: number; cold: number; same: number; edit: number }[] = [];
+  const rows: { tar: number; cold: number; same: number; edit: number; editObjects: number }[] = [];
   const upload = async (what: string) => {
     const cpu = process.cpuUsage();
     const [result, ms] = await timed(() => targets.uploadWorkspace(ws, { maxTotalBytes: 4 * bytes }));
@@ -107,7 +112,7 @@ async function uploadRounds(store: ObjectStore, ws: string, bytes: number, say: 
     if (process.env.BENCH_DEBUG) {
       console.log(`  ${what}: ${line}`);
     }
-    return { ms, line };
+    return { ms, line, objects: result.uploadedObjects };
   };
   for (let round = 1; round <= ROUNDS; round++) {
     const stored = await store.list(bucket, '');
@@ -132,7 +137,7 @@ async function uploadRounds(store: ObjectStore, ws: string, bytes: number, say: 
     const same = await upload('unchanged');
     fs.appendFileSync(path.join(ws, 'pkg3', 'sub3', 'module_3.py'), 'edited = True\n');
     const edit = await upload('one-file edit');
-    rows.push({ tar, cold: cold.ms, same: same.ms, edit: edit.ms });
+    rows.push({ tar, cold: cold.ms, same: same.ms, edit: edit.ms, editObjects: edit.objects });
     say(
       `  round ${round}: tar ${secs(tar)} | cold ${cold.line} = ${(cold.ms / tar).toFixed(2)}x tar | ` +
         `unchanged ${same.line} = ${((100 * same.ms) / cold.ms).toFixed(1)} % of cold | ` +
@@ -157,6 +162,144 @@ async function uploadRounds(store: ObjectStore, ws: string, bytes: number, say: 
     `  one-file edit:     median ${secs(median(rows.map((r) => r.edit)))}; % of cold ${range(editPct, 1)} ` +
       `(target at most 5 %; previous design 1.53 s)`,
   );
+  return {
+    ratio,
+    samePct,
+    editPct,
+    same: rows.map((r) => r.same),
+    edit: rows.map((r) => r.edit),
+    editObjects: Math.max(...rows.map((r) => r.editObjects)),
+  };
+}
+
+type UploadFigures = Awaited<ReturnType<typeof uploadRounds>>;
+
+interface TargetRow {
+  measure: string;
+  figure: string;
+  target: string;
+  /** Whether the figure meets its target; undefined when not measured. */
+  met: boolean | undefined;
+  previous: string;
+}
+
+/** Every figure of issue #13 beside its target and the previous design's figure. */
+function targetRows(measured: { idleRssKb?: number; upMs?: number; upload?: UploadFigures }): TargetRow[] {
+  const rows: TargetRow[] = [];
+  const notMeasured = (how: string) => `not measured (${how})`;
+  rows.push({
+    measure: 'idle RSS, embedded stack',
+    figure:
+      measured.idleRssKb === undefined
+        ? notMeasured('BENCH_PARTS without memory')
+        : `${formatBytes(measured.idleRssKb * 1024)} (measured; generic worker only)`,
+    target: 'below 700 MB, every available vertical polling',
+    met: measured.idleRssKb === undefined ? undefined : measured.idleRssKb * 1024 < 700e6,
+    previous: '2.17 GB (a worker process per vertical, six verticals)',
+  });
+  rows.push({
+    measure: 'up to ready',
+    figure:
+      measured.upMs === undefined
+        ? notMeasured('no worker started')
+        : `${secs(measured.upMs)} (measured; this run's backend, workflow bundle cache as found)`,
+    target: 'below 3 s warm, below 8 s first start',
+    met: measured.upMs === undefined ? undefined : measured.upMs < 8000,
+    previous: '12.1 s first start',
+  });
+  const up = measured.upload;
+  const pct = (v: number[]) => `${median(v).toFixed(1)} % of cold (max ${Math.max(...v).toFixed(1)})`;
+  rows.push(
+    {
+      measure: `cold upload, ${FILES} files / ${formatBytes(TOTAL_BYTES)}`,
+      figure: up
+        ? `${median(up.ratio).toFixed(2)}x tar (max ${Math.max(...up.ratio).toFixed(2)}; measured)`
+        : notMeasured('BENCH_PARTS without upload'),
+      target: 'at most 1.0x tar in every round',
+      met: up ? Math.max(...up.ratio) <= 1 : undefined,
+      previous: '1.06x-1.55x tar',
+    },
+    {
+      measure: 'unchanged upload',
+      figure: up ? `${secs(median(up.same))}, ${pct(up.samePct)}; measured` : notMeasured('BENCH_PARTS without upload'),
+      target: 'at most 5 % of cold (median)',
+      met: up ? median(up.samePct) <= 5 : undefined,
+      previous: '0.76 s',
+    },
+    {
+      measure: 'one-file-edit upload',
+      figure: up
+        ? `${secs(median(up.edit))}, ${pct(up.editPct)}, ${up.editObjects} objects; measured`
+        : notMeasured('BENCH_PARTS without upload'),
+      target: 'at most 5 % of cold (median), a few objects',
+      met: up ? median(up.editPct) <= 5 && up.editObjects <= 5 : undefined,
+      previous: '1.53 s',
+    },
+  );
+  const fuzz = loadResult('fuzz');
+  const previousRatio: Record<string, string> = {
+    libfuzzer: '0.97',
+    'cargo-fuzz': '1.00',
+    atheris: '0.81',
+    'go-fuzz': '0.55',
+  };
+  for (const engine of ['libfuzzer', 'cargo-fuzz', 'atheris', 'go-fuzz']) {
+    const ratio = fuzz?.figures[engine];
+    rows.push({
+      measure: `fuzzing exec/s, workflow / shell: ${engine}`,
+      figure:
+        fuzz && ratio !== undefined
+          ? `${ratio.toFixed(2)} (read: npm run bench:fuzz of ${fuzz.date.slice(0, 10)})`
+          : notMeasured('run npm run bench:fuzz'),
+      target: 'at least 0.95',
+      met: ratio === undefined ? undefined : ratio >= 0.95,
+      previous: previousRatio[engine] ?? '-',
+    });
+  }
+  const editor = loadResult('extension');
+  const p50 = editor?.figures.saveToMarkerP50Ms;
+  rows.push({
+    measure: 'save to marker, p50',
+    figure:
+      editor && p50 !== undefined
+        ? `${(p50 / 1000).toFixed(2)} s (read: npm run bench:extension of ${editor.date.slice(0, 10)}, debounce ${editor.figures.saveDebounceMs ?? '?'} ms)`
+        : notMeasured('run npm run bench:extension'),
+    target: 'below 0.5 s',
+    met: p50 === undefined ? undefined : p50 < 500,
+    previous: '0.95 s (p95 1.06 s)',
+  });
+  rows.push({
+    measure: 'RSS after full_scan + 60 s fuzzing campaign',
+    figure: notMeasured('no benchmark measures it yet'),
+    target: 'within 10 % of idle',
+    met: undefined,
+    previous: '-',
+  });
+  return rows;
+}
+
+function printTargets(rows: TargetRow[], say: (line: string) => void): void {
+  const cells = rows.map((r) => [
+    r.measure,
+    r.figure,
+    r.target,
+    r.met === undefined ? '-' : r.met ? 'yes' : 'NO',
+    r.previous,
+  ]);
+  const header = ['measure', 'figure', 'target', 'met', 'previous design'];
+  const widths = header.map((h, i) => Math.max(h.length, ...cells.map((c) => (c[i] as string).length)));
+  const line = (c: string[]) =>
+    c
+      .map((v, i) => v.padEnd(widths[i] as number))
+      .join(' | ')
+      .trimEnd();
+  say('');
+  say('figures against the targets of issue #13:');
+  say(line(header));
+  say(widths.map((w) => '-'.repeat(w)).join('-|-'));
+  for (const c of cells) {
+    say(line(c));
+  }
 }
 
 function percentile(values: number[], p: number): number {
@@ -200,10 +343,16 @@ async function main(): Promise<void> {
   const scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'ff-bench-'));
   // The upload alone needs no worker (and none of the machine's cores spent on one).
   const needsWorker = PARTS.has('latency') || PARTS.has('memory');
+  const upStart = process.hrtime.bigint();
   const backend = await startTestBackend({
     toolbox: trivialToolbox(scratch),
     verticals: needsWorker ? ['generic'] : [],
   });
+  const measured: Parameters<typeof targetRows>[0] = {};
+  if (needsWorker) {
+    // Start of the embedded services and the worker host until the worker polls, as `up` waits.
+    measured.upMs = Number(process.hrtime.bigint() - upStart) / 1e6;
+  }
   const lines: string[] = [];
   const say = (line: string) => {
     lines.push(line);
@@ -222,6 +371,7 @@ async function main(): Promise<void> {
         'worker-generic': rssKb(state?.workers[0]?.pid),
       };
       const totalRss = Object.values(parts).reduce((a, b) => a + b, 0);
+      measured.idleRssKb = totalRss;
       say(
         `idle RSS of the embedded stack: ${formatBytes(totalRss * 1024)} (` +
           Object.entries(parts)
@@ -238,49 +388,12 @@ async function main(): Promise<void> {
       const ws = path.join(scratch, 'workspace');
       const bytes = generateWorkspace(ws);
       say(`upload of a workspace of ${FILES} files, ${formatBytes(bytes)}, ${ROUNDS} interleaved rounds:`);
-      await uploadRounds(store, ws, bytes, say);
+      measured.upload = await uploadRounds(store, ws, bytes, say);
     }
-    if (!PARTS.has('latency')) {
-      return;
+    if (PARTS.has('latency')) {
+      await latency(backend, targets, scratch, say);
     }
-
-    // 2. latency
-    const noop = findWorkflow(path.join(scratch, 'toolbox'), 'noop');
-    const assess = findWorkflow(path.join(scratch, 'toolbox'), 'security_assessment');
-    const tiny = path.join(scratch, 'tiny');
-    fs.mkdirSync(tiny);
-    fs.writeFileSync(path.join(tiny, 'app.py'), 'import os\nos.system("ls " + arg)\n');
-    const tinyUpload = await targets.uploadWorkspace(tiny);
-    const debug = (line: string) => process.env.BENCH_DEBUG && console.log(line);
-    debug('latency: noop');
-    const noopTimes: number[] = [];
-    for (let i = 0; i < RUNS; i++) {
-      const [, ms] = await timed(async () => {
-        const run = await backend.runs.start({
-          definition: noop,
-          params: {},
-          target: tinyUpload.target,
-          workspace: { id: 'bench', name: 'bench', root: tiny, rootUri: 'file:///bench/' },
-        });
-        debug(`  started ${run.runId}`);
-        await backend.runs.client.workflow.getHandle(run.runId).result();
-      });
-      noopTimes.push(ms);
-    }
-    const scanTimes: number[] = [];
-    for (let i = 0; i < RUNS; i++) {
-      const [, ms] = await timed(async () => {
-        const { run } = await startScan(backend.conn, backend.runs, { path: tiny, workflow: assess, params: {} });
-        await awaitScan(backend.conn, backend.runs, run.runId);
-      });
-      scanTimes.push(ms);
-    }
-    say(
-      `trivial workflow start-to-result (${RUNS} runs): p50 ${percentile(noopTimes, 50).toFixed(0)} ms, p95 ${percentile(noopTimes, 95).toFixed(0)} ms`,
-    );
-    say(
-      `one-file security_assessment incl. pack+upload+SARIF fetch (${RUNS} runs): p50 ${percentile(scanTimes, 50).toFixed(0)} ms, p95 ${percentile(scanTimes, 95).toFixed(0)} ms`,
-    );
+    printTargets(targetRows(measured), say);
   } finally {
     const out = process.env.BENCH_OUT;
     if (out) {
@@ -289,6 +402,52 @@ async function main(): Promise<void> {
     await backend.stop();
     fs.rmSync(scratch, { recursive: true, force: true });
   }
+}
+
+/** Start-to-result latency of a trivial workflow and of a one-file scan. */
+async function latency(
+  backend: Awaited<ReturnType<typeof startTestBackend>>,
+  targets: TargetStore,
+  scratch: string,
+  say: (line: string) => void,
+): Promise<void> {
+  // 2. latency
+  const noop = findWorkflow(path.join(scratch, 'toolbox'), 'noop');
+  const assess = findWorkflow(path.join(scratch, 'toolbox'), 'security_assessment');
+  const tiny = path.join(scratch, 'tiny');
+  fs.mkdirSync(tiny);
+  fs.writeFileSync(path.join(tiny, 'app.py'), 'import os\nos.system("ls " + arg)\n');
+  const tinyUpload = await targets.uploadWorkspace(tiny);
+  const debug = (line: string) => process.env.BENCH_DEBUG && console.log(line);
+  debug('latency: noop');
+  const noopTimes: number[] = [];
+  for (let i = 0; i < RUNS; i++) {
+    const [, ms] = await timed(async () => {
+      const run = await backend.runs.start({
+        definition: noop,
+        params: {},
+        target: tinyUpload.target,
+        workspace: { id: 'bench', name: 'bench', root: tiny, rootUri: 'file:///bench/' },
+      });
+      debug(`  started ${run.runId}`);
+      await backend.runs.client.workflow.getHandle(run.runId).result();
+    });
+    noopTimes.push(ms);
+  }
+  const scanTimes: number[] = [];
+  for (let i = 0; i < RUNS; i++) {
+    const [, ms] = await timed(async () => {
+      const { run } = await startScan(backend.conn, backend.runs, { path: tiny, workflow: assess, params: {} });
+      await awaitScan(backend.conn, backend.runs, run.runId);
+    });
+    scanTimes.push(ms);
+  }
+  say(
+    `trivial workflow start-to-result (${RUNS} runs): p50 ${percentile(noopTimes, 50).toFixed(0)} ms, p95 ${percentile(noopTimes, 95).toFixed(0)} ms`,
+  );
+  say(
+    `one-file security_assessment incl. pack+upload+SARIF fetch (${RUNS} runs): p50 ${percentile(scanTimes, 50).toFixed(0)} ms, p95 ${percentile(scanTimes, 95).toFixed(0)} ms`,
+  );
 }
 
 main().catch((err: unknown) => {

@@ -70,28 +70,113 @@ describe('StatCache', () => {
     const old = stampOf(root, 'a.txt');
     fs.renameSync(path.join(root, 'b.txt'), path.join(root, 'a.txt'));
     const replaced = fs.statSync(path.join(root, 'a.txt'));
-    assert.notEqual(stampOf(root, 'a.txt').stamp, old.stamp);
+    assert.notDeepEqual(stampOf(root, 'a.txt'), old);
     // Even a stamp differing only in its inode misses.
-    const onlyInode = { ...old, stamp: old.stamp.replace(/:\d+$/, `:${replaced.ino}`) };
+    const onlyInode = { ...old, ino: replaced.ino };
+    assert.notEqual(onlyInode.ino, old.ino);
     assert.equal(cache.lookup('a.txt', onlyInode), undefined);
     assert.equal(cache.lookup('a.txt', old), SHA);
   });
 
-  it('starts empty from a torn file, a file of another folder, or a hostile entry', async () => {
+  it('starts empty from a torn file, an old JSON cache, a file of another folder, or a hostile header', async () => {
     const root = workspace('ws4', { 'a.txt': 'hello' });
-    const file = path.join(tmp, 'torn.json');
+    const file = path.join(tmp, 'torn.stat');
+    const stamp = stampOf(root, 'a.txt');
     fs.writeFileSync(file, '{"version":1,"root":');
-    assert.equal((await StatCache.load(root, file)).lookup('a.txt', stampOf(root, 'a.txt')), undefined);
+    assert.equal((await StatCache.load(root, file)).lookup('a.txt', stamp), undefined);
     const other = workspace('ws4b', { 'a.txt': 'hello' });
     const cache = await StatCache.load(other, file);
-    await cache.save([{ rel: 'a.txt', stamp: stampOf(root, 'a.txt'), sha256: SHA }], EMPTY, undefined, LATER());
-    assert.equal((await StatCache.load(root, file)).lookup('a.txt', stampOf(root, 'a.txt')), undefined);
-    const doc = JSON.parse(fs.readFileSync(file, 'utf8')) as { root: string; files: Record<string, unknown> };
-    doc.root = root;
-    doc.files['a.txt'] = [stampOf(root, 'a.txt').stamp, '../../etc/passwd'];
-    fs.writeFileSync(file, JSON.stringify(doc));
-    assert.equal((await StatCache.load(root, file)).lookup('a.txt', stampOf(root, 'a.txt')), undefined);
-    assert.equal((await StatCache.load(root, file)).lookup('__proto__', stampOf(root, 'a.txt')), undefined);
+    await cache.save([{ rel: 'a.txt', stamp, sha256: SHA }], EMPTY, undefined, LATER());
+    assert.equal((await StatCache.load(root, file)).lookup('a.txt', stamp), undefined, 'written for ws4b');
+    await (await StatCache.load(root, file)).save([{ rel: 'a.txt', stamp, sha256: SHA }], EMPTY, undefined, LATER());
+    const good = fs.readFileSync(file);
+    assert.equal((await StatCache.load(root, file)).lookup('a.txt', stamp), SHA);
+    assert.equal((await StatCache.load(root, file)).lookup('__proto__', stamp), undefined);
+    // Cut short anywhere, or with a pack digest that is not one: empty.
+    for (const cut of [4, 20, good.length - 40, good.length - 1]) {
+      fs.writeFileSync(file, good.subarray(0, cut));
+      assert.equal((await StatCache.load(root, file)).lookup('a.txt', stamp), undefined, `cut at ${cut}`);
+    }
+    // The same header edit with a real digest loads (so the edit itself is sound), with a path it does not.
+    for (const [digest, expected] of [
+      ['e'.repeat(64), SHA],
+      ['../../x', undefined],
+    ] as const) {
+      const pack = `["${digest}",1,0]`;
+      const edited = Buffer.from(good.toString('latin1').replace('"packs":[]', `"packs":[${pack}]`), 'latin1');
+      edited.writeUInt32LE(edited.readUInt32LE(8) + pack.length, 8);
+      // Keep the arrays 8-byte aligned after the longer header.
+      const at = 12 + edited.readUInt32LE(8);
+      const fixed = Buffer.concat([
+        edited.subarray(0, at),
+        Buffer.alloc((8 - (at % 8)) % 8),
+        edited.subarray(at + ((8 - ((at - pack.length) % 8)) % 8)),
+      ]);
+      fs.writeFileSync(file, fixed);
+      assert.equal((await StatCache.load(root, file)).lookup('a.txt', stamp), expected, digest);
+    }
+  });
+
+  it('keeps the layout: pack digests first, entries decoded on demand, entries past their pack dropped', async () => {
+    const root = workspace('ws8', { 'a.txt': 'hello', 'b.txt': 'jello' });
+    const file = path.join(tmp, 'ws8.stat');
+    const P = 'b'.repeat(64);
+    const layout: TargetLayout = {
+      version: 1,
+      packs: [
+        {
+          digest: P,
+          size: 10,
+          blobs: [
+            [SHA, 0, 5],
+            ['c'.repeat(64), 5, 5],
+          ],
+        },
+      ],
+    };
+    const entries = ['a.txt', 'b.txt'].map((rel) => ({ rel, stamp: stampOf(root, rel), sha256: SHA }));
+    const tree = { manifest: 'd'.repeat(64), files: 2, links: '[]' };
+    await (await StatCache.load(root, file)).save(entries, layout, tree, LATER());
+    const loaded = await StatCache.load(root, file);
+    assert.deepEqual(loaded.packDigests, [P]);
+    assert.deepEqual(loaded.packs, layout.packs);
+    assert.deepEqual(loaded.tree, tree);
+    assert.equal(await loaded.save(entries, layout, tree, LATER()), true, 'nothing looked up: not vouched');
+    const same = await StatCache.load(root, file);
+    entries.forEach((e) => same.lookup(e.rel, e.stamp));
+    assert.equal(await same.save(entries, layout, tree, LATER()), false);
+    const bad: TargetLayout = {
+      version: 1,
+      packs: [
+        {
+          digest: P,
+          size: 8,
+          blobs: [
+            [SHA, 0, 5],
+            [SHA, 5, 5],
+          ],
+        },
+      ],
+    };
+    await (await StatCache.load(root, file)).save(entries, bad, tree, LATER());
+    assert.deepEqual((await StatCache.load(root, file)).packs[0]?.blobs, [[SHA, 0, 5]]);
+  });
+
+  it('vouches for all files only when each one matches and none was added or removed, in any order', async () => {
+    const root = workspace('ws9', { 'a.txt': 'a', 'b.txt': 'b', 'c/d.txt': 'd' });
+    const rels = ['a.txt', 'b.txt', 'c/d.txt'];
+    const cache = await saved(root, rels, LATER());
+    const files = rels.map((rel) => ({ rel, stamp: stampOf(root, rel) }));
+    assert.equal(cache.vouchesForAll(files), true);
+    assert.equal(cache.vouchesForAll([...files].reverse()), true, 'order does not matter');
+    assert.equal(cache.vouchesForAll(files.slice(1)), false, 'a file removed');
+    assert.equal(cache.vouchesForAll([...files.slice(1), { rel: 'e.txt', stamp: files[0]!.stamp }]), false, 'renamed');
+    fs.appendFileSync(path.join(root, 'b.txt'), 'more');
+    assert.equal(cache.vouchesForAll(rels.map((rel) => ({ rel, stamp: stampOf(root, rel) }))), false, 'b.txt grew');
+    // Lookups after it still find the others, out of order too.
+    assert.equal(cache.lookup('c/d.txt', stampOf(root, 'c/d.txt')), SHA);
+    assert.equal(cache.lookup('a.txt', stampOf(root, 'a.txt')), SHA);
+    assert.equal(cache.lookup('b.txt', stampOf(root, 'b.txt')), undefined);
   });
 
   it('writes only when something changed, readable by the user only', async () => {
@@ -108,6 +193,17 @@ describe('StatCache', () => {
     const third = await StatCache.load(root, file);
     third.lookup('a.txt', stampOf(root, 'a.txt'));
     assert.equal(await third.save(entries().slice(0, 1), EMPTY, undefined, LATER()), true, 'b.txt is gone');
+  });
+
+  it('removes the JSON cache an earlier version kept for the same workspace', async () => {
+    const root = workspace('ws10', { 'a.txt': 'a' });
+    const legacy = path.join(tmp, 'ws10.json');
+    fs.writeFileSync(legacy, '{"version":1}');
+    await (
+      await StatCache.load(root, path.join(tmp, 'ws10.stat'))
+    ).save([{ rel: 'a.txt', stamp: stampOf(root, 'a.txt'), sha256: SHA }], EMPTY, undefined, LATER());
+    assert.equal(fs.existsSync(legacy), false);
+    assert.equal(fs.existsSync(path.join(tmp, 'ws10.stat')), true);
   });
 
   it('keeps one file per workspace under FUZZFORGE_UPLOAD_CACHE', () => {
