@@ -2,6 +2,7 @@
 // from vscode) so a unit test can compare it with package.json; commands/ implements the handlers
 // through the typed table below, and commands/register.ts registers them all in one loop.
 import type { Uri } from 'vscode';
+import type { HarnessTarget } from './harnessLens';
 import type { RunEntry } from './runs';
 import type { BackendRow } from './views/backendModel';
 import type { FindingsNode } from './views/findingsView';
@@ -29,6 +30,8 @@ export const COMMAND_IDS = [
   'fuzzforge.suppressOnLine',
   'fuzzforge.suppressInIgnoreFile',
   'fuzzforge.openRuleHelp',
+  'fuzzforge.startCampaign',
+  'fuzzforge.fuzzHarness',
 ] as const;
 
 export type CommandId = (typeof COMMAND_IDS)[number];
@@ -38,6 +41,7 @@ export const INTERNAL_COMMANDS: readonly CommandId[] = [
   'fuzzforge.suppressOnLine',
   'fuzzforge.suppressInIgnoreFile',
   'fuzzforge.openRuleHelp',
+  'fuzzforge.fuzzHarness',
 ];
 
 /**
@@ -73,6 +77,10 @@ export interface CommandArgs {
   'fuzzforge.suppressInIgnoreFile': [uri: Uri, ruleId: string];
   /** From a quick fix: the help URL; from the Findings view: the finding's row. */
   'fuzzforge.openRuleHelp': [target?: FindingsNode | string];
+  /** Returns the ids of the runs it started. */
+  'fuzzforge.startCampaign': [];
+  /** From a harness's CodeLens: which harness (returns the id of the run it started). */
+  'fuzzforge.fuzzHarness': [target?: HarnessTarget];
 }
 
 /** One handler per command id, typed by its arguments. */

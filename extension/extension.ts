@@ -13,6 +13,7 @@ import { registerCommands } from './commands/register';
 import { ErrorReporter } from './errorReporter';
 import { FindingsStore } from './findings';
 import type { FuzzingPanelDeps } from './fuzzingPanel';
+import { HarnessLenses } from './harnessLens';
 import { RunsModel } from './runs';
 import { activateRunOnSave } from './runOnSave';
 import { ScanControl } from './scanControl';
@@ -26,6 +27,8 @@ export interface FuzzforgeApi {
   readonly findings: FindingsStore;
   readonly runs: RunsModel;
   readonly views: { readonly runs: RunsView; readonly findings: FindingsView; readonly backend: BackendView };
+  /** The harnesses a campaign would fuzz, and their CodeLens. */
+  readonly harnesses: HarnessLenses;
   /** Scan a folder with a workflow, as the palette command does (for tests). */
   scan(
     folder: vscode.Uri,
@@ -42,12 +45,13 @@ export function activate(context: vscode.ExtensionContext): FuzzforgeApi {
   const config = () => vscode.workspace.getConfiguration('fuzzforge');
   const mode = () => config().get<string>('backend.mode');
   const session = new BackendSession(mode, log);
+  const startedAt = new Date();
   const runsModel: RunsModel = new RunsModel(session, {
     log,
     // The first listing happens after activate() returns, when `scans` exists.
     reattach: (run, folder) => scans.reattach(run, folder),
     onError: (err) => void reporter.report(err, 'listing runs', { once: 'runs' }),
-    startedAt: new Date(),
+    startedAt,
   });
   const runsView = new RunsView(runsModel);
   const findingsView = new FindingsView(findings);
@@ -69,6 +73,7 @@ export function activate(context: vscode.ExtensionContext): FuzzforgeApi {
   });
   const statusBar = new StatusBar({ findings, runs: runsModel, backendKind: () => backend.kind() });
   const scans = new ScanControl({ log, reporter, findings, runs: runsModel, session, backend, config });
+  const harnessLenses = new HarnessLenses({ runs: runsModel, session, log });
   subscriptions.push(
     log,
     findings,
@@ -80,6 +85,7 @@ export function activate(context: vscode.ExtensionContext): FuzzforgeApi {
     backendStatus,
     backendView,
     backend.watchModeSetting(),
+    harnessLenses,
   );
 
   const fuzzing: FuzzingPanelDeps = {
@@ -89,7 +95,19 @@ export function activate(context: vscode.ExtensionContext): FuzzforgeApi {
     report: (err, doing) => void reporter.report(err, doing),
   };
   const handlers = commandHandlers(
-    { extension: context, log, reporter, config, backend, scans, runs: runsModel, findingsView, backendView, fuzzing },
+    {
+      extension: context,
+      log,
+      reporter,
+      config,
+      backend,
+      scans,
+      runs: runsModel,
+      findingsView,
+      backendView,
+      fuzzing,
+      harnessLenses,
+    },
     subscriptions,
   );
   registerCommands(subscriptions, handlers, reporter);
@@ -100,6 +118,12 @@ export function activate(context: vscode.ExtensionContext): FuzzforgeApi {
     }),
   );
   activateRunOnSave(subscriptions, { log, reporter, scans, config });
+  subscriptions.push(
+    vscode.languages.registerCodeLensProvider(
+      ['python', 'c', 'cpp', 'go', 'rust'].map((language) => ({ scheme: 'file', language })),
+      harnessLenses,
+    ),
+  );
 
   // The first listing re-attaches runs that were running before the editor started; it waits for
   // activate() to return (nothing slow happens during activation).
@@ -111,6 +135,7 @@ export function activate(context: vscode.ExtensionContext): FuzzforgeApi {
     findings,
     runs: runsModel,
     views: { runs: runsView, findings: findingsView, backend: backendView },
+    harnesses: harnessLenses,
     scan: (folder, workflow, params = {}) => scans.scan(folder, findWorkflow(toolboxDir(), workflow), params),
   };
 }

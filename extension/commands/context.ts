@@ -5,13 +5,14 @@ import type { BackendControl } from '../backendControl';
 import type { CommandHandlers, CommandId } from '../commandIds';
 import type { ErrorReporter } from '../errorReporter';
 import type { FuzzingPanelDeps } from '../fuzzingPanel';
+import type { HarnessLenses } from '../harnessLens';
 import type { RunsModel } from '../runs';
 import type { ScanControl } from '../scanControl';
 import type { BackendView } from '../views/backendView';
 import type { FindingsView } from '../views/findingsView';
 
 export interface CommandContext {
-  extension: Pick<vscode.ExtensionContext, 'globalStorageUri'>;
+  extension: Pick<vscode.ExtensionContext, 'globalStorageUri' | 'workspaceState'>;
   log: vscode.LogOutputChannel;
   reporter: ErrorReporter;
   config: () => vscode.WorkspaceConfiguration;
@@ -21,6 +22,7 @@ export interface CommandContext {
   findingsView: FindingsView;
   backendView: BackendView;
   fuzzing: FuzzingPanelDeps;
+  harnessLenses: HarnessLenses;
 }
 
 /** The handlers of some of the commands: each file of commands/ provides one such group. */

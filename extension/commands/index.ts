@@ -3,6 +3,7 @@
 import type * as vscode from 'vscode';
 import type { CommandHandlers } from '../commandIds';
 import { backendCommands } from './backend';
+import { campaignCommands } from './campaign';
 import type { CommandContext } from './context';
 import { findingCommands } from './findings';
 import { fuzzingCommands } from './fuzzing';
@@ -16,5 +17,6 @@ export function commandHandlers(ctx: CommandContext, disposables: vscode.Disposa
     ...runCommands(ctx),
     ...fuzzingCommands(ctx),
     ...findingCommands(ctx),
+    ...campaignCommands(ctx),
   };
 }
