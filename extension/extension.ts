@@ -12,6 +12,7 @@ import { commandHandlers } from './commands';
 import { registerCommands } from './commands/register';
 import { ErrorReporter } from './errorReporter';
 import { FindingsStore } from './findings';
+import { activateFindingsRestore } from './findingsRestore';
 import type { FuzzingPanelDeps } from './fuzzingPanel';
 import { HarnessLenses } from './harnessLens';
 import { RunsModel } from './runs';
@@ -124,6 +125,7 @@ export function activate(context: vscode.ExtensionContext): FuzzforgeApi {
       harnessLenses,
     ),
   );
+  activateFindingsRestore(subscriptions, { runs: runsModel, session, findings, log, startedAt });
 
   // The first listing re-attaches runs that were running before the editor started; it waits for
   // activate() to return (nothing slow happens during activation).
