@@ -20,7 +20,7 @@ import { pickFolder } from './scan';
 
 type CampaignCommand = 'fuzzforge.fuzzHarness' | 'fuzzforge.startCampaign';
 
-/** The campaign length last chosen in this workspace (the lens uses it too). */
+/** The campaign length last chosen from the palette in this workspace (offered first next time). */
 const LAST_DURATION_KEY = 'fuzzforge.campaign.seconds';
 
 /** What the lens passed, checked: any caller can run a command with anything. */
@@ -78,6 +78,11 @@ async function pickDuration(harnesses: readonly WorkspaceHarness[], last: number
 export function campaignCommands(ctx: CommandContext): HandlersOf<CampaignCommand> {
   const { extension, harnessLenses, scans, reporter, log, fuzzing } = ctx;
   const deps: CampaignDeps = { scans, reporter, log, fuzzing };
+  // The setting's schema bounds it; a hand-edited settings.json may still hold anything.
+  const lensSeconds = () => {
+    const v = ctx.config().get<unknown>('fuzzing.campaignSeconds');
+    return typeof v === 'number' && Number.isInteger(v) && v > 0 ? v : 300;
+  };
   const lastDuration = () => {
     const v = extension.workspaceState.get<unknown>(LAST_DURATION_KEY);
     return typeof v === 'number' && Number.isInteger(v) && v > 0 ? v : undefined;
@@ -102,10 +107,7 @@ export function campaignCommands(ctx: CommandContext): HandlersOf<CampaignComman
           'save the file; its lens follows what a campaign would discover',
         );
       }
-      const wf = findWorkflow(toolboxDir(), harness.workflow);
-      const byDefault = wf.parameters.properties.max_total_time?.default;
-      const seconds = lastDuration() ?? (typeof byDefault === 'number' ? byDefault : 300);
-      return startCampaigns(deps, folder.uri, [harness], seconds);
+      return startCampaigns(deps, folder.uri, [harness], lensSeconds());
     },
     'fuzzforge.startCampaign': async () => {
       requireTrust('A fuzzing campaign');
