@@ -152,6 +152,11 @@ export interface VSCodeOptions {
   settings?: Record<string, unknown>;
   /** Where screenshot(name) writes `name.png`; default test-output/e2e under the cwd. */
   outputDir?: string;
+  /**
+   * Workspace trust on, the folder not trusted (restricted mode, no prompt). Default: trust off
+   * (`--disable-workspace-trust`), everything trusted.
+   */
+  untrusted?: boolean;
   /** Extra environment for code-server (and so for the extension host). */
   env?: NodeJS.ProcessEnv;
   viewport?: { width: number; height: number };
@@ -340,7 +345,17 @@ export async function startVSCode(options: VSCodeOptions): Promise<VSCode> {
   fs.mkdirSync(path.join(dirs.userData, 'User'), { recursive: true });
   fs.writeFileSync(
     path.join(dirs.userData, 'User', 'settings.json'),
-    JSON.stringify({ ...baseSettings, ...options.settings }, null, 2),
+    JSON.stringify(
+      {
+        ...baseSettings,
+        ...(options.untrusted
+          ? { 'security.workspace.trust.enabled': true, 'security.workspace.trust.startupPrompt': 'never' }
+          : {}),
+        ...options.settings,
+      },
+      null,
+      2,
+    ),
   );
   fs.writeFileSync(path.join(root, 'config.yaml'), '');
   const env = codeServerEnv(root, options.env);
@@ -402,7 +417,7 @@ export async function startVSCode(options: VSCodeOptions): Promise<VSCode> {
         'none',
         '--disable-telemetry',
         '--disable-update-check',
-        '--disable-workspace-trust',
+        ...(options.untrusted ? [] : ['--disable-workspace-trust']),
         '--disable-getting-started-override',
         '--ignore-last-opened',
         '--session-socket',
