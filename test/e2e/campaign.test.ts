@@ -4,6 +4,8 @@
 //   panel without a new scan;
 // - the harness of test/fixtures/fuzz-python gets a "Fuzz this target" CodeLens; clicking it
 //   starts a campaign on the backend and opens the live statistics panel, whose counters grow;
+// - Scan Workspace… sets a parameter through the form (checked as it is typed), the run gets it,
+//   and the next palette scan offers it as the last values;
 // - in an untrusted folder (workspace trust on), the lens and Start Fuzzing Campaign… refuse with
 //   a message that says why, and no run reaches the backend.
 // Needs a fresh build (node esbuild.js --quiet) and test/e2e/setup.sh. Screenshots and logs go to
@@ -203,6 +205,77 @@ describe('e2e: fuzzing campaigns from the editor (CodeLens, trust, restored find
         `executions grow: ${JSON.stringify(first)} then ${JSON.stringify(later)}`,
       );
       await backend.runs.cancel(lensRunId);
+    },
+  );
+
+  it(
+    'sets a parameter of a palette scan and offers it again as the last values',
+    { skip, timeout: 300_000 },
+    async () => {
+      assert.ok(vsc && backend);
+      const page = vsc.page;
+      const input = page.locator('.quick-input-widget .quick-input-box input');
+      const firstRow = page.locator('.quick-input-widget .quick-input-list .monaco-list-row').first();
+      /** Type into the open quick pick and wait until its first row is `label`. */
+      const pickRow = async (text: string, label: RegExp) => {
+        await input.waitFor({ state: 'visible', timeout: 30_000 });
+        await page.keyboard.type(text);
+        const end = Date.now() + 15_000;
+        let seen = '';
+        while (Date.now() < end) {
+          seen = (await firstRow.innerText().catch(() => '')).replace(/\s+/g, ' ').trim();
+          if (label.test(seen)) {
+            return seen;
+          }
+          await sleep(100);
+        }
+        throw new Error(`quick pick row ${String(label)} never came first; it shows ${JSON.stringify(seen)}`);
+      };
+      const scanWithAtheris = async () => {
+        await vsc!.runCommand('FuzzForge: Scan Workspace…', { timeoutMs: 60_000 });
+        await pickRow('atheris_fuzzing', /^atheris_fuzzing/);
+        await page.keyboard.press('Enter');
+      };
+      const before = new Set(
+        (await backend.runs.list({ workspaceId: workspaceIdentity(trusted).id, limit: 20 })).map((r) => r.runId),
+      );
+      await scanWithAtheris();
+      await pickRow('Edit parameters', /Edit parameters/);
+      await vsc.screenshot('campaign-7-params-choice');
+      await page.keyboard.press('Enter');
+      await pickRow('max_total_time', /^max_total_time/);
+      await vsc.screenshot('campaign-8-params-form');
+      await page.keyboard.press('Enter');
+      // The input box checks against the schema as it is typed (minimum 1).
+      await input.waitFor({ state: 'visible', timeout: 10_000 });
+      await page.keyboard.type('0');
+      await page.locator('.quick-input-message:has-text("must be >= 1")').first().waitFor({ timeout: 10_000 });
+      await vsc.screenshot('campaign-9-params-invalid');
+      await page.keyboard.press('Backspace');
+      await page.keyboard.type('5');
+      await page.keyboard.press('Enter');
+      // Back in the form: Run is the first row and says what is set.
+      await pickRow('', /Run.*max_total_time=5/);
+      await page.keyboard.press('Enter');
+      // The run reaches the backend with the parameter set in the form.
+      let runId = '';
+      const startEnd = Date.now() + 120_000;
+      while (!runId && Date.now() < startEnd) {
+        const runs = await backend.runs.list({ workspaceId: workspaceIdentity(trusted).id, limit: 20 });
+        runId = runs.find((r) => !before.has(r.runId))?.runId ?? '';
+        await sleep(500);
+      }
+      assert.ok(runId, 'the palette scan started a run');
+      const info = await backend.runs.describe(runId);
+      assert.equal(info.workflow, 'atheris_fuzzing');
+      assert.equal(info.memo?.params?.max_total_time, 5);
+      await vsc.screenshot('campaign-10-params-running');
+      // Next time the values are offered first.
+      await scanWithAtheris();
+      const last = await pickRow('', /Last values.*max_total_time=5/);
+      await vsc.screenshot('campaign-11-params-last-values');
+      assert.match(last, /Last values/);
+      await page.keyboard.press('Escape');
     },
   );
 
