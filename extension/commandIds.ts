@@ -2,6 +2,7 @@
 // from vscode) so a unit test can compare it with package.json; commands/ implements the handlers
 // through the typed table below, and commands/register.ts registers them all in one loop.
 import type { Uri } from 'vscode';
+import type { HarnessTarget } from './harnessLens';
 import type { RunEntry } from './runs';
 import type { BackendRow } from './views/backendModel';
 import type { CrashesNode } from './views/crashesView';
@@ -34,6 +35,8 @@ export const COMMAND_IDS = [
   'fuzzforge.openCrash',
   'fuzzforge.copyCrashInputPath',
   'fuzzforge.saveCrashAsRegression',
+  'fuzzforge.startCampaign',
+  'fuzzforge.fuzzHarness',
 ] as const;
 
 export type CommandId = (typeof COMMAND_IDS)[number];
@@ -46,6 +49,7 @@ export const INTERNAL_COMMANDS: readonly CommandId[] = [
   'fuzzforge.openCrash',
   'fuzzforge.copyCrashInputPath',
   'fuzzforge.saveCrashAsRegression',
+  'fuzzforge.fuzzHarness',
 ];
 
 /**
@@ -87,6 +91,10 @@ export interface CommandArgs {
   'fuzzforge.openCrash': [crash?: CrashesNode];
   'fuzzforge.copyCrashInputPath': [crash?: CrashesNode];
   'fuzzforge.saveCrashAsRegression': [crash?: CrashesNode];
+  /** Returns the ids of the runs it started. */
+  'fuzzforge.startCampaign': [];
+  /** From a harness's CodeLens: which harness (returns the id of the run it started). */
+  'fuzzforge.fuzzHarness': [target?: HarnessTarget];
 }
 
 /** One handler per command id, typed by its arguments. */

@@ -14,6 +14,8 @@ import { ErrorReporter } from './errorReporter';
 import { FindingsStore } from './findings';
 import { listCrashes } from '../backend/fuzzing';
 import type { CrashPanelDeps } from './crashPanel';
+import { activateFindingsRestore } from './findingsRestore';
+import { HarnessLenses } from './harnessLens';
 import { RunsModel } from './runs';
 import { activateRunOnSave } from './runOnSave';
 import { ScanControl } from './scanControl';
@@ -33,6 +35,8 @@ export interface FuzzforgeApi {
     readonly backend: BackendView;
     readonly crashes: CrashesView;
   };
+  /** The harnesses a campaign would fuzz, and their CodeLens. */
+  readonly harnesses: HarnessLenses;
   /** Scan a folder with a workflow, as the palette command does (for tests). */
   scan(
     folder: vscode.Uri,
@@ -49,12 +53,13 @@ export function activate(context: vscode.ExtensionContext): FuzzforgeApi {
   const config = () => vscode.workspace.getConfiguration('fuzzforge');
   const mode = () => config().get<string>('backend.mode');
   const session = new BackendSession(mode, log);
+  const startedAt = new Date();
   const runsModel: RunsModel = new RunsModel(session, {
     log,
     // The first listing happens after activate() returns, when `scans` exists.
     reattach: (run, folder) => scans.reattach(run, folder),
     onError: (err) => void reporter.report(err, 'listing runs', { once: 'runs' }),
-    startedAt: new Date(),
+    startedAt,
   });
   const runsView = new RunsView(runsModel);
   const findingsView = new FindingsView(findings);
@@ -76,6 +81,7 @@ export function activate(context: vscode.ExtensionContext): FuzzforgeApi {
   });
   const statusBar = new StatusBar({ findings, runs: runsModel, backendKind: () => backend.kind() });
   const scans = new ScanControl({ log, reporter, findings, runs: runsModel, session, backend, config });
+  const harnessLenses = new HarnessLenses({ runs: runsModel, session, log });
   subscriptions.push(
     log,
     findings,
@@ -87,6 +93,7 @@ export function activate(context: vscode.ExtensionContext): FuzzforgeApi {
     backendStatus,
     backendView,
     backend.watchModeSetting(),
+    harnessLenses,
   );
 
   const fuzzing: CrashPanelDeps = {
@@ -122,6 +129,7 @@ export function activate(context: vscode.ExtensionContext): FuzzforgeApi {
       backendView,
       fuzzing,
       crashesView,
+      harnessLenses,
     },
     subscriptions,
   );
@@ -133,6 +141,13 @@ export function activate(context: vscode.ExtensionContext): FuzzforgeApi {
     }),
   );
   activateRunOnSave(subscriptions, { log, reporter, scans, config });
+  subscriptions.push(
+    vscode.languages.registerCodeLensProvider(
+      ['python', 'c', 'cpp', 'go', 'rust'].map((language) => ({ scheme: 'file', language })),
+      harnessLenses,
+    ),
+  );
+  activateFindingsRestore(subscriptions, { runs: runsModel, session, findings, log, startedAt });
 
   // The first listing re-attaches runs that were running before the editor started; it waits for
   // activate() to return (nothing slow happens during activation).
@@ -144,6 +159,7 @@ export function activate(context: vscode.ExtensionContext): FuzzforgeApi {
     findings,
     runs: runsModel,
     views: { runs: runsView, findings: findingsView, backend: backendView, crashes: crashesView },
+    harnesses: harnessLenses,
     scan: (folder, workflow, params = {}) => scans.scan(folder, findWorkflow(toolboxDir(), workflow), params),
   };
 }

@@ -63,9 +63,18 @@ export class FindingsStore implements vscode.Disposable {
     return c;
   }
 
-  /** Replace the markers of `workflow` with this run's findings; returns how many were shown. */
-  show(workflow: string, runId: string, log: SarifLog, workspaceRoot: string): number {
-    const specs = sarifToDiagnostics(log, workspaceRoot);
+  /**
+   * Replace the markers of `workflow` with this run's findings; returns how many were shown.
+   * `restored`: findings of a run that finished before this window started (not marked new).
+   */
+  show(
+    workflow: string,
+    runId: string,
+    log: SarifLog,
+    workspaceRoot: string,
+    options: { restored?: boolean } = {},
+  ): number {
+    const specs = sarifToDiagnostics(log, workspaceRoot, { markNew: !options.restored });
     const byFile = new Map<string, FindingDiagnostic[]>();
     for (const spec of specs) {
       const result = log.runs[spec.runIndex]?.results?.[spec.resultIndex];
@@ -89,6 +98,11 @@ export class FindingsStore implements vscode.Disposable {
     }
     this._onDidChangeFindings.fire();
     return specs.length;
+  }
+
+  /** The workflows whose findings are shown (a run of this window or a restored one). */
+  shownWorkflows(): string[] {
+    return [...this.collections.keys()];
   }
 
   /** Every finding currently shown (what the Problems panel has from us), with its file. */

@@ -35,7 +35,7 @@ export function activateRunOnSave(
           void (async () => {
             try {
               const wf = findWorkflow(toolboxDir(), workflowName);
-              await scans.scan(folder.uri, wf, parseParamArgs(wf, []), true);
+              await scans.scan(folder.uri, wf, parseParamArgs(wf, []), { silent: true });
             } catch (err) {
               // A popup once per distinct failure: saving again does not repeat it.
               await reporter.report(err, `run on save (${workflowName})`, { once: 'runOnSave' });

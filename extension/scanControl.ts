@@ -9,7 +9,7 @@ import type { SarifLog } from '../backend/sarif/types';
 import { runningCompose, workerService } from '../backend/services/compose';
 import { runningEmbedded } from '../backend/services/embedded';
 import { workerLogName } from '../backend/services/state';
-import { RunFailedError, type RunService } from '../backend/temporal/runs';
+import { RunFailedError, type RunInfo, type RunService } from '../backend/temporal/runs';
 import type { WorkflowDefinition } from '../backend/toolbox/discovery';
 import type { BackendControl } from './backendControl';
 import type { BackendSession } from './backendSession';
@@ -35,8 +35,21 @@ export interface ScanControlDeps {
   config: () => vscode.WorkspaceConfiguration;
 }
 
+/** How a scan runs besides its parameters. */
+export interface ScanOptions {
+  /** Status bar progress only (run on save, campaigns that show their own panel). */
+  silent?: boolean;
+  /**
+   * Which earlier run of this window the new one supersedes (cancels): by default the one of the
+   * same workflow; a campaign on one harness supersedes only the previous one on that harness.
+   */
+  supersedes?: string;
+  /** Called once the run is queued, before its results are awaited. */
+  onStarted?: (run: RunInfo) => void;
+}
+
 export class ScanControl {
-  /** The running scans this window started, by workflow: a new one supersedes (cancels) the old. */
+  /** The running scans this window started, by workflow (or harness): a new one supersedes (cancels) the old. */
   private readonly running = new Map<string, { runId: string; cancel: () => Promise<void> }>();
   private _lastRun: LastRun | undefined;
 
@@ -51,8 +64,9 @@ export class ScanControl {
     folder: vscode.Uri,
     workflow: WorkflowDefinition,
     params: Record<string, unknown>,
-    silent = false,
+    options: ScanOptions = {},
   ): Promise<{ runId: string; findings: number }> {
+    const { silent = false, supersedes = workflow.name } = options;
     const { log, findings, config } = this.deps;
     const runsModel = this.deps.runs;
     if (!vscode.workspace.isTrusted) {
@@ -92,17 +106,18 @@ export class ScanControl {
       for (const w of upload.warnings) {
         log.warn(w);
       }
-      const previous = this.running.get(workflow.name);
+      const previous = this.running.get(supersedes);
       if (previous) {
         await previous.cancel();
       }
-      this.running.set(workflow.name, {
+      this.running.set(supersedes, {
         runId: run.runId,
         cancel: async () => {
           await runs.cancel(run.runId).catch(() => undefined);
         },
       });
       runsModel.track(run, vscode.workspace.getWorkspaceFolder(folder));
+      options.onStarted?.(run);
       const cancel = token.onCancellationRequested(() => {
         void runs.cancel(run.runId).catch((err: unknown) => log.error(`cancel ${run.runId}: ${describeError(err)}`));
       });
@@ -162,8 +177,8 @@ export class ScanControl {
         throw err;
       } finally {
         cancel.dispose();
-        if (this.running.get(workflow.name)?.runId === run.runId) {
-          this.running.delete(workflow.name);
+        if (this.running.get(supersedes)?.runId === run.runId) {
+          this.running.delete(supersedes);
         }
         runsModel.untrack(run.runId);
       }

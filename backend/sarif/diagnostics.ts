@@ -99,7 +99,13 @@ const FILE_KIND_NOTE: Readonly<Record<string, string>> = {
   lockfile: 'in a lockfile',
 };
 
-export function sarifToDiagnostics(log: SarifLog, workspaceRoot: string): DiagnosticSpec[] {
+export function sarifToDiagnostics(
+  log: SarifLog,
+  workspaceRoot: string,
+  options: { markNew?: boolean } = {},
+): DiagnosticSpec[] {
+  // Results restored from an earlier run are not news to this session: `(new)` only when asked.
+  const markNew = options.markNew ?? true;
   const out: DiagnosticSpec[] = [];
   log.runs.forEach((run, runIndex) => {
     (run.results ?? []).forEach((result, resultIndex) => {
@@ -144,7 +150,7 @@ export function sarifToDiagnostics(log: SarifLog, workspaceRoot: string): Diagno
         file,
         range: rangeOf(primary),
         severity: SEVERITY[level],
-        message: markerMessage(result.baselineState === 'new' ? `${text} (new)` : text),
+        message: markerMessage(markNew && result.baselineState === 'new' ? `${text} (new)` : text),
         ruleId: result.ruleId ?? rule?.id ?? 'unknown',
         ...(webHelpUri(rule?.helpUri) ? { helpUri: webHelpUri(rule?.helpUri) } : {}),
         // A weakness several tools reported is one diagnostic naming each of them.

@@ -24,6 +24,14 @@ export function parseParamArgs(definition: WorkflowDefinition, args: readonly st
   return out;
 }
 
+/**
+ * One parameter's value from what a person typed, typed by the workflow's schema (the rules of
+ * `--param key=value`). Throws a UserError saying what was expected.
+ */
+export function parseParamValue(definition: WorkflowDefinition, key: string, raw: string): unknown {
+  return coerceParam(definition.parameters.properties[key], raw, key);
+}
+
 function coerceParam(schema: Record<string, unknown> | undefined, raw: string, key: string): unknown {
   const type = schema?.type;
   const fail = (what: string) => new UserError(`--param ${key}=${raw}: ${what}`);

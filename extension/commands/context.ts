@@ -5,6 +5,7 @@ import type { BackendControl } from '../backendControl';
 import type { CommandHandlers, CommandId } from '../commandIds';
 import type { ErrorReporter } from '../errorReporter';
 import type { CrashPanelDeps } from '../crashPanel';
+import type { HarnessLenses } from '../harnessLens';
 import type { RunsModel } from '../runs';
 import type { ScanControl } from '../scanControl';
 import type { BackendView } from '../views/backendView';
@@ -12,7 +13,7 @@ import type { CrashesView } from '../views/crashesView';
 import type { FindingsView } from '../views/findingsView';
 
 export interface CommandContext {
-  extension: Pick<vscode.ExtensionContext, 'globalStorageUri'>;
+  extension: Pick<vscode.ExtensionContext, 'globalStorageUri' | 'workspaceState'>;
   log: vscode.LogOutputChannel;
   reporter: ErrorReporter;
   config: () => vscode.WorkspaceConfiguration;
@@ -24,6 +25,7 @@ export interface CommandContext {
   /** What the stats and crash panels and the crash actions need. */
   fuzzing: CrashPanelDeps;
   crashesView: CrashesView;
+  harnessLenses: HarnessLenses;
 }
 
 /** The handlers of some of the commands: each file of commands/ provides one such group. */

@@ -3,6 +3,7 @@
 import type * as vscode from 'vscode';
 import type { CommandHandlers } from '../commandIds';
 import { backendCommands } from './backend';
+import { campaignCommands } from './campaign';
 import type { CommandContext } from './context';
 import { crashCommands } from './crashes';
 import { findingCommands } from './findings';
@@ -18,5 +19,6 @@ export function commandHandlers(ctx: CommandContext, disposables: vscode.Disposa
     ...fuzzingCommands(ctx),
     ...findingCommands(ctx),
     ...crashCommands(ctx),
+    ...campaignCommands(ctx),
   };
 }

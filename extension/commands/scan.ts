@@ -5,14 +5,15 @@ import * as vscode from 'vscode';
 import { UserError } from '../../backend/errors';
 import { toolboxDir } from '../../backend/paths';
 import { discoverWorkflows, type WorkflowDefinition } from '../../backend/toolbox/discovery';
-import { parseParamArgs } from '../../backend/toolbox/params';
 import { availableVerticals } from '../../backend/toolbox/verticals';
 import { Cancelled } from '../errors';
+import { requireTrust } from '../campaigns';
 import type { CommandContext, HandlersOf } from './context';
+import { askScanParams } from './scanParams';
 
 type ScanCommand = 'fuzzforge.scanWorkspace' | 'fuzzforge.exportSarif';
 
-async function pickFolder(): Promise<vscode.WorkspaceFolder> {
+export async function pickFolder(placeHolder = 'Folder to scan'): Promise<vscode.WorkspaceFolder> {
   const folders = vscode.workspace.workspaceFolders ?? [];
   if (folders.length === 0) {
     throw new UserError('open a folder to scan it');
@@ -20,7 +21,7 @@ async function pickFolder(): Promise<vscode.WorkspaceFolder> {
   if (folders.length === 1) {
     return folders[0] as vscode.WorkspaceFolder;
   }
-  const folder = await vscode.window.showWorkspaceFolderPick({ placeHolder: 'Folder to scan' });
+  const folder = await vscode.window.showWorkspaceFolderPick({ placeHolder });
   if (!folder) {
     throw new Cancelled();
   }
@@ -50,32 +51,16 @@ async function pickWorkflow(): Promise<WorkflowDefinition> {
   return pick.workflow;
 }
 
-/** Ask only for parameters that are required and have no default. */
-async function askParams(wf: WorkflowDefinition): Promise<Record<string, unknown>> {
-  const args: string[] = [];
-  for (const key of wf.parameters.required ?? []) {
-    const schema = wf.parameters.properties[key] ?? {};
-    if ('default' in schema) {
-      continue;
-    }
-    const value = await vscode.window.showInputBox({
-      prompt: `${wf.name}: ${key}${typeof schema.description === 'string' ? ` (${schema.description})` : ''}`,
-    });
-    if (value === undefined) {
-      throw new Cancelled();
-    }
-    args.push(`${key}=${value}`);
-  }
-  return parseParamArgs(wf, args);
-}
-
 export function scanCommands(ctx: CommandContext): HandlersOf<ScanCommand> {
-  const { scans } = ctx;
+  const { scans, extension } = ctx;
   return {
     'fuzzforge.scanWorkspace': async () => {
       const folder = await pickFolder();
       const wf = await pickWorkflow();
-      const params = await askParams(wf);
+      if (wf.tags.includes('fuzzing')) {
+        requireTrust(`A ${wf.name} campaign`);
+      }
+      const params = await askScanParams(wf, extension.workspaceState);
       await scans.scanAndReport(folder.uri, wf, params);
     },
     'fuzzforge.exportSarif': async () => {

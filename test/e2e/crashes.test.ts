@@ -60,10 +60,10 @@ describe('e2e: crashes in the editor (Crashes view, detail panel, replay, trust)
   let workspace = '';
   let runId = '';
 
-  const open = (name: string, settings: Record<string, unknown> = {}, workspaceTrust = false) =>
+  const open = (name: string, settings: Record<string, unknown> = {}, untrusted = false) =>
     startVSCode({
       workspace,
-      workspaceTrust,
+      untrusted,
       outputDir,
       name,
       development: { extensionPath: projectRoot },

@@ -160,10 +160,10 @@ export interface VSCodeOptions {
   /** Where screenshot(name) writes `name.png`; default test-output/e2e under the cwd. */
   outputDir?: string;
   /**
-   * Keep workspace trust on (code-server otherwise starts with --disable-workspace-trust); with
-   * `security.workspace.trust.enabled` and `startupPrompt: never` the folder opens untrusted.
+   * Workspace trust on, the folder not trusted (restricted mode, no prompt). Default: trust off
+   * (`--disable-workspace-trust`), everything trusted.
    */
-  workspaceTrust?: boolean;
+  untrusted?: boolean;
   /** Extra environment for code-server (and so for the extension host). */
   env?: NodeJS.ProcessEnv;
   viewport?: { width: number; height: number };
@@ -352,7 +352,17 @@ export async function startVSCode(options: VSCodeOptions): Promise<VSCode> {
   fs.mkdirSync(path.join(dirs.userData, 'User'), { recursive: true });
   fs.writeFileSync(
     path.join(dirs.userData, 'User', 'settings.json'),
-    JSON.stringify({ ...baseSettings, ...options.settings }, null, 2),
+    JSON.stringify(
+      {
+        ...baseSettings,
+        ...(options.untrusted
+          ? { 'security.workspace.trust.enabled': true, 'security.workspace.trust.startupPrompt': 'never' }
+          : {}),
+        ...options.settings,
+      },
+      null,
+      2,
+    ),
   );
   fs.writeFileSync(path.join(root, 'config.yaml'), '');
   const env = codeServerEnv(root, options.env);
@@ -414,7 +424,7 @@ export async function startVSCode(options: VSCodeOptions): Promise<VSCode> {
         'none',
         '--disable-telemetry',
         '--disable-update-check',
-        ...(options.workspaceTrust ? [] : ['--disable-workspace-trust']),
+        ...(options.untrusted ? [] : ['--disable-workspace-trust']),
         '--disable-getting-started-override',
         '--ignore-last-opened',
         '--session-socket',
