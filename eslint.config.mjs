@@ -87,6 +87,7 @@ export default tseslint.config(
       'extension/errors.ts',
       'extension/views/viewModel.ts',
       'extension/views/backendModel.ts',
+      'extension/debug/launchConfig.ts',
     ],
     rules: {
       'no-restricted-imports': [

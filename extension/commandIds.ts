@@ -29,6 +29,7 @@ export const COMMAND_IDS = [
   'fuzzforge.suppressOnLine',
   'fuzzforge.suppressInIgnoreFile',
   'fuzzforge.openRuleHelp',
+  'fuzzforge.debugCrash',
 ] as const;
 
 export type CommandId = (typeof COMMAND_IDS)[number];
@@ -73,6 +74,8 @@ export interface CommandArgs {
   'fuzzforge.suppressInIgnoreFile': [uri: Uri, ruleId: string];
   /** From a quick fix: the help URL; from the Findings view: the finding's row. */
   'fuzzforge.openRuleHelp': [target?: FindingsNode | string];
+  /** As replayCrash: the run, then the crash id (none: pick one of the run's crashes). */
+  'fuzzforge.debugCrash': [run?: RunEntry, crashId?: string];
 }
 
 /** One handler per command id, typed by its arguments. */

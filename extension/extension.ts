@@ -9,6 +9,7 @@ import { BackendSession } from './backendSession';
 import { BackendStatus } from './backendStatus';
 import { FindingCodeActions } from './codeActions';
 import { commandHandlers } from './commands';
+import { activateCrashDebuggers } from './debug/adapters';
 import { registerCommands } from './commands/register';
 import { ErrorReporter } from './errorReporter';
 import { FindingsStore } from './findings';
@@ -100,6 +101,7 @@ export function activate(context: vscode.ExtensionContext): FuzzforgeApi {
     }),
   );
   activateRunOnSave(subscriptions, { log, reporter, scans, config });
+  activateCrashDebuggers(subscriptions, log);
 
   // The first listing re-attaches runs that were running before the editor started; it waits for
   // activate() to return (nothing slow happens during activation).

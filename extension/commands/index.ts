@@ -4,6 +4,7 @@ import type * as vscode from 'vscode';
 import type { CommandHandlers } from '../commandIds';
 import { backendCommands } from './backend';
 import type { CommandContext } from './context';
+import { debugCommands } from './debug';
 import { findingCommands } from './findings';
 import { fuzzingCommands } from './fuzzing';
 import { runCommands } from './runs';
@@ -16,5 +17,6 @@ export function commandHandlers(ctx: CommandContext, disposables: vscode.Disposa
     ...runCommands(ctx),
     ...fuzzingCommands(ctx),
     ...findingCommands(ctx),
+    ...debugCommands(ctx),
   };
 }
