@@ -1,8 +1,10 @@
 // The debug adapters that debug a crash on this machine: the ones the toolchains ship (debugpy,
 // lldb-vscode, Delve), declared as tools in workers/<vertical>/vertical.yaml so `fuzzforge setup
 // --tools` installs them and a missing one is reported with the same install command as any tool.
+import { spawn } from 'node:child_process';
 import { UserError } from '../errors';
 import { replayEnv } from '../fuzzing';
+import { killGroup } from '../processGroup';
 import { installHint, toolStatuses } from '../toolbox/tools';
 import { readVerticalSpec } from '../toolbox/verticals';
 import type { FuzzEngineName } from '../../toolbox/shared/fuzzing';
@@ -76,4 +78,58 @@ export function debugAdapterEnv(env: NodeJS.ProcessEnv = process.env): Record<st
     }
   }
   return out;
+}
+
+/** How long a DAP server may take to say where it listens. */
+const DAP_SERVER_START_MS = 30_000;
+
+/**
+ * Start a debug adapter that serves DAP on a port (Delve: `dlv dap --listen`, it has no stdio
+ * mode) on a free loopback port, in its own process group with a replay's environment; resolves
+ * with the port it announces and its pid (kill its group when the session ends).
+ */
+export function startDapServer(
+  command: string,
+  args: readonly string[],
+  onOutput?: (text: string) => void,
+): Promise<{ port: number; pid: number }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(command, [...args, '--listen=127.0.0.1:0'], {
+      env: replayEnv(),
+      stdio: ['ignore', 'pipe', 'pipe'],
+      detached: true,
+    });
+    let text = '';
+    const timer = setTimeout(() => {
+      killGroup(child.pid);
+      reject(
+        new Error(
+          `${command} did not say where it listens within ${DAP_SERVER_START_MS / 1000} s: ${text.slice(-500)}`,
+        ),
+      );
+    }, DAP_SERVER_START_MS);
+    const onData = (chunk: Buffer) => {
+      const part = chunk.toString('utf8');
+      onOutput?.(part.trimEnd());
+      if (text.length < 64 * 1024) {
+        text += part;
+      }
+      // Delve: "DAP server listening at: 127.0.0.1:40123"
+      const m = /listening at:?\s*(?:\S*:)?(\d+)/i.exec(text);
+      if (m && child.pid !== undefined) {
+        clearTimeout(timer);
+        resolve({ port: Number(m[1]), pid: child.pid });
+      }
+    };
+    child.stdout.on('data', onData);
+    child.stderr.on('data', onData);
+    child.on('error', (err) => {
+      clearTimeout(timer);
+      reject(err);
+    });
+    child.on('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`${command} exited (code ${code}) before listening: ${text.slice(-500)}`));
+    });
+  });
 }

@@ -1,15 +1,16 @@
 // The debug adapters behind the contributed debugger types (package.json `debuggers`): the
 // toolchains' own, so debugging a crash needs no language extension. debugpy and lldb-vscode
 // speak DAP on stdio; Delve only on a port, so it is started here and the editor connects to it.
-import { spawn } from 'node:child_process';
 import * as vscode from 'vscode';
-import { debugAdapterEnv, findCrashDebugger, type DebugAdapterKind } from '../../backend/fuzz/debuggers';
-import { replayEnv } from '../../backend/fuzzing';
+import {
+  debugAdapterEnv,
+  findCrashDebugger,
+  startDapServer,
+  type DebugAdapterKind,
+} from '../../backend/fuzz/debuggers';
+import { UserError } from '../../backend/errors';
 import { killGroup } from '../../backend/processGroup';
 import { CRASH_DEBUG_TYPES } from './launchConfig';
-
-/** How long Delve may take to say where it listens. */
-const DELVE_START_MS = 30_000;
 
 /** Register a descriptor factory for each contributed debugger type. */
 export function activateCrashDebuggers(disposables: vscode.Disposable[], log: vscode.LogOutputChannel): void {
@@ -18,13 +19,13 @@ export function activateCrashDebuggers(disposables: vscode.Disposable[], log: vs
     disposables.push(
       vscode.debug.registerDebugAdapterDescriptorFactory(CRASH_DEBUG_TYPES[kind], {
         createDebugAdapterDescriptor: async (session) => {
-          // Throws naming the missing debugger and its install command; VS Code shows it.
-          const { command, args } = findCrashDebugger(kind);
+          // VS Code shows only the message of what this throws: the install command goes in it.
+          const { command, args } = withHintInMessage(() => findCrashDebugger(kind));
           log.info(`debug adapter for ${session.name}: ${command} ${args.join(' ')}`);
           if (kind !== 'go-test') {
             return new vscode.DebugAdapterExecutable(command, args, { env: debugAdapterEnv() });
           }
-          const server = await startDelve(command, args, log);
+          const server = await startDapServer(command, args, (line) => log.info(`dlv: ${line}`));
           servers.set(session.id, server.pid);
           return new vscode.DebugAdapterServer(server.port, '127.0.0.1');
         },
@@ -43,45 +44,13 @@ export function activateCrashDebuggers(disposables: vscode.Disposable[], log: vs
   );
 }
 
-/** Start `dlv dap` on a free loopback port; resolves with the port it announces. */
-function startDelve(
-  command: string,
-  args: string[],
-  log: vscode.LogOutputChannel,
-): Promise<{ port: number; pid: number }> {
-  return new Promise((resolve, reject) => {
-    // Its own process group: the debuggee it builds and runs goes with it.
-    const child = spawn(command, [...args, '--listen=127.0.0.1:0'], {
-      env: replayEnv(),
-      stdio: ['ignore', 'pipe', 'pipe'],
-      detached: true,
-    });
-    let text = '';
-    const timer = setTimeout(() => {
-      killGroup(child.pid);
-      reject(new Error(`dlv dap did not say where it listens within ${DELVE_START_MS / 1000} s: ${text.slice(-500)}`));
-    }, DELVE_START_MS);
-    const onData = (chunk: Buffer) => {
-      const part = chunk.toString('utf8');
-      log.info(`dlv: ${part.trimEnd()}`);
-      if (text.length < 64 * 1024) {
-        text += part;
-      }
-      const m = /listening at:?\s*(?:\S*:)?(\d+)/i.exec(text);
-      if (m && child.pid !== undefined) {
-        clearTimeout(timer);
-        resolve({ port: Number(m[1]), pid: child.pid });
-      }
-    };
-    child.stdout.on('data', onData);
-    child.stderr.on('data', onData);
-    child.on('error', (err) => {
-      clearTimeout(timer);
-      reject(err);
-    });
-    child.on('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`dlv dap exited (code ${code}) before listening: ${text.slice(-500)}`));
-    });
-  });
+function withHintInMessage<T>(fn: () => T): T {
+  try {
+    return fn();
+  } catch (err) {
+    if (err instanceof UserError && err.hint) {
+      throw new UserError(`${err.message}: ${err.hint}`);
+    }
+    throw err;
+  }
 }
