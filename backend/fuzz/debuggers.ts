@@ -91,10 +91,13 @@ const DAP_SERVER_START_MS = 30_000;
 export function startDapServer(
   command: string,
   args: readonly string[],
+  cwd: string | undefined,
   onOutput?: (text: string) => void,
 ): Promise<{ port: number; pid: number }> {
   return new Promise((resolve, reject) => {
+    // Delve builds from its own folder (`go test -c` needs the module of the package there).
     const child = spawn(command, [...args, '--listen=127.0.0.1:0'], {
+      cwd,
       env: replayEnv(),
       stdio: ['ignore', 'pipe', 'pipe'],
       detached: true,

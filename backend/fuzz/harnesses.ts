@@ -114,7 +114,15 @@ export interface HarnessEngine {
 export type DebugTarget =
   | { adapter: 'python'; python: string; code: string; args: string[]; cwd: string; env: Record<string, string> }
   | { adapter: 'native'; program: string; args: string[]; cwd: string; env: Record<string, string> }
-  | { adapter: 'go-test'; program: string; args: string[]; cwd: string; env: Record<string, string> };
+  | {
+      adapter: 'go-test';
+      program: string;
+      args: string[];
+      cwd: string;
+      env: Record<string, string>;
+      /** Where Delve writes the test binary it builds. */
+      output: string;
+    };
 
 export class BuildError extends Error {
   constructor(
@@ -482,6 +490,7 @@ const goFuzz: HarnessEngine = {
       args: ['-test.count=1', '-test.run', goReplayPattern(h)],
       cwd: replay.cwd,
       env: goEnv(),
+      output: path.join(dirs.build, `${goFuncName(h)}.debug.test`),
     };
   },
 };

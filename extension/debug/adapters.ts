@@ -25,7 +25,8 @@ export function activateCrashDebuggers(disposables: vscode.Disposable[], log: vs
           if (kind !== 'go-test') {
             return new vscode.DebugAdapterExecutable(command, args, { env: debugAdapterEnv() });
           }
-          const server = await startDapServer(command, args, (line) => log.info(`dlv: ${line}`));
+          const cwd = typeof session.configuration.cwd === 'string' ? session.configuration.cwd : undefined;
+          const server = await startDapServer(command, args, cwd, (line) => log.info(`dlv: ${line}`));
           servers.set(session.id, server.pid);
           return new vscode.DebugAdapterServer(server.port, '127.0.0.1');
         },

@@ -70,7 +70,8 @@ export function crashLaunchConfig(target: DebugTarget, place: CrashLaunchPlace):
         sourceMap: [[place.copy, place.workspace]],
       };
     case 'go-test':
-      // Delve: builds the package's tests unoptimised and stops on the unrecovered panic.
+      // Delve: builds the package's tests unoptimised (from its folder: the adapter starts in `cwd`)
+      // and stops on the unrecovered panic.
       return {
         ...base,
         type: CRASH_DEBUG_TYPES['go-test'],
@@ -78,6 +79,7 @@ export function crashLaunchConfig(target: DebugTarget, place: CrashLaunchPlace):
         program: target.program,
         args: target.args,
         env: target.env,
+        output: target.output,
         stopOnEntry: false,
         substitutePath: [{ from: place.workspace, to: place.copy }],
       };

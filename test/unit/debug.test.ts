@@ -107,6 +107,7 @@ describe('crash debug targets and launch configurations', () => {
           program: path.join(d.work, 'parse'),
           args: ['-test.count=1', '-test.run', '^FuzzParse$/^fuzzforge-replay$'],
           env: undefined,
+          output: path.join(d.build, 'FuzzParse.debug.test'),
           stopOnEntry: false,
           substitutePath: [{ from: '/home/me/project', to: d.work }],
         },
