@@ -88,6 +88,7 @@ export default tseslint.config(
       'extension/views/viewModel.ts',
       'extension/views/backendModel.ts',
       'extension/views/crashesModel.ts',
+      'extension/debug/launchConfig.ts',
     ],
     rules: {
       'no-restricted-imports': [

@@ -13,9 +13,15 @@ import { ObjectStore } from './storage/objectStore';
 import type { RunService } from './temporal/runs';
 import { toolSearchPath, type ToolStatus } from './toolbox/tools';
 import type { VerticalAvailability } from './toolbox/verticals';
-import { CRASH_ID_PATTERN, statsQuery, type CrashRecord, type FuzzStatsView } from '../toolbox/shared/fuzzing';
+import {
+  CRASH_ID_PATTERN,
+  statsQuery,
+  type CrashRecord,
+  type FuzzStatsView,
+  type Harness,
+} from '../toolbox/shared/fuzzing';
 import { readCrashRecords } from './fuzz/crashRecords';
-import { HARNESS_ENGINES, selectHarnesses, type CampaignDirs } from './fuzz/harnesses';
+import { HARNESS_ENGINES, selectHarnesses, type CampaignDirs, type HarnessEngine } from './fuzz/harnesses';
 import { killGroup } from './processGroup';
 
 /** Whether each fuzzing engine can run here: its vertical's toolchain and its fuzzer tool. */
@@ -147,15 +153,29 @@ export class ReplayCancelledError extends Error {
 
 const COPY_SKIP = new Set(['.git', 'node_modules', 'target', '.venv', 'venv', '__pycache__']);
 
+/** A crash made ready to run: its harness built from a private copy of the workspace, its input on disk. */
+export interface PreparedReplay {
+  crash: CrashRecord;
+  engine: HarnessEngine;
+  harness: Harness;
+  dirs: CampaignDirs;
+  /** The crash input (absolute path). */
+  input: string;
+  /** Which input was downloaded. */
+  inputKind: 'minimized' | 'input';
+  /** Removes the copy, the build (except cargo's shared target folder) and the input. */
+  dispose(): Promise<void>;
+}
+
 /**
- * Download a crash's input, build its harness from the local workspace (in a private copy, so the
- * workspace is not touched) and run it on the input. Reproduced = the harness failed.
+ * Download a crash's input and build its harness from the local workspace, in a private copy so
+ * the workspace is not touched; nothing runs the input yet. The caller disposes the result.
  */
-export async function replayCrash(
+export async function prepareReplay(
   conn: BackendConnection,
   crash: CrashRecord,
-  options: ReplayOptions,
-): Promise<ReplayResult> {
+  options: Omit<ReplayOptions, 'onOutput' | 'timeoutMs'>,
+): Promise<PreparedReplay> {
   const engine = HARNESS_ENGINES[crash.engine];
   if (!engine || !CRASH_ID_PATTERN.test(crash.id)) {
     throw new UserError(
@@ -178,6 +198,7 @@ export async function replayCrash(
   };
   stopIfCancelled();
   const tmp = await fs.promises.mkdtemp(path.join(os.tmpdir(), 'fuzzforge-replay-'));
+  const dispose = () => fs.promises.rm(tmp, { recursive: true, force: true });
   try {
     const dirs: CampaignDirs = {
       work: path.join(tmp, 'work'),
@@ -222,27 +243,41 @@ export async function replayCrash(
       throw new UserError((err as Error).message, 'fix the build, or replay in the workspace the run fuzzed');
     }
     stopIfCancelled();
+    return { crash, engine, harness, dirs, input, inputKind: useMin ? 'minimized' : 'input', dispose };
+  } catch (err) {
+    await dispose();
+    throw err;
+  }
+}
+
+/**
+ * Download a crash's input, build its harness from the local workspace (in a private copy, so the
+ * workspace is not touched) and run it on the input. Reproduced = the harness failed.
+ */
+export async function replayCrash(
+  conn: BackendConnection,
+  crash: CrashRecord,
+  options: ReplayOptions,
+): Promise<ReplayResult> {
+  const prepared = await prepareReplay(conn, crash, options);
+  try {
+    const { engine, harness, dirs, input, inputKind } = prepared;
+    const signal = options.signal;
     const cmd = engine.replayCommand(harness, dirs, input);
     options.onProgress?.(`running ${path.basename(cmd.command)} ${cmd.args.map((a) => path.basename(a)).join(' ')}`);
     const run = await runReplayProcess(cmd, options.timeoutMs ?? REPLAY_TIMEOUT_MS, signal, options.onOutput);
-    stopIfCancelled();
-    if (run.timedOut) {
-      return {
-        reproduced: false,
-        exitCode: run.code,
-        output: run.output,
-        input: useMin ? 'minimized' : 'input',
-        timedOut: true,
-      };
+    if (signal?.aborted) {
+      throw new ReplayCancelledError();
     }
     return {
-      reproduced: run.code !== 0,
+      reproduced: !run.timedOut && run.code !== 0,
       exitCode: run.code,
       output: run.output,
-      input: useMin ? 'minimized' : 'input',
+      input: inputKind,
+      ...(run.timedOut ? { timedOut: true } : {}),
     };
   } finally {
-    await fs.promises.rm(tmp, { recursive: true, force: true });
+    await prepared.dispose();
   }
 }
 

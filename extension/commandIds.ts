@@ -37,6 +37,7 @@ export const COMMAND_IDS = [
   'fuzzforge.saveCrashAsRegression',
   'fuzzforge.startCampaign',
   'fuzzforge.fuzzHarness',
+  'fuzzforge.debugCrash',
 ] as const;
 
 export type CommandId = (typeof COMMAND_IDS)[number];
@@ -95,6 +96,8 @@ export interface CommandArgs {
   'fuzzforge.startCampaign': [];
   /** From a harness's CodeLens: which harness (returns the id of the run it started). */
   'fuzzforge.fuzzHarness': [target?: HarnessTarget];
+  /** As replayCrash: the run, then the crash id (none: pick one of the run's crashes). */
+  'fuzzforge.debugCrash': [run?: RunEntry | CrashesNode, crashId?: string];
 }
 
 /** One handler per command id, typed by its arguments. */

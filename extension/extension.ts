@@ -9,6 +9,7 @@ import { BackendSession } from './backendSession';
 import { BackendStatus } from './backendStatus';
 import { FindingCodeActions } from './codeActions';
 import { commandHandlers } from './commands';
+import { activateCrashDebuggers } from './debug/adapters';
 import { registerCommands } from './commands/register';
 import { ErrorReporter } from './errorReporter';
 import { FindingsStore } from './findings';
@@ -148,6 +149,7 @@ export function activate(context: vscode.ExtensionContext): FuzzforgeApi {
     ),
   );
   activateFindingsRestore(subscriptions, { runs: runsModel, session, findings, log, startedAt });
+  activateCrashDebuggers(subscriptions, log);
 
   // The first listing re-attaches runs that were running before the editor started; it waits for
   // activate() to return (nothing slow happens during activation).

@@ -102,7 +102,27 @@ export interface HarnessEngine {
   build(h: Harness, dirs: CampaignDirs, params: FuzzParams, tick?: () => void): Promise<string | void>;
   /** Replay one input (absolute path); exits non-zero when it reproduces. */
   replayCommand(h: Harness, dirs: CampaignDirs, input: string): Command;
+  /** Run one input under the toolchain's debugger, so that the crash stops the program where it happens. */
+  debugTarget(h: Harness, dirs: CampaignDirs, input: string): DebugTarget;
 }
+
+/**
+ * What a debugger launches to run one input once, by the debug adapter that runs it: `python`
+ * (debugpy) runs `code` with `args` as sys.argv[1:]; `native` (lldb-vscode) runs a binary; `go-test`
+ * (Delve) builds and runs the test package in `program` with test flags in `args`.
+ */
+export type DebugTarget =
+  | { adapter: 'python'; python: string; code: string; args: string[]; cwd: string; env: Record<string, string> }
+  | { adapter: 'native'; program: string; args: string[]; cwd: string; env: Record<string, string> }
+  | {
+      adapter: 'go-test';
+      program: string;
+      args: string[];
+      cwd: string;
+      env: Record<string, string>;
+      /** Where Delve writes the test binary it builds. */
+      output: string;
+    };
 
 export class BuildError extends Error {
   constructor(
@@ -158,7 +178,35 @@ const atheris: HarnessEngine = {
       env: pythonEnv(dirs, h),
     };
   },
+  debugTarget(h, dirs, input) {
+    return {
+      adapter: 'python',
+      python: pythonFor(),
+      code: ATHERIS_DEBUG_RUNNER,
+      args: [path.join(dirs.work, h.file), input],
+      cwd: path.join(dirs.work, h.dir),
+      env: pythonEnv(dirs, h),
+    };
+  },
 };
+
+/**
+ * Under a debugger the harness's TestOneInput is called directly, not through atheris.Fuzz():
+ * atheris catches the exception in native code and exits, so the debugger would only see that
+ * exit; called from Python, the exception stays uncaught and the debugger stops where it is raised.
+ * The harness is imported under another name than `__main__`, so its own `atheris.Fuzz()` does not run.
+ */
+export const ATHERIS_DEBUG_RUNNER = [
+  'import importlib.util, sys',
+  'spec = importlib.util.spec_from_file_location("fuzzforge_harness", sys.argv[1])',
+  'harness = importlib.util.module_from_spec(spec)',
+  'sys.modules[spec.name] = harness',
+  'spec.loader.exec_module(harness)',
+  'with open(sys.argv[2], "rb") as f:',
+  '    data = f.read()',
+  'harness.TestOneInput(data)',
+  '',
+].join('\n');
 
 /** The python of the tools virtualenv (where atheris is installed), else python3 on PATH. */
 export function pythonFor(): string {
@@ -222,7 +270,23 @@ const cargoFuzz: HarnessEngine = {
     }
   },
   replayCommand: (h, dirs, input) => ({ command: cargoBinary(h, dirs), args: [input], cwd: dirs.work }),
+  debugTarget: (h, dirs, input) => nativeDebugTarget(cargoBinary(h, dirs), input, dirs.work),
 };
+
+/**
+ * A libFuzzer binary run once on the input under lldb. AddressSanitizer aborts instead of exiting
+ * after its report, so the debugger stops at the faulting frame's caller chain (SIGABRT); leak
+ * detection is off since LeakSanitizer cannot run under a debugger.
+ */
+function nativeDebugTarget(program: string, input: string, cwd: string): DebugTarget {
+  return {
+    adapter: 'native',
+    program,
+    args: [input],
+    cwd,
+    env: { ASAN_OPTIONS: 'abort_on_error=1:detect_leaks=0', UBSAN_OPTIONS: 'halt_on_error=1:abort_on_error=1' },
+  };
+}
 
 export function parentOf(dir: string): string {
   const p = path.posix.dirname(dir);
@@ -353,6 +417,7 @@ const libFuzzer: HarnessEngine = {
     return ['mkdir -p /tmp/ff-out', ...steps, linkStep].join(' && ');
   },
   replayCommand: (h, dirs, input) => ({ command: path.join(dirs.build, h.name), args: [input], cwd: dirs.work }),
+  debugTarget: (h, dirs, input) => nativeDebugTarget(path.join(dirs.build, h.name), input, dirs.work),
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -411,12 +476,29 @@ const goFuzz: HarnessEngine = {
     }
     return {
       command: 'go',
-      args: ['test', '-count=1', '-run', `^${fn}$/^fuzzforge-replay$`, '.'],
+      args: ['test', '-count=1', '-run', goReplayPattern(h), '.'],
       cwd: path.join(dirs.work, h.dir),
       env: goEnv(),
     };
   },
+  debugTarget(h, dirs, input) {
+    // Delve builds the package's tests without optimisations and runs the same stored input.
+    const replay = this.replayCommand(h, dirs, input);
+    return {
+      adapter: 'go-test',
+      program: replay.cwd,
+      args: ['-test.count=1', '-test.run', goReplayPattern(h)],
+      cwd: replay.cwd,
+      env: goEnv(),
+      output: path.join(dirs.build, `${goFuncName(h)}.debug.test`),
+    };
+  },
 };
+
+/** `-run` pattern of the one stored input replay puts in testdata/fuzz/<Fuzz>/. */
+function goReplayPattern(h: Harness): string {
+  return `^${goFuncName(h)}$/^fuzzforge-replay$`;
+}
 
 export function goFuncName(h: Harness): string {
   return h.name.split('/').pop() as string;

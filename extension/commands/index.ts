@@ -6,6 +6,7 @@ import { backendCommands } from './backend';
 import { campaignCommands } from './campaign';
 import type { CommandContext } from './context';
 import { crashCommands } from './crashes';
+import { debugCommands } from './debug';
 import { findingCommands } from './findings';
 import { fuzzingCommands } from './fuzzing';
 import { runCommands } from './runs';
@@ -20,5 +21,6 @@ export function commandHandlers(ctx: CommandContext, disposables: vscode.Disposa
     ...findingCommands(ctx),
     ...crashCommands(ctx),
     ...campaignCommands(ctx),
+    ...debugCommands(ctx),
   };
 }

@@ -3,6 +3,7 @@
 // report: tests run in order, each with a timeout, the first failure does not stop the rest, and
 // the outcome goes to the console and, when FUZZFORGE_VSCODE_TEST_RESULTS names a file, to JSON.
 import * as fs from 'node:fs';
+import * as path from 'node:path';
 
 export interface TestResult {
   name: string;
@@ -18,6 +19,27 @@ interface Test {
 }
 
 const tests: Test[] = [];
+
+/**
+ * Ask the runner for a screenshot of the window as it is now. Where the runner drives a browser
+ * (the e2e test in code-server sets FUZZFORGE_VSCODE_SCREENSHOTS to a folder), it writes
+ * `<name>.request` there and waits until the runner has written `<name>.png`; elsewhere it returns.
+ */
+export async function screenshot(name: string, timeoutMs = 30_000): Promise<void> {
+  const dir = process.env.FUZZFORGE_VSCODE_SCREENSHOTS;
+  if (!dir) {
+    return;
+  }
+  const done = path.join(dir, `${name}.png`);
+  fs.writeFileSync(path.join(dir, `${name}.request`), '');
+  const end = Date.now() + timeoutMs;
+  while (!fs.existsSync(done)) {
+    if (Date.now() > end) {
+      throw new Error(`no screenshot ${done} within ${timeoutMs} ms`);
+    }
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
 
 /** Register a test; they run in the order they are declared. */
 export function test(name: string, fn: Test['fn'], timeoutMs = 60_000): void {
@@ -42,7 +64,9 @@ async function withTimeout(test: Test): Promise<void> {
 export async function runAll(suite: string): Promise<TestResult[]> {
   const results: TestResult[] = [];
   console.log(`▶ ${suite}`);
-  for (const t of tests) {
+  // FUZZFORGE_VSCODE_TESTS (a regular expression) runs only the tests whose names match it.
+  const only = process.env.FUZZFORGE_VSCODE_TESTS ? new RegExp(process.env.FUZZFORGE_VSCODE_TESTS) : undefined;
+  for (const t of tests.filter((x) => !only || only.test(x.name))) {
     const t0 = Date.now();
     try {
       await withTimeout(t);

@@ -2,6 +2,7 @@
 // `node esbuild.js --vscode-suite`): registers the suite's tests and runs them.
 import { runAll } from './harness';
 import './extension.suite';
+import './debug.suite';
 
 export async function run(): Promise<void> {
   await runAll('FuzzForge extension host suite');
