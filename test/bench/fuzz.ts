@@ -157,6 +157,11 @@ function fixedWorkspace(c: Case, root: string): string {
  */
 function withCorpus(c: Case, ws: string, corpus: string): void {
   const dest = c.engine === 'go-fuzz' ? path.join(ws, 'testdata', 'fuzz', GO_FUZZ_FUNC) : path.join(ws, SEED_DIR);
+  if (c.engine === 'go-fuzz') {
+    // The fixture's .gitignore leaves testdata/fuzz/ out of an upload: the workflow's copy would
+    // start from the two f.Add seeds while the direct run starts from the grown corpus.
+    fs.rmSync(path.join(ws, '.gitignore'), { force: true });
+  }
   fs.mkdirSync(dest, { recursive: true });
   for (const name of fs.readdirSync(corpus)) {
     fs.copyFileSync(path.join(corpus, name), path.join(dest, name));
