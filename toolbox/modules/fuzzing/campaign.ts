@@ -2,7 +2,6 @@
 // the stored corpus, fuzz with live stats, keep every crash, save the corpus), and report the
 // run's unique crashes as SARIF. Shared by the four fuzzing workflows.
 import * as crypto from 'node:crypto';
-import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { activityInfo, Context, heartbeat } from '@temporalio/activity';
@@ -24,7 +23,7 @@ import {
   type FuzzStatsSample,
   type Harness,
 } from '../../shared/fuzzing';
-import { killGroup } from '../../../backend/processGroup';
+import { killGroup, spawnWatched } from '../../../backend/processGroup';
 import { objectStore, runKey, temporalClient, withTarget } from '../runtime';
 import {
   BuildError,
@@ -462,24 +461,15 @@ class Campaign {
     command: { command: string; args: string[]; cwd: string; env?: Record<string, string> },
     seconds: number,
   ): Promise<{ code: number; output: string; killed: boolean }> {
-    const watchdog =
-      'p=$1; shift; "$@" & c=$!; ' +
-      'while kill -0 $c 2>/dev/null; do kill -0 $p 2>/dev/null || kill -9 -$$; sleep 1; done; wait $c';
-    const child = spawn(
-      '/bin/sh',
-      ['-c', watchdog, 'fuzzforge-fuzz', String(process.pid), command.command, ...command.args],
-      {
-        cwd: command.cwd,
-        // Harnesses are workspace code: no backend credentials reach them.
-        env: {
-          ...toolEnv(),
-          ...command.env,
-          PATH: [...toolSearchPath(), process.env.PATH ?? ''].join(path.delimiter),
-        },
-        detached: true,
-        stdio: ['ignore', 'pipe', 'pipe'],
+    const child = spawnWatched(command.command, command.args, {
+      cwd: command.cwd,
+      // Harnesses are workspace code: no backend credentials reach them.
+      env: {
+        ...toolEnv(),
+        ...command.env,
+        PATH: [...toolSearchPath(), process.env.PATH ?? ''].join(path.delimiter),
       },
-    );
+    });
     const tail: Buffer[] = [];
     let tailBytes = 0;
     let partial = { out: '', err: '' };
