@@ -4,6 +4,7 @@
 // a worker killed while a static tool runs (retried, one result set, no orphaned tool), and a
 // full disk under the state folder (a clear error naming it, nothing corrupted).
 import * as assert from 'node:assert/strict';
+import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -12,6 +13,7 @@ import { fuzzStats, listCrashes } from '../../backend/fuzzing';
 import { toolboxDir } from '../../backend/paths';
 import { awaitScan, fetchSarif, findWorkflow, startScan } from '../../backend/scan';
 import { isPidAlive, readState, type BackendState } from '../../backend/services/state';
+import { ObjectStore } from '../../backend/storage/objectStore';
 import { installTools } from '../../backend/toolbox/tools';
 import {
   comparableRows,
@@ -20,10 +22,13 @@ import {
   runCli,
   startTestBackend,
   waitForPollers,
+  type ExpectedRow,
   type TestBackend,
 } from './harness';
 
 const pythonExpected = readExpected('python-sast');
+// This fixture's known answers name no tool (one tool reports them all).
+const genericExpected = readExpected('vulnerable-app') as Omit<ExpectedRow, 'tool'>[];
 
 /** The pids of processes that carry a worker tag starting with `tag` and whose command line holds `needle`. */
 function taggedProcesses(tag: string, needle: string): number[] {
@@ -186,6 +191,55 @@ describe('faults on the real services', () => {
     const crashes = await listCrashes(backend.conn, run.runId);
     assert.equal(crashes.length, 1, JSON.stringify(crashes, null, 2));
     assert.ok((summary.fuzzing?.harnesses[0]?.elapsedSec ?? 0) >= 19, JSON.stringify(summary.fuzzing));
+  });
+
+  it('MinIO killed during an upload: a clear error, no manifest for the partial tree; the next scan completes', async () => {
+    const workspace = copyFixture('vulnerable-app', path.join(backend.root, 'minio-upload'));
+    // Enough data that the upload takes a while: incompressible blobs the rules skip.
+    const data = path.join(workspace, 'data');
+    fs.mkdirSync(data);
+    for (let i = 0; i < 1200; i++) {
+      fs.writeFileSync(path.join(data, `blob-${i}.bin`), crypto.randomBytes(256 * 1024));
+    }
+    const store = new ObjectStore(backend.conn);
+    const manifests = async () =>
+      (await store.list(backend.conn.buckets.targets, 'manifests/')).map((o) => o.key).sort();
+    const before = await manifests();
+    let uploading = false;
+    const cli = runCli(['scan', workspace, '-w', 'security_assessment', '--no-baseline'], backend.env, undefined, (c) =>
+      c.stderr?.on('data', (d: Buffer) => {
+        uploading ||= /^\s*uploading/m.test(d.toString());
+      }),
+    );
+    await waitUntil('the upload under way', () => uploading, 120_000);
+    await killAndAwaitRestart(backend, (s) => s.storage.pid, 'MinIO');
+    const failed = await cli;
+    assert.notEqual(failed.code, 0, `the scan did not notice the outage:\n${failed.stderr}`);
+    assert.match(failed.stderr, /MinIO|storage/i, failed.stderr);
+    assert.match(failed.stderr, /fuzzforge (status|up)|try again|run the scan again/i, failed.stderr);
+    assert.doesNotMatch(failed.stderr, /at .*\.js:\d+/, 'no stack trace');
+    await waitUntil(
+      'MinIO answers again',
+      async () => (await fetch(`${backend.conn.storage.endpoint}/minio/health/live`).catch(() => undefined))?.ok,
+      30_000,
+    );
+    assert.deepEqual(await manifests(), before, 'no manifest for the partial upload');
+
+    const again = await runCli(
+      ['scan', workspace, '-w', 'security_assessment', '--no-baseline', '--json'],
+      backend.env,
+    );
+    assert.equal(again.code === 0 || again.code === 1, true, again.stderr);
+    const runId = /run (\S+) started/.exec(again.stderr)?.[1];
+    assert.ok(runId, again.stderr);
+    const summary = await backend.runs.result(runId);
+    const rows = comparableRows(await fetchSarif(backend.conn, summary)).map(({ ruleId, file, line }) => ({
+      ruleId,
+      file,
+      line,
+    }));
+    assert.deepEqual(rows, genericExpected);
+    assert.equal((await manifests()).length, before.length + 1, 'one manifest for the complete tree');
   });
 });
 
