@@ -4,8 +4,10 @@
 // a worker killed while a static tool runs (retried, one result set, no orphaned tool), and a
 // full disk under the state folder (a clear error naming it, nothing corrupted).
 import * as assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { sleep } from '../../backend/concurrency';
@@ -243,3 +245,122 @@ describe('faults on the real services', () => {
   });
 });
 
+describe('a full disk under the state folder', () => {
+  let root: string;
+  let stateDir: string;
+  let env: NodeJS.ProcessEnv;
+  let mounted = false;
+  let skip = '';
+
+  before(() => {
+    root = fs.mkdtempSync(path.join(os.tmpdir(), 'ff-it-full-'));
+    stateDir = path.join(root, 'state');
+    fs.mkdirSync(stateDir);
+    try {
+      execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=48m,mode=0700', 'tmpfs', stateDir], { stdio: 'pipe' });
+      mounted = true;
+    } catch (err) {
+      skip = `cannot mount a small tmpfs: ${(err as Error).message.split('\n')[0]}`;
+    }
+    env = {
+      ...process.env,
+      FUZZFORGE_STATE_DIR: stateDir,
+      FUZZFORGE_WORKER_CACHE: path.join(root, 'worker-cache'),
+      FUZZFORGE_TEMPORAL_PORT: '0',
+      FUZZFORGE_TEMPORAL_UI_PORT: '0',
+      FUZZFORGE_MINIO_PORT: '0',
+      FUZZFORGE_MINIO_CONSOLE_PORT: '0',
+      FUZZFORGE_VERTICALS: 'generic',
+    };
+  });
+
+  after(async () => {
+    if (mounted) {
+      await runCli(['down'], env).catch(() => undefined);
+      execFileSync('umount', [stateDir]);
+    }
+    fs.rmSync(root, { recursive: true, force: true });
+  });
+
+  /** Fill the file system of the state folder to the last byte. */
+  function fill(): string {
+    const filler = path.join(stateDir, 'filler');
+    const fd = fs.openSync(filler, 'w');
+    const chunk = Buffer.alloc(1024 * 1024);
+    try {
+      for (;;) {
+        fs.writeSync(fd, chunk);
+      }
+    } catch {
+      // Full.
+    }
+    try {
+      for (;;) {
+        fs.writeSync(fd, chunk, 0, 512);
+      }
+    } catch {
+      // Full to the block.
+    } finally {
+      fs.closeSync(fd);
+    }
+    return filler;
+  }
+
+  function assertIntact(): void {
+    for (const file of ['credentials.json', 'backend.json']) {
+      const full = path.join(stateDir, file);
+      if (fs.existsSync(full)) {
+        assert.doesNotThrow(() => JSON.parse(fs.readFileSync(full, 'utf8')), `${file} parses`);
+      }
+    }
+    const creds = JSON.parse(fs.readFileSync(path.join(stateDir, 'credentials.json'), 'utf8')) as {
+      secretKey?: string;
+    };
+    assert.ok(creds.secretKey && creds.secretKey.length >= 32, 'credentials kept');
+    const log = fs.readFileSync(path.join(stateDir, 'logs', 'supervisor.log'), 'utf8');
+    for (const line of log.split('\n').filter(Boolean)) {
+      assert.match(line, /^\d{4}-\d\d-\d\dT[\d:.]+Z /, `a whole log line: ${line}`);
+    }
+    assert.deepEqual(
+      fs.readdirSync(stateDir).filter((f) => f.endsWith('.tmp')),
+      [],
+      'no half-written temporary files',
+    );
+  }
+
+  it('`up` on a full state folder fails naming the folder; nothing is corrupted; after freeing space `up` works', async (t) => {
+    if (skip) {
+      t.skip(skip);
+      return;
+    }
+    const first = await runCli(['up'], env);
+    assert.equal(first.code, 0, first.stderr);
+    const down = await runCli(['down'], env);
+    assert.equal(down.code, 0, down.stderr);
+
+    const filler = fill();
+    const full = await runCli(['up'], env);
+    assert.notEqual(full.code, 0, full.stdout);
+    assert.ok(full.stderr.includes(stateDir), `names the folder:\n${full.stderr}`);
+    assert.match(full.stderr, /full|no space/i, full.stderr);
+    assert.doesNotMatch(full.stderr, /at .*\.js:\d+/, 'no stack trace');
+    assertIntact();
+
+    fs.rmSync(filler);
+    const again = await runCli(['up'], env);
+    assert.equal(again.code, 0, again.stderr);
+    // A loaded machine may miss one health check's deadline right after start-up: ask a few times.
+    const healthy = await waitUntil(
+      'a healthy backend in `fuzzforge status`',
+      async () => {
+        const status = JSON.parse((await runCli(['status', '--json'], env)).stdout) as {
+          health?: { temporal?: boolean; storage?: boolean };
+        };
+        return status.health?.temporal && status.health.storage ? status : undefined;
+      },
+      60_000,
+    );
+    assert.ok(healthy);
+    assertIntact();
+  });
+});
