@@ -16,14 +16,16 @@ import { toolboxDir } from '../../backend/paths';
 import { awaitScan, fetchSarif, findWorkflow, startScan } from '../../backend/scan';
 import { isPidAlive, readState, type BackendState } from '../../backend/services/state';
 import { ObjectStore } from '../../backend/storage/objectStore';
-import { installTools } from '../../backend/toolbox/tools';
 import {
   comparableRows,
+  cliBackendEnv,
   copyFixture,
   readExpected,
+  requirePythonTools,
   runCli,
   startTestBackend,
   waitForPollers,
+  workerTagOf,
   type ExpectedRow,
   type TestBackend,
 } from './harness';
@@ -87,12 +89,7 @@ describe('faults on the real services', () => {
   let backend: TestBackend;
   before(
     async () => {
-      const missing = await installTools(['python'], () => undefined);
-      assert.deepEqual(
-        missing.map((m) => m.reason),
-        [],
-        'bandit and semgrep must be installed (node dist/cli.js setup --tools)',
-      );
+      await requirePythonTools();
       backend = await startTestBackend({ verticals: ['generic', 'python'] });
     },
     { timeout: 15 * 60_000 },
@@ -105,11 +102,7 @@ describe('faults on the real services', () => {
   function workerTag(): string {
     const worker = readState(backend.stateDir)?.workers[0]?.pid;
     assert.ok(worker);
-    const tag = fs
-      .readFileSync(`/proc/${worker}/environ`, 'latin1')
-      .split('\0')
-      .find((v) => v.startsWith('FUZZFORGE_WORKER_TAG='))
-      ?.slice('FUZZFORGE_WORKER_TAG='.length);
+    const tag = workerTagOf(worker);
     assert.ok(tag);
     return tag;
   }
@@ -262,16 +255,7 @@ describe('a full disk under the state folder', () => {
     } catch (err) {
       skip = `cannot mount a small tmpfs: ${(err as Error).message.split('\n')[0]}`;
     }
-    env = {
-      ...process.env,
-      FUZZFORGE_STATE_DIR: stateDir,
-      FUZZFORGE_WORKER_CACHE: path.join(root, 'worker-cache'),
-      FUZZFORGE_TEMPORAL_PORT: '0',
-      FUZZFORGE_TEMPORAL_UI_PORT: '0',
-      FUZZFORGE_MINIO_PORT: '0',
-      FUZZFORGE_MINIO_CONSOLE_PORT: '0',
-      FUZZFORGE_VERTICALS: 'generic',
-    };
+    env = cliBackendEnv(root, stateDir);
   });
 
   after(async () => {
