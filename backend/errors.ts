@@ -27,3 +27,17 @@ export function describeError(err: unknown): string {
 export function hasErrorCode(err: unknown, code: string): boolean {
   return typeof err === 'object' && err !== null && (err as { code?: unknown }).code === code;
 }
+
+/**
+ * A write that failed for want of space (ENOSPC, EDQUOT) as a UserError naming the folder it was
+ * for and what to do; any other error is returned unchanged.
+ */
+export function explainFullDisk(err: unknown, folder: string): unknown {
+  if (hasErrorCode(err, 'ENOSPC') || hasErrorCode(err, 'EDQUOT')) {
+    return new UserError(
+      `${folder} is full (${(err as Error).message})`,
+      `free space on the file system that holds ${folder} (or point FUZZFORGE_STATE_DIR to a folder with room), then try again`,
+    );
+  }
+  return err;
+}

@@ -5,7 +5,7 @@ import { parseSarif } from './sarif/log';
 import type { SarifLog } from './sarif/types';
 import { ensureComposeWorker, readComposeState } from './services/compose';
 import type { BackendConnection } from './services/connection';
-import { ObjectStore } from './storage/objectStore';
+import { explainStorageOutage, ObjectStore } from './storage/objectStore';
 import { TargetStore, type UploadProgress, type UploadResult } from './storage/targets';
 import type { RunInfo, RunService } from './temporal/runs';
 import { discoverWorkflows, formatProblem, type WorkflowDefinition } from './toolbox/discovery';
@@ -80,17 +80,22 @@ export async function startScan(conn: BackendConnection, runs: RunService, reque
   }
   const store = new ObjectStore(conn);
   const targets = new TargetStore(store);
-  const upload = stat.isDirectory()
-    ? await targets.uploadWorkspace(request.path, {
-        excludes: request.excludes,
-        maxTotalBytes: request.maxUploadBytes,
-        // The bucket's own expiry, so blobs about to expire are sent again before a run needs them.
-        targetsRetentionDays: request.targetsRetentionDays ?? (await store.targetsRetentionDays()),
-        onUploadProgress: request.onUploadProgress,
-      })
-    : await targets.uploadArchive(request.path, {
-        targetsRetentionDays: request.targetsRetentionDays ?? (await store.targetsRetentionDays()),
-      });
+  // The manifest goes last: an upload cut short (the storage went down) leaves none, so no run uses it.
+  let upload: UploadResult;
+  try {
+    // The bucket's own expiry, so blobs about to expire are sent again before a run needs them.
+    const targetsRetentionDays = request.targetsRetentionDays ?? (await store.targetsRetentionDays());
+    upload = stat.isDirectory()
+      ? await targets.uploadWorkspace(request.path, {
+          excludes: request.excludes,
+          maxTotalBytes: request.maxUploadBytes,
+          targetsRetentionDays,
+          onUploadProgress: request.onUploadProgress,
+        })
+      : await targets.uploadArchive(request.path, { targetsRetentionDays });
+  } catch (err) {
+    throw explainStorageOutage(err, conn.storage.endpoint, 'the upload');
+  }
   const workspace = workspaceIdentity(stat.isDirectory() ? request.path : path.dirname(request.path));
   const baseline = await resolveBaseline(runs, request, workspace.id, params);
   // An idle worker may have stopped itself while the upload ran (it stops when its queue has had

@@ -4,7 +4,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Connection } from '@temporalio/client';
 import { sleep } from '../concurrency';
-import { UserError } from '../errors';
+import { explainFullDisk, UserError } from '../errors';
 import { distEntry, toolboxDir as defaultToolboxDir } from '../paths';
 import { DEFAULT_RETENTION, ObjectStore, type Retention } from '../storage/objectStore';
 import { availableVerticals } from '../toolbox/verticals';
@@ -186,15 +186,20 @@ export async function startEmbedded(
     if (!fs.existsSync(cli)) {
       throw new UserError(`${cli} is missing`, 'run `npm run build` first');
     }
-    fs.mkdirSync(options.stateDir, { recursive: true, mode: 0o700 });
-    writePrivateJson(supervisorConfigPath(options.stateDir), {
-      ...options,
-      binaries: { temporal: temporalBin.path, minio: minioBin.path },
-    });
-    const logsDir = path.join(options.stateDir, 'logs');
-    fs.mkdirSync(logsDir, { recursive: true });
-    rotateLogIfLarge(supervisorLogPath(options.stateDir), SUPERVISOR_LOG_MAX_BYTES);
-    const out = fs.openSync(supervisorLogPath(options.stateDir), 'a');
+    let out: number;
+    try {
+      fs.mkdirSync(options.stateDir, { recursive: true, mode: 0o700 });
+      writePrivateJson(supervisorConfigPath(options.stateDir), {
+        ...options,
+        binaries: { temporal: temporalBin.path, minio: minioBin.path },
+      });
+      const logsDir = path.join(options.stateDir, 'logs');
+      fs.mkdirSync(logsDir, { recursive: true });
+      rotateLogIfLarge(supervisorLogPath(options.stateDir), SUPERVISOR_LOG_MAX_BYTES);
+      out = fs.openSync(supervisorLogPath(options.stateDir), 'a');
+    } catch (err) {
+      throw explainFullDisk(err, options.stateDir);
+    }
     const child = spawn(process.execPath, [...nodeMemoryFlags(), cli, '__supervise', options.stateDir], {
       detached: true,
       stdio: ['ignore', out, out],

@@ -85,8 +85,14 @@ export function statePath(dir: string): string {
 export function writePrivateJson(file: string, value: unknown): void {
   fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
   const tmp = `${file}.${process.pid}.${crypto.randomBytes(4).toString('hex')}.tmp`;
-  fs.writeFileSync(tmp, `${JSON.stringify(value, null, 2)}\n`, { mode: 0o600 });
-  fs.renameSync(tmp, file);
+  try {
+    fs.writeFileSync(tmp, `${JSON.stringify(value, null, 2)}\n`, { mode: 0o600 });
+    fs.renameSync(tmp, file);
+  } catch (err) {
+    // A full disk or a failed rename: the old file stays whole, and no half-written copy is left.
+    fs.rmSync(tmp, { force: true });
+    throw err;
+  }
 }
 
 export function readState(dir: string): BackendState | undefined {

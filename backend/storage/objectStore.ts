@@ -2,7 +2,7 @@ import * as fs from 'node:fs';
 import type { Readable } from 'node:stream';
 import * as Minio from 'minio';
 import type { BackendConnection } from '../services/connection';
-import { hasErrorCode } from '../errors';
+import { hasErrorCode, UserError } from '../errors';
 import { s3ClientOptions } from './s3Options';
 
 /** Lifecycle expiry of the two buckets, in days. */
@@ -16,6 +16,24 @@ export const DEFAULT_RETENTION: Retention = { targetsDays: 7, resultsDays: 30 };
 export interface ObjectInfo {
   size: number;
   lastModified: Date;
+}
+
+/** Errors of a connection to the storage that broke or was refused (the server is down or restarting). */
+const CONNECTION_ERRORS = ['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'ECONNABORTED'];
+
+/**
+ * A storage call that failed because the server went away, as a UserError that names the storage
+ * and what to do; `during` says what was under way ("the upload"). Other errors are returned as they are.
+ */
+export function explainStorageOutage(err: unknown, endpoint: string, during: string): unknown {
+  const message = (err as Error | undefined)?.message ?? String(err);
+  if (CONNECTION_ERRORS.some((code) => hasErrorCode(err, code)) || /socket hang up/i.test(message)) {
+    return new UserError(
+      `the storage (MinIO at ${endpoint}) stopped answering during ${during}: ${message}`,
+      'nothing of the interrupted upload is used; check the backend with `fuzzforge status` (the embedded backend restarts MinIO by itself, or run `fuzzforge up`) and run the scan again',
+    );
+  }
+  return err;
 }
 
 /** The S3 operations FuzzForge uses, over one MinIO/S3 client. */

@@ -3,7 +3,7 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { execFile, spawn } from 'node:child_process';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { promisify } from 'node:util';
 import * as tar from 'tar';
 import { sleep } from '../../backend/concurrency';
@@ -19,6 +19,7 @@ import {
 } from '../../backend/services/embedded';
 import type { BackendState } from '../../backend/services/state';
 import { RunService } from '../../backend/temporal/runs';
+import { installTools } from '../../backend/toolbox/tools';
 
 export interface TestBackend {
   root: string;
@@ -91,16 +92,58 @@ export async function waitForPollers(backend: TestBackend, vertical: string, tim
   throw new Error(`no ${vertical} worker polled within ${timeoutMs} ms; see ${backend.state.logsDir}`);
 }
 
+/**
+ * Environment for CLI processes that run their own embedded backend (`up`, `down`) with private
+ * state and worker folders under `root` and free ports; workers of `verticals` only.
+ */
+export function cliBackendEnv(root: string, stateDir: string, verticals = 'generic'): NodeJS.ProcessEnv {
+  return {
+    ...process.env,
+    FUZZFORGE_STATE_DIR: stateDir,
+    FUZZFORGE_WORKER_CACHE: path.join(root, 'worker-cache'),
+    FUZZFORGE_TEMPORAL_PORT: '0',
+    FUZZFORGE_TEMPORAL_UI_PORT: '0',
+    FUZZFORGE_MINIO_PORT: '0',
+    FUZZFORGE_MINIO_CONSOLE_PORT: '0',
+    FUZZFORGE_VERTICALS: verticals,
+  };
+}
+
+/** Install the python vertical's tools when missing (instant once `fuzzforge setup --tools` ran); fails naming the command. */
+export async function requirePythonTools(): Promise<void> {
+  const missing = await installTools(['python'], () => undefined);
+  if (missing.length > 0) {
+    throw new Error(
+      `bandit and semgrep must be installed (node dist/cli.js setup --tools): ${missing.map((m) => m.reason).join('; ')}`,
+    );
+  }
+}
+
+/** The FUZZFORGE_WORKER_TAG of a running worker (its tools inherit it), from /proc. */
+export function workerTagOf(pid: number): string | undefined {
+  return fs
+    .readFileSync(`/proc/${pid}/environ`, 'latin1')
+    .split('\0')
+    .find((v) => v.startsWith('FUZZFORGE_WORKER_TAG='))
+    ?.slice('FUZZFORGE_WORKER_TAG='.length);
+}
+
 export interface CliResult {
   code: number | null;
   stdout: string;
   stderr: string;
 }
 
-/** Run the built CLI as a user would. */
-export function runCli(args: string[], env: NodeJS.ProcessEnv, cwd = process.cwd()): Promise<CliResult> {
+/** Run the built CLI as a user would; `onSpawn` sees the child while it runs (to watch its output). */
+export function runCli(
+  args: string[],
+  env: NodeJS.ProcessEnv,
+  cwd = process.cwd(),
+  onSpawn?: (child: ChildProcess) => void,
+): Promise<CliResult> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [distEntry('cli'), ...args], { env, cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+    onSpawn?.(child);
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));

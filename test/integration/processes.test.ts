@@ -9,7 +9,7 @@ import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { sleep } from '../../backend/concurrency';
 import { processToken, readState, isPidAlive, type BackendState } from '../../backend/services/state';
-import { runCli } from './harness';
+import { cliBackendEnv, runCli, workerTagOf } from './harness';
 
 describe('embedded backend processes and state', () => {
   let root: string;
@@ -21,16 +21,7 @@ describe('embedded backend processes and state', () => {
   before(() => {
     root = fs.mkdtempSync(path.join(os.tmpdir(), 'ff-it-proc-'));
     stateDir = path.join(root, 'state');
-    env = {
-      ...process.env,
-      FUZZFORGE_STATE_DIR: stateDir,
-      FUZZFORGE_WORKER_CACHE: path.join(root, 'worker-cache'),
-      FUZZFORGE_TEMPORAL_PORT: '0',
-      FUZZFORGE_TEMPORAL_UI_PORT: '0',
-      FUZZFORGE_MINIO_PORT: '0',
-      FUZZFORGE_MINIO_CONSOLE_PORT: '0',
-      FUZZFORGE_VERTICALS: 'generic',
-    };
+    env = cliBackendEnv(root, stateDir);
     // An unrelated process of ours that a stale state file will name.
     stranger = spawn('sleep', ['300'], { stdio: 'ignore' });
   });
@@ -80,11 +71,7 @@ describe('embedded backend processes and state', () => {
   async function killedWorkerLeavesNothing(state: BackendState): Promise<void> {
     const worker = state.workers[0]?.pid;
     assert.ok(worker);
-    const tag = fs
-      .readFileSync(`/proc/${worker}/environ`, 'latin1')
-      .split('\0')
-      .find((v) => v.startsWith('FUZZFORGE_WORKER_TAG='))
-      ?.slice('FUZZFORGE_WORKER_TAG='.length);
+    const tag = workerTagOf(worker);
     assert.ok(tag, 'every worker launch carries a tag its tools inherit');
     // What runTool does: a detached tool in its own process group, with the worker's environment.
     const tool = spawn('sleep', ['300'], {

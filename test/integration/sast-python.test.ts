@@ -14,7 +14,7 @@ import type { SarifLog } from '../../backend/sarif/types';
 import { awaitScan, findWorkflow, startScan } from '../../backend/scan';
 import { toolboxDir } from '../../backend/paths';
 import { findServiceBinary, whichSync } from '../../backend/services/binaries';
-import { installTools, toolPath } from '../../backend/toolbox/tools';
+import { toolPath } from '../../backend/toolbox/tools';
 import { bundledRulesFile, semgrepEnv } from '../../toolbox/modules/sast/semgrep';
 import {
   copyFixture,
@@ -23,6 +23,7 @@ import {
   sarifValidationProblems,
   readExpected,
   comparableRows,
+  requirePythonTools,
 } from './harness';
 
 const expected = readExpected('python-sast');
@@ -57,13 +58,7 @@ describe('python_sast end to end', () => {
   let workspace: string;
   before(
     async () => {
-      // Idempotent: instant when `fuzzforge setup --tools` already installed them.
-      const missing = await installTools(['python'], () => undefined);
-      assert.deepEqual(
-        missing.map((m) => m.reason),
-        [],
-        'bandit and semgrep must be installed (node dist/cli.js setup --tools)',
-      );
+      await requirePythonTools();
       backend = await startTestBackend({ verticals: ['python'] });
       workspace = copyFixture('python-sast', path.join(backend.root, 'python-sast'));
     },
