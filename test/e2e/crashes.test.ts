@@ -183,6 +183,18 @@ describe('e2e: crashes in the editor (Crashes view, detail panel, replay, trust)
         .first()
         .waitFor({ state: 'visible', timeout: 30_000 });
       await vsc.screenshot('crashes-4-frame-opened');
+
+      // The harness's CodeLens counts the crash and offers a campaign.
+      await vsc.openFile('fuzz_parser.py');
+      await vsc.page
+        .locator('.codelens-decoration:has-text("1 crash")')
+        .first()
+        .waitFor({ state: 'visible', timeout: 60_000 });
+      await vsc.page
+        .locator('.codelens-decoration:has-text("Fuzz this target")')
+        .first()
+        .waitFor({ state: 'visible', timeout: 10_000 });
+      await vsc.screenshot('crashes-6-harness-lens');
     },
   );
 
@@ -213,6 +225,12 @@ describe('e2e: crashes in the editor (Crashes view, detail panel, replay, trust)
     assert.match(
       await actionResult(page, 'saveRegression', 60_000),
       /^Saving a regression input is refused in an untrusted workspace/,
+    );
+    // Debug Crash too: it would build and run the harness.
+    await page.locator('vscode-button[data-action="debug"]').click();
+    assert.match(
+      await waitForNotice(vsc, /does not run in an untrusted workspace/, 30_000),
+      /builds and runs the harness/,
     );
     await vsc.screenshot('crashes-5-untrusted-refused');
     assert.deepEqual(
