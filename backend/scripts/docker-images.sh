@@ -366,6 +366,12 @@ stage_runtime() {
     rm -rf "$prune"
     echo "$lock" >"$stage/node_modules.lock"
   fi
+  # Workers run as uid 1000, and npm's install step made the multitool (baseline matching)
+  # executable for its owner, root, only.
+  local multitool=$stage/node_modules/@microsoft/sarif-multitool-linux/Sarif.Multitool
+  if [ -f "$multitool" ]; then
+    chmod a+rx "$multitool"
+  fi
   say "runtime context: $(du -sh "$stage" | cut -f1)"
 }
 

@@ -49,7 +49,10 @@ function parseCompact(text: string): number {
 async function statsRow(vsc: VSCode): Promise<string[] | undefined> {
   const page = vsc.page as unknown as { frameLocator(selector: string): FrameLocator };
   const frame = page.frameLocator('iframe.webview.ready').frameLocator('iframe#active-frame');
-  const cells = frame.locator('vscode-data-grid-row:not([row-type="header"]) vscode-data-grid-cell');
+  // The harness table only: the crashes table below it also has rows once a crash is found.
+  const cells = frame.locator(
+    'vscode-data-grid[aria-label^="Harness,"] vscode-data-grid-row:not([row-type="header"]) vscode-data-grid-cell',
+  );
   const texts = await cells.allInnerTexts().catch(() => [] as string[]);
   return texts.length >= 3 ? texts.map((t) => t.trim()) : undefined;
 }

@@ -331,7 +331,10 @@ class Campaign {
     }
     this.averageRate();
     this.beat('saving corpus');
-    const harnessLeft = input.params.max_total_time - this.sample.elapsedSec;
+    // Whether the harness has time left after this segment, by its budget rather than the clock:
+    // the gaps between fuzzer processes (a restart after a crash) are not counted as fuzzing, so
+    // a last slice can measure a second short, which asked the workflow for another, 1 s segment.
+    const harnessLeft = input.params.max_total_time - input.before.elapsedSec - input.seconds;
     const reason: FuzzSegmentResult['reason'] =
       input.runs > 0 && this.sample.execs - input.before.execs >= input.runs
         ? 'executions'
