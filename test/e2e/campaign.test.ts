@@ -249,8 +249,13 @@ describe('e2e: fuzzing campaigns from the editor (CodeLens, trust, restored find
       await pickRow('max_total_time', /^max_total_time/);
       await vsc.screenshot('campaign-8-params-form');
       await page.keyboard.press('Enter');
-      // The input box checks against the schema as it is typed (minimum 1).
-      await input.waitFor({ state: 'visible', timeout: 10_000 });
+      // The input box checks against the schema as it is typed (minimum 1). It replaces the pick in
+      // the same widget: wait for the box itself (its placeholder names the default), or the
+      // typing lands in the pick's filter.
+      await page
+        .locator('.quick-input-widget .quick-input-box input[placeholder="default: 300"]')
+        .first()
+        .waitFor({ state: 'visible', timeout: 30_000 });
       await page.keyboard.type('0');
       await page.locator('.quick-input-message:has-text("must be >= 1")').first().waitFor({ timeout: 10_000 });
       await vsc.screenshot('campaign-9-params-invalid');

@@ -79,6 +79,9 @@ export async function matchAgainstBaseline(current: SarifLog, previous: SarifLog
       {
         cwd: dir,
         timeoutMs: 5 * 60_000,
+        // A .NET program: without ICU (slim worker images, many hosts) it aborts unless told to
+        // use the invariant culture, which is all matching SARIF needs.
+        env: { DOTNET_SYSTEM_GLOBALIZATION_INVARIANT: '1' },
       },
     );
     if (run.exitCode !== 0 || !fs.existsSync(out)) {
