@@ -224,6 +224,18 @@ describe('e2e: the FuzzForge extension in a real VS Code, on a real backend', ()
     await vsc.screenshot('extension-2-workflow-pick');
     assert.equal(label, WORKFLOW, 'quick pick shows the workflow on top');
     await page.keyboard.press('Enter');
+    // Then its parameters: no earlier values in this workspace, so the defaults come first.
+    const defaultsEnd = Date.now() + 30_000;
+    let choice = '';
+    while (Date.now() < defaultsEnd) {
+      choice = ((await firstRow.innerText().catch(() => '')) ?? '').replace(/\s+/g, ' ').trim();
+      if (/Run with defaults/.test(choice)) {
+        break;
+      }
+      await sleep(100);
+    }
+    assert.match(choice, /Run with defaults/, 'the parameters choice offers the defaults first');
+    await page.keyboard.press('Enter');
     const scanStart = Date.now();
     await sleep(1500);
     await vsc.screenshot('extension-3-scan-running');
