@@ -25,39 +25,10 @@ import { readState } from '../../backend/services/state';
 import { formatBytes } from '../../backend/storage/pack';
 import { RunService } from '../../backend/temporal/runs';
 import { copyFixture, startTestBackend } from '../integration/harness';
+import { treeRssKb } from './proc';
 
 const SCANS = Number(process.env.BENCH_SCANS ?? 20);
 const VERTICALS = (process.env.BENCH_VERTICALS ?? 'generic,python').split(',');
-
-/** RSS (kB) of a process and all its descendants, read from /proc. */
-function treeRssKb(pid: number): number {
-  const children = new Map<number, number[]>();
-  for (const entry of fs.readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) {
-      continue;
-    }
-    try {
-      const stat = fs.readFileSync(`/proc/${entry}/stat`, 'utf8');
-      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-      children.set(ppid, [...(children.get(ppid) ?? []), Number(entry)]);
-    } catch {
-      // Gone.
-    }
-  }
-  let total = 0;
-  const stack = [pid];
-  while (stack.length > 0) {
-    const p = stack.pop() as number;
-    try {
-      const m = /VmRSS:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${p}/status`, 'utf8'));
-      total += m ? Number(m[1]) : 0;
-    } catch {
-      // Gone.
-    }
-    stack.push(...(children.get(p) ?? []));
-  }
-  return total;
-}
 
 async function main(): Promise<void> {
   const root = fs.mkdtempSync(path.join(os.tmpdir(), 'ff-bench-compose-'));
