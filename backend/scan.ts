@@ -72,32 +72,46 @@ export async function startScan(conn: BackendConnection, runs: RunService, reque
   };
   // A stopped vertical (never started, or stopped when idle) starts now, before the upload.
   await ensureWorker();
-  const pollers = await runs.pollers(request.workflow.vertical);
-  if (pollers === 0) {
-    request.onNotice?.(
-      `no worker is polling the ${request.workflow.vertical} vertical yet; the run waits in the queue until one starts (see \`fuzzforge status\`)`,
-    );
-  }
+  const workspace = workspaceIdentity(stat.isDirectory() ? request.path : path.dirname(request.path));
+  // Three independent steps at once (a save waits for all of them): whether a worker polls, the
+  // upload, and which run this one is compared with.
+  const polling = runs.pollers(request.workflow.vertical).then((pollers) => {
+    if (pollers === 0) {
+      request.onNotice?.(
+        `no worker is polling the ${request.workflow.vertical} vertical yet; the run waits in the queue until one starts (see \`fuzzforge status\`)`,
+      );
+    }
+  });
   const store = new ObjectStore(conn);
   const targets = new TargetStore(store);
   // The manifest goes last: an upload cut short (the storage went down) leaves none, so no run uses it.
-  let upload: UploadResult;
-  try {
-    // The bucket's own expiry, so blobs about to expire are sent again before a run needs them.
-    const targetsRetentionDays = request.targetsRetentionDays ?? (await store.targetsRetentionDays());
-    upload = stat.isDirectory()
-      ? await targets.uploadWorkspace(request.path, {
-          excludes: request.excludes,
-          maxTotalBytes: request.maxUploadBytes,
-          targetsRetentionDays,
-          onUploadProgress: request.onUploadProgress,
-        })
-      : await targets.uploadArchive(request.path, { targetsRetentionDays });
-  } catch (err) {
-    throw explainStorageOutage(err, conn.storage.endpoint, 'the upload');
+  const uploading = (async (): Promise<UploadResult> => {
+    try {
+      // The bucket's own expiry, so blobs about to expire are sent again before a run needs them.
+      const targetsRetentionDays = request.targetsRetentionDays ?? (await store.targetsRetentionDays());
+      return stat.isDirectory()
+        ? await targets.uploadWorkspace(request.path, {
+            excludes: request.excludes,
+            maxTotalBytes: request.maxUploadBytes,
+            targetsRetentionDays,
+            onUploadProgress: request.onUploadProgress,
+          })
+        : await targets.uploadArchive(request.path, { targetsRetentionDays });
+    } catch (err) {
+      throw explainStorageOutage(err, conn.storage.endpoint, 'the upload');
+    }
+  })();
+  const baselining = resolveBaseline(runs, request, workspace.id, params);
+  // All three end before an error is reported (none keeps working behind the caller's back); a
+  // Temporal error first, as it says the backend is not there at all.
+  const settled = await Promise.allSettled([polling, uploading, baselining]);
+  for (const outcome of settled) {
+    if (outcome.status === 'rejected') {
+      throw outcome.reason;
+    }
   }
-  const workspace = workspaceIdentity(stat.isDirectory() ? request.path : path.dirname(request.path));
-  const baseline = await resolveBaseline(runs, request, workspace.id, params);
+  const upload = await uploading;
+  const baseline = await baselining;
   // An idle worker may have stopped itself while the upload ran (it stops when its queue has had
   // no work for its idle time): ask again right before the run is queued, and once more after,
   // for a worker that stopped in between (an open run keeps it from stopping from then on).
@@ -192,7 +206,7 @@ export async function awaitScan(
 }
 
 /** How often a caller that shows early results asks a run for its progress. */
-const EARLY_RESULTS_POLL_MS = 100;
+const EARLY_RESULTS_POLL_MS = 50;
 
 export async function fetchSarif(
   conn: BackendConnection,
