@@ -6,7 +6,7 @@ import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { UserError } from '../errors';
-import { loadOrMakeCertificates, certificateFiles } from './certificates';
+import { certificateFiles, haveOpenssl, loadOrMakeCertificates } from './certificates';
 import type { TemporalTls } from './connection';
 
 export type IsolationSetting = 'auto' | 'namespace' | 'off';
@@ -38,6 +38,9 @@ export function isolationSetting(env: NodeJS.ProcessEnv = process.env): Isolatio
 
 /** Why a private namespace cannot be made here, or undefined when it can (tried for real). */
 export function namespaceProblem(): string | undefined {
+  if (!haveOpenssl()) {
+    return 'the openssl command is missing (it makes the certificates; Debian: apt-get install openssl)';
+  }
   const tried = spawnSync('unshare', [...UNSHARE_ARGS, 'ip', 'link', 'set', 'lo', 'up'], {
     encoding: 'utf8',
     timeout: 10_000,
