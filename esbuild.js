@@ -37,6 +37,8 @@ const builds = [
     banner: { js: '#!/usr/bin/env node' },
   },
   { ...common, entryPoints: ['workers/worker.ts'], outfile: 'dist/worker.js', external: nodeExternals },
+  // Runs inside the embedded Temporal's private namespace: its mutual-TLS and UI fronts.
+  { ...common, entryPoints: ['backend/services/temporalFront.ts'], outfile: 'dist/temporalFront.js' },
   {
     // Webview pages run in the editor's browser sandbox: one IIFE per page, the toolkit bundled in.
     ...common,

@@ -77,7 +77,7 @@ export class BackendStatus implements vscode.Disposable {
         return { kind: 'none', target };
       }
       const [temporal, storage] = await Promise.all([
-        temporalHealthy(conn.temporal.address, conn.temporal.namespace, 2000),
+        temporalHealthy(conn.temporal, conn.temporal.namespace, 2000),
         storageHealthy(conn.storage.endpoint, 2000),
       ]);
       return {

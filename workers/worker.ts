@@ -11,7 +11,7 @@ import * as os from 'node:os';
 import { parseArgs } from 'node:util';
 import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
 import { formatProblem, type ToolboxProblem } from '../backend/toolbox/discovery';
-import { connectionFromEnv } from '../backend/services/connection';
+import { connectionFromEnv, connectionToEnv } from '../backend/services/connection';
 import { temporalConnectOptions } from '../backend/temporal/connect';
 import { embeddedConnection, runningEmbedded } from '../backend/services/embedded';
 import { stateDir, toolboxDir } from '../backend/paths';
@@ -72,12 +72,7 @@ async function main(): Promise<void> {
       );
     }
     conn = embeddedConnection(state);
-    Object.assign(process.env, {
-      FUZZFORGE_TEMPORAL_ADDRESS: conn.temporal.address,
-      FUZZFORGE_S3_ENDPOINT: conn.storage.endpoint,
-      FUZZFORGE_S3_ACCESS_KEY: conn.storage.accessKey,
-      FUZZFORGE_S3_SECRET_KEY: conn.storage.secretKey,
-    });
+    Object.assign(process.env, connectionToEnv(conn));
   }
   // The SDK's per-poller INFO lines drown the toolbox problems people need to see.
   Runtime.install({

@@ -14,7 +14,7 @@ import { awaitScan, describeLeftOut, fetchSarif, findWorkflow, startScan } from 
 import { ensureServiceBinary, findServiceBinary, SERVICE_BINARIES } from '../services/binaries';
 import { parseBackendMode, resolveBackend } from '../services/backend';
 import { runningCompose } from '../services/compose';
-import { type BackendConnection, connectionFromEnv } from '../services/connection';
+import { type BackendConnection, connectionFromEnv, withUiToken } from '../services/connection';
 import {
   checkHealth,
   defaultEmbeddedOptions,
@@ -23,7 +23,8 @@ import {
   startEmbedded,
   stopEmbedded,
 } from '../services/embedded';
-import { readToolboxStatus } from '../services/state';
+import { type BackendState, readToolboxStatus } from '../services/state';
+import { exposureWarning } from '../services/temporalIsolation';
 import { ObjectStore } from '../storage/objectStore';
 import { formatBytes } from '../storage/pack';
 import { isTerminal, RunService } from '../temporal/runs';
@@ -244,11 +245,20 @@ async function cmdUp(args: string[], io: Io): Promise<number> {
   io.out(
     attached ? 'embedded backend already running' : `embedded backend ready in ${formatDuration(Date.now() - started)}`,
   );
-  io.out(`  Temporal     ${state.temporal.address}   UI ${state.temporal.uiUrl}`);
+  io.out(`  Temporal     ${state.temporal.address}   UI ${withUiToken(state.temporal.uiUrl, state.temporal.uiToken)}`);
   io.out(`  MinIO        ${state.storage.endpoint}   console ${state.storage.consoleUrl}`);
   io.out(`  workers      ${state.workers.map((w) => w.vertical).join(', ') || '(none)'}`);
   io.out(`  state        ${state.stateDir} (logs in ${state.logsDir})`);
+  temporalAccessWarning(state, io);
   return 0;
+}
+
+/** Says loudly when the embedded Temporal is open to every local account (on stderr: scripts read stdout). */
+function temporalAccessWarning(state: BackendState, io: Io): void {
+  if (state.temporal.isolation === 'namespace') {
+    return;
+  }
+  io.err(`WARNING: ${exposureWarning(state.temporal.exposure ?? 'started by a version without isolation; restart it')}`);
 }
 
 async function cmdDown(args: string[], io: Io): Promise<number> {
@@ -327,7 +337,12 @@ async function cmdStatus(args: string[], io: Io): Promise<number> {
       table(
         ['SERVICE', 'HEALTH', 'ADDRESS', 'UI'],
         [
-          ['temporal', health?.temporal ? 'healthy' : 'DOWN', state.temporal.address, state.temporal.uiUrl],
+          [
+            'temporal',
+            health?.temporal ? 'healthy' : 'DOWN',
+            state.temporal.address,
+            withUiToken(state.temporal.uiUrl, state.temporal.uiToken),
+          ],
           ['minio', health?.storage ? 'healthy' : 'DOWN', state.storage.endpoint, state.storage.consoleUrl],
         ],
       ),
@@ -335,6 +350,7 @@ async function cmdStatus(args: string[], io: Io): Promise<number> {
     for (const line of toolboxStatusLines(readToolboxStatus(state.stateDir))) {
       io.out(line);
     }
+    temporalAccessWarning(state, io);
   }
   io.out('');
   io.out(

@@ -485,7 +485,7 @@ export async function startCompose(
     await project.run(['up', '-d', '--no-build', 'temporal', 'minio', 'minio-setup'], {
       onLine: (line) => onProgress(`  ${line}`),
     });
-    await waitUntil('Temporal', () => temporalHealthy(`127.0.0.1:${ports.temporal}`, 'default', 2000), deadline);
+    await waitUntil('Temporal', () => temporalHealthy({ address: `127.0.0.1:${ports.temporal}` }, 'default', 2000), deadline);
     await waitUntil('MinIO', () => storageHealthy(`http://127.0.0.1:${ports.minio}`, 2000), deadline);
     await waitForSetup(project, deadline);
     state.status = 'ready';
@@ -506,7 +506,7 @@ export async function startCompose(
 async function stackHealthy(project: ComposeProject): Promise<boolean> {
   const { ports } = project.state;
   const [temporal, storage] = await Promise.all([
-    temporalHealthy(`127.0.0.1:${ports.temporal}`, 'default', 2000),
+    temporalHealthy({ address: `127.0.0.1:${ports.temporal}` }, 'default', 2000),
     storageHealthy(`http://127.0.0.1:${ports.minio}`, 2000),
   ]);
   return temporal && storage;

@@ -22,6 +22,8 @@ export interface BackendConnection {
     address: string;
     namespace: string;
     uiUrl?: string;
+    /** The embedded backend's UI front asks for this secret (see temporalUiLink). */
+    uiToken?: string;
     /** Absent: plaintext (or the SDK's default with an API key). */
     tls?: TemporalTls;
     /** Explicit `FUZZFORGE_TEMPORAL_TLS=0`: plaintext even with an API key. */
@@ -77,6 +79,16 @@ export const FILE_VARIABLES = {
   clientKeyFile: 'FUZZFORGE_TEMPORAL_TLS_KEY',
   s3CaFile: 'FUZZFORGE_S3_TLS_CA',
 } as const;
+
+/** A Temporal UI link with the token its front asks for, when there is one. */
+export function withUiToken(url: string, token: string | undefined): string {
+  if (!token) {
+    return url;
+  }
+  const link = new URL(url);
+  link.searchParams.set('token', token);
+  return link.toString();
+}
 
 /** Environment variables that hand a connection to a worker process or container. */
 export function connectionToEnv(conn: BackendConnection): Record<string, string> {

@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
+import * as net from 'node:net';
 import * as path from 'node:path';
 import type { Connection } from '@temporalio/client';
 import { sleep } from '../concurrency';
@@ -12,6 +13,15 @@ import { taskQueueFor } from '../../toolbox/shared/definitions';
 import { ensureServiceBinary } from './binaries';
 import { DEFAULT_BUCKETS, type BackendConnection, connectionToEnv } from './connection';
 import { connectTemporal } from '../temporal/connect';
+import {
+  chooseIsolation,
+  ensureFrontCertificates,
+  firstChildPid,
+  frontClientTls,
+  newUiToken,
+  UNSHARE_ARGS,
+} from './temporalIsolation';
+import type { TemporalFrontConfig } from './temporalFront';
 import { canConnect, pickPort, pidListensOn } from './ports';
 import {
   killTaggedProcesses,
@@ -110,9 +120,16 @@ export function defaultEmbeddedOptions(stateDir: string, env: NodeJS.ProcessEnv 
 /** The connection described by a state file plus the stored credentials. */
 export function embeddedConnection(state: BackendState): BackendConnection {
   const credentials = loadOrCreateCredentials(state.stateDir);
+  const isolated = state.temporal.isolation === 'namespace';
   return {
     mode: 'embedded',
-    temporal: { address: state.temporal.address, namespace: state.temporal.namespace, uiUrl: state.temporal.uiUrl },
+    temporal: {
+      address: state.temporal.address,
+      namespace: state.temporal.namespace,
+      uiUrl: state.temporal.uiUrl,
+      ...(isolated ? { tls: frontClientTls(state.stateDir) } : {}),
+      ...(state.temporal.uiToken ? { uiToken: state.temporal.uiToken } : {}),
+    },
     storage: {
       endpoint: state.storage.endpoint,
       accessKey: credentials.accessKey,
@@ -324,21 +341,26 @@ export interface HealthReport {
 
 export async function checkHealth(state: BackendState): Promise<HealthReport> {
   const [temporal, storage] = await Promise.all([
-    temporalHealthy(state.temporal.address, state.temporal.namespace, 2000),
+    temporalHealthy(embeddedConnection(state).temporal, state.temporal.namespace, 2000),
     storageHealthy(state.storage.endpoint, 2000),
   ]);
   const workers = state.workers.map((w) => (isPidAlive(w.pid) ? w : { ...w, status: 'stopped' as const }));
   return { temporal, storage, workers };
 }
 
-export async function temporalHealthy(address: string, namespace: string, timeoutMs: number): Promise<boolean> {
-  const [host, port] = splitHostPort(address);
+/** Does Temporal answer for `namespace`, through the connection's TLS settings? */
+export async function temporalHealthy(
+  temporal: Pick<BackendConnection['temporal'], 'address' | 'tls' | 'apiKey' | 'plaintext'>,
+  namespace: string,
+  timeoutMs: number,
+): Promise<boolean> {
+  const [host, port] = splitHostPort(temporal.address);
   if (!(await canConnect(port, host, timeoutMs))) {
     return false;
   }
   let connection: Connection | undefined;
   try {
-    connection = await connectTemporal({ address }, timeoutMs);
+    connection = await connectTemporal(temporal, timeoutMs);
     await connection.workflowService.describeNamespace({ namespace });
     return true;
   } catch {
@@ -371,7 +393,9 @@ interface SupervisorConfig extends EmbeddedOptions {
 
 interface ManagedChild {
   name: string;
-  start: () => ChildProcess;
+  start: () => ChildProcess | Promise<ChildProcess>;
+  /** How to end it, when SIGTERM to the child is not the way (default: terminate). */
+  stop?: (child: ChildProcess | undefined, graceMs: number) => Promise<void>;
   child?: ChildProcess;
   restarts: number;
   startedAt: number;
@@ -413,6 +437,14 @@ export async function runSupervisor(stateDir: string): Promise<void> {
     log(line);
   }
   const credentials = loadOrCreateCredentials(stateDir);
+  // Decided before the state is written: clients read from it how to reach Temporal.
+  let isolation: ReturnType<typeof chooseIsolation> = { isolation: 'none' };
+  let isolationError: Error | undefined;
+  try {
+    isolation = chooseIsolation(process.env);
+  } catch (err) {
+    isolationError = err as Error;
+  }
   const taken = new Set<number>();
   const ports = {
     temporal: (await pickPort(config.ports.temporal, taken)).port,
@@ -432,6 +464,8 @@ export async function runSupervisor(stateDir: string): Promise<void> {
       address: `127.0.0.1:${ports.temporal}`,
       namespace: 'default',
       uiUrl: `http://127.0.0.1:${ports.temporalUi}`,
+      isolation: isolation.isolation,
+      ...(isolation.isolation === 'namespace' ? { uiToken: newUiToken() } : { exposure: isolation.reason }),
     },
     storage: {
       endpoint: `http://127.0.0.1:${ports.minio}`,
@@ -459,8 +493,27 @@ export async function runSupervisor(stateDir: string): Promise<void> {
     return fs.openSync(file, 'a');
   };
 
-  const launch = (managed: ManagedChild) => {
-    managed.child = managed.start();
+  const launch = async (managed: ManagedChild) => {
+    try {
+      managed.child = await managed.start();
+    } catch (err) {
+      // The start itself failed (a port could not be opened): try again later, like a crash.
+      log(`starting ${managed.name} failed: ${(err as Error).message}; trying again`);
+      managed.restarts++;
+      setTimeout(
+        () => {
+          if (!stopping) {
+            void launch(managed);
+          }
+        },
+        Math.min(30_000, 500 * 2 ** managed.restarts),
+      );
+      return;
+    }
+    if (stopping) {
+      await terminate(managed.child, 5000);
+      return;
+    }
     managed.startedAt = Date.now();
     managed.onPid(managed.child.pid);
     save();
@@ -487,7 +540,7 @@ export async function runSupervisor(stateDir: string): Promise<void> {
       save();
       setTimeout(() => {
         if (!stopping) {
-          launch(managed);
+          void launch(managed);
         }
       }, delay);
     });
@@ -512,7 +565,7 @@ export async function runSupervisor(stateDir: string): Promise<void> {
       order.filter((c) => c.name.startsWith('worker')),
       order.filter((c) => !c.name.startsWith('worker')),
     ]) {
-      await Promise.all(group.map((c) => terminate(c.child, 15_000)));
+      await Promise.all(group.map((c) => (c.stop ?? terminate)(c.child, 15_000)));
     }
     removeState(stateDir);
     releaseLock(lockPath(stateDir));
@@ -528,15 +581,21 @@ export async function runSupervisor(stateDir: string): Promise<void> {
   try {
     const dataDir = path.join(stateDir, 'minio-data');
     fs.mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+    if (isolationError) {
+      throw isolationError;
+    }
+    const isolated = state.temporal.isolation === 'namespace';
+    // Isolated, the dev server listens on the loopback of its own namespace, where every port is free.
+    const inner = isolated ? { temporal: 7233, temporalUi: 8233 } : ports;
     const temporalArgs = [
       'server',
       'start-dev',
       '--ip',
       '127.0.0.1',
       '--port',
-      String(ports.temporal),
+      String(inner.temporal),
       '--ui-port',
-      String(ports.temporalUi),
+      String(inner.temporalUi),
       '--ui-ip',
       '127.0.0.1',
       '--db-filename',
@@ -545,9 +604,25 @@ export async function runSupervisor(stateDir: string): Promise<void> {
       'warn',
       ...Object.entries(SEARCH_ATTRIBUTES).flatMap(([k, v]) => ['--search-attribute', `${k}=${v}`]),
     ];
+    const frontConfigFile = path.join(stateDir, 'temporal-front.json');
+    if (isolated) {
+      const certs = ensureFrontCertificates(stateDir);
+      const frontConfig: TemporalFrontConfig = {
+        temporal: { bin: config.binaries.temporal, args: temporalArgs },
+        grpcPort: inner.temporal,
+        uiPort: inner.temporalUi,
+        certs: { ca: certs.ca, cert: certs.serverCert, key: certs.serverKey },
+        uiToken: state.temporal.uiToken ?? '',
+      };
+      writePrivateJson(frontConfigFile, frontConfig);
+    }
     const temporal: ManagedChild = {
       name: 'temporal',
-      start: () => spawnLogged('temporal', config.binaries.temporal, temporalArgs, process.env),
+      start: () =>
+        isolated
+          ? startIsolatedTemporal(frontConfigFile, ports, openLog('temporal'))
+          : spawnLogged('temporal', config.binaries.temporal, temporalArgs, process.env),
+      ...(isolated ? { stop: stopIsolatedTemporal } : {}),
       restarts: 0,
       startedAt: 0,
       onPid: (pid) => {
@@ -585,9 +660,11 @@ export async function runSupervisor(stateDir: string): Promise<void> {
       },
     };
     children.push(temporal, minio);
-    launch(temporal);
-    launch(minio);
-    log(`temporal on ${state.temporal.address}, minio on ${state.storage.endpoint}`);
+    void launch(temporal);
+    void launch(minio);
+    log(
+      `temporal on ${state.temporal.address} (${isolated ? 'private namespace behind mutual TLS' : `not isolated: ${state.temporal.exposure}`}), minio on ${state.storage.endpoint}`,
+    );
 
     const connection = embeddedConnection(state);
 
@@ -645,7 +722,7 @@ export async function runSupervisor(stateDir: string): Promise<void> {
     };
     if (verticals.length > 0) {
       children.push(host);
-      launch(host);
+      void launch(host);
     }
     // The worker host loads the toolbox while Temporal and MinIO start (it waits for Temporal).
     // Healthy is not enough: the answer must come from our own child. Ports are picked free, but
@@ -661,12 +738,12 @@ export async function runSupervisor(stateDir: string): Promise<void> {
     await waitFor(
       'Temporal',
       async () =>
-        (await temporalHealthy(state.temporal.address, 'default', 2000)) &&
+        (await temporalHealthy(connection.temporal, 'default', 2000)) &&
         ownListener('Temporal', state.temporal.pid, ports.temporal),
       90_000,
     );
     // Ready means a scan can run now: every worker has bundled its toolbox and polls its queue.
-    await waitForWorkers(state.temporal.address, verticals, 120_000);
+    await waitForWorkers(connection.temporal, verticals, 120_000);
     state.status = 'ready';
     save();
     log(`ready; workers: ${verticals.join(', ') || 'none'}`);
@@ -676,11 +753,70 @@ export async function runSupervisor(stateDir: string): Promise<void> {
     save();
     log(`start-up failed: ${(err as Error).stack ?? String(err)}`);
     stopping = true;
-    await Promise.all(children.map((c) => terminate(c.child, 5000)));
+    await Promise.all(children.map((c) => (c.stop ?? terminate)(c.child, 5000)));
     releaseLock(lockPath(stateDir));
     // Leave the failed state for `up` to read; it is replaced by the next start.
     process.exit(1);
   }
+}
+
+function listenOnHost(port: number): Promise<net.Server> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.once('error', reject);
+    server.listen(port, '127.0.0.1', () => resolve(server));
+  });
+}
+
+function listeningFd(server: net.Server): number {
+  const fd = (server as unknown as { _handle?: { fd?: number } })._handle?.fd;
+  if (typeof fd !== 'number' || fd < 0) {
+    throw new Error('this platform does not expose the listening socket to hand to the Temporal front');
+  }
+  return fd;
+}
+
+/**
+ * Start the Temporal front and dev server in a private namespace: the host's two ports are
+ * opened here, handed down as fds 3 and 4, and closed here (the front keeps them). The child is
+ * unshare, whose pid the state records: killing it ends everything in the namespace.
+ */
+async function startIsolatedTemporal(
+  configFile: string,
+  ports: { temporal: number; temporalUi: number },
+  logFd: number,
+): Promise<ChildProcess> {
+  try {
+    const grpc = await listenOnHost(ports.temporal);
+    let ui: net.Server | undefined;
+    try {
+      // Nothing else runs between listen and close: this process never accepts on them.
+      ui = await listenOnHost(ports.temporalUi);
+      return spawn(
+        'unshare',
+        [...UNSHARE_ARGS, process.execPath, ...nodeMemoryFlags(), distEntry('temporalFront'), configFile],
+        { stdio: ['ignore', logFd, logFd, listeningFd(grpc), listeningFd(ui)], env: process.env },
+      );
+    } finally {
+      grpc.close();
+      ui?.close();
+    }
+  } finally {
+    fs.closeSync(logFd);
+  }
+}
+
+/** unshare ignores SIGTERM: the front gets it (and passes it to Temporal); SIGKILL after the grace. */
+function stopIsolatedTemporal(child: ChildProcess | undefined, graceMs: number): Promise<void> {
+  const front = child?.pid ? firstChildPid(child.pid) : undefined;
+  if (front) {
+    try {
+      process.kill(front, 'SIGTERM');
+    } catch {
+      // Already gone.
+    }
+  }
+  return terminate(child, graceMs);
 }
 
 /** Marks a start-up that failed because another process holds a port picked for this one. */
@@ -701,11 +837,15 @@ function ownListener(what: string, pid: number | undefined, port: number): boole
   return true;
 }
 
-async function waitForWorkers(address: string, verticals: readonly string[], timeoutMs: number): Promise<void> {
+async function waitForWorkers(
+  temporal: BackendConnection['temporal'],
+  verticals: readonly string[],
+  timeoutMs: number,
+): Promise<void> {
   if (verticals.length === 0) {
     return;
   }
-  const connection = await connectTemporal({ address });
+  const connection = await connectTemporal(temporal);
   try {
     for (const vertical of verticals) {
       await waitFor(

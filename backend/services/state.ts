@@ -61,7 +61,18 @@ export interface BackendState {
   startedAt: string;
   stateDir: string;
   logsDir: string;
-  temporal: { address: string; namespace: string; uiUrl: string; pid?: number };
+  temporal: {
+    address: string;
+    namespace: string;
+    uiUrl: string;
+    pid?: number;
+    /** `namespace`: private network namespace behind mutual TLS (certificates in `tls/`); absent in older files. */
+    isolation?: 'namespace' | 'none';
+    /** Why it is not isolated. */
+    exposure?: string;
+    /** Secret the UI front asks for (`?token=` once, then a cookie). */
+    uiToken?: string;
+  };
   storage: { endpoint: string; consoleUrl: string; pid?: number };
   workers: WorkerState[];
   retention: { targetsDays: number; resultsDays: number };

@@ -5,6 +5,7 @@ import { Writable } from 'node:stream';
 import * as vscode from 'vscode';
 import { UserError } from '../../backend/errors';
 import { stateDir } from '../../backend/paths';
+import { withUiToken } from '../../backend/services/connection';
 import {
   composeContainers,
   composeLogs,
@@ -50,7 +51,9 @@ export function backendCommands(ctx: CommandContext, disposables: vscode.Disposa
         `no ${which === 'temporal' ? 'Temporal UI' : 'storage console'} address is known for this ${conn.mode} backend`,
       );
     }
-    await vscode.env.openExternal(vscode.Uri.parse(url));
+    await vscode.env.openExternal(
+      vscode.Uri.parse(which === 'temporal' ? withUiToken(url, conn.temporal.uiToken) : url),
+    );
   };
 
   /** The compose stack that Start/Stop Workers act on; a clear error in the other modes. */

@@ -129,7 +129,13 @@ export function runCommands(ctx: CommandContext): HandlersOf<RunCommand> {
         );
       }
       await vscode.env.openExternal(
-        vscode.Uri.parse(temporalRunUrl(conn.temporal.uiUrl, conn.temporal.namespace, run.runId, run.executionRunId)),
+        vscode.Uri.parse(temporalRunUrl(
+            conn.temporal.uiUrl,
+            conn.temporal.namespace,
+            run.runId,
+            run.executionRunId,
+            conn.temporal.uiToken,
+          ),),
       );
     },
     'fuzzforge.refreshRuns': () => runsModel.refresh(),

@@ -7,6 +7,7 @@ import type { ContainerReport, ComposeState } from '../../backend/services/compo
 import type { HealthReport } from '../../backend/services/embedded';
 import type { ProcessUsage } from '../../backend/services/processUsage';
 import { type BackendState, workerLogName } from '../../backend/services/state';
+import { exposureWarning } from '../../backend/services/temporalIsolation';
 import { formatBytes } from '../../backend/storage/pack';
 import type { StatusIcon } from './viewModel';
 
@@ -325,10 +326,16 @@ function embeddedRows(snapshot: Extract<BackendSnapshot, { kind: 'embedded' }>):
       name: 'temporal',
       pid: state.temporal.pid,
       health: serviceHealth(health.temporal),
-      word: health.temporal ? 'healthy' : 'not answering',
+      word: join(
+        health.temporal ? 'healthy' : 'not answering',
+        state.temporal.isolation === 'namespace' ? undefined : 'OPEN to every local account',
+      ),
       lines: [
         `Temporal ${state.temporal.address} (namespace ${state.temporal.namespace})`,
         `UI ${state.temporal.uiUrl}`,
+        state.temporal.isolation === 'namespace'
+          ? 'private network namespace behind mutual TLS: only this user (its certificates) gets in'
+          : exposureWarning(state.temporal.exposure ?? 'started by a version without isolation; restart it'),
       ],
     },
     {

@@ -2,6 +2,7 @@
 // (eslint enforces it), so unit tests run it in plain Node and the benchmark times the real code.
 import type { RunStatus } from '../../backend/temporal/runs';
 import type { ScanSummary } from '../../toolbox/shared/definitions';
+import { withUiToken } from '../../backend/services/connection';
 
 // --- runs ------------------------------------------------------------------------------------
 
@@ -141,12 +142,18 @@ export function runRow(run: RunRowInput, now: Date = new Date(), multiRoot = fal
  * The run's page in the Temporal web UI: the execution's history when its Temporal run id is known,
  * else the workflow list filtered to its workflow id.
  */
-export function temporalRunUrl(uiUrl: string, namespace: string, workflowId: string, executionRunId?: string): string {
+export function temporalRunUrl(
+  uiUrl: string,
+  namespace: string,
+  workflowId: string,
+  executionRunId?: string,
+  uiToken?: string,
+): string {
   const base = `${uiUrl.replace(/\/+$/, '')}/namespaces/${encodeURIComponent(namespace)}/workflows`;
   if (executionRunId) {
-    return `${base}/${encodeURIComponent(workflowId)}/${encodeURIComponent(executionRunId)}/history`;
+    return withUiToken(`${base}/${encodeURIComponent(workflowId)}/${encodeURIComponent(executionRunId)}/history`, uiToken);
   }
-  return `${base}?query=${encodeURIComponent(`WorkflowId="${workflowId.replace(/"/g, '')}"`)}`;
+  return withUiToken(`${base}?query=${encodeURIComponent(`WorkflowId="${workflowId.replace(/"/g, '')}"`)}`, uiToken);
 }
 
 // --- findings --------------------------------------------------------------------------------

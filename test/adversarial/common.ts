@@ -3,7 +3,8 @@
 // that the backend still serves a normal scan, with the same worker, after the hostile ones.
 import * as assert from 'node:assert/strict';
 import * as path from 'node:path';
-import { Client, Connection, WorkflowFailedError } from '@temporalio/client';
+import { Client, WorkflowFailedError } from '@temporalio/client';
+import { connectTemporal } from '../../backend/temporal/connect';
 import { toolboxDir } from '../../backend/paths';
 import { findingRows } from '../../backend/sarif/log';
 import { awaitScan, findWorkflow, startScan } from '../../backend/scan';
@@ -20,7 +21,8 @@ export interface DirectClient {
 
 /** A Temporal client of its own, not the backend's RunService: nothing of ours checks what it sends. */
 export async function directClient(backend: TestBackend): Promise<DirectClient> {
-  const connection = await Connection.connect({ address: backend.conn.temporal.address });
+  // With the backend's client certificate, like any client of its own user.
+  const connection = await connectTemporal(backend.conn.temporal);
   const client = new Client({ connection, namespace: backend.conn.temporal.namespace });
   return { client, close: () => connection.close() };
 }

@@ -5,7 +5,8 @@ import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { Client, Connection, WorkflowFailedError } from '@temporalio/client';
+import { Client, type Connection, WorkflowFailedError } from '@temporalio/client';
+import { connectTemporal } from '../../backend/temporal/connect';
 import { manifestKey, serializeManifest, sha256 } from '../../backend/storage/manifest';
 import { ObjectStore } from '../../backend/storage/objectStore';
 import { TargetStore } from '../../backend/storage/targets';
@@ -24,7 +25,7 @@ describe('workflow inputs are checked by the worker', () => {
 
   before(async () => {
     backend = await startTestBackend({ verticals: VERTICALS });
-    connection = await Connection.connect({ address: backend.conn.temporal.address });
+    connection = await connectTemporal(backend.conn.temporal);
     client = new Client({ connection, namespace: backend.conn.temporal.namespace });
     const workspace = copyFixture('vulnerable-app', path.join(backend.root, 'vulnerable-app'));
     target = (await new TargetStore(new ObjectStore(backend.conn)).uploadWorkspace(workspace)).target;

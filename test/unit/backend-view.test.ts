@@ -272,7 +272,13 @@ describe('Backend view rows', () => {
     startedAt: '2026-11-29T16:00:00.000Z',
     stateDir: '/state',
     logsDir: '/state/logs',
-    temporal: { address: '127.0.0.1:7233', namespace: 'default', uiUrl: 'http://127.0.0.1:8233', pid: 101 },
+    temporal: {
+      address: '127.0.0.1:7233',
+      namespace: 'default',
+      uiUrl: 'http://127.0.0.1:8233',
+      pid: 101,
+      isolation: 'namespace',
+    },
     storage: { endpoint: 'http://127.0.0.1:9000', consoleUrl: 'http://127.0.0.1:9001', pid: 102 },
     workers: [
       { vertical: 'python', pid: 104, restarts: 0, status: 'running' },
@@ -280,6 +286,22 @@ describe('Backend view rows', () => {
     ],
     retention: { targetsDays: 7, resultsDays: 30 },
   };
+
+  it('embedded: a Temporal open to every local account says so, and why', () => {
+    const state: BackendState = {
+      ...embeddedState,
+      temporal: { ...embeddedState.temporal, isolation: 'none', exposure: 'FUZZFORGE_TEMPORAL_ISOLATION=off' },
+    };
+    const rows = backendRows({
+      kind: 'embedded',
+      state,
+      health: { temporal: true, storage: true, workers: [] },
+      usage: new Map(),
+    });
+    const temporal = rows.find((r) => r.id === 'embedded/service/temporal');
+    assert.equal(temporal?.description, 'healthy · OPEN to every local account');
+    assert.match(String(temporal?.tooltip), /reachable by every local account.*FUZZFORGE_TEMPORAL_ISOLATION=off/);
+  });
 
   it('embedded: supervisor, Temporal and MinIO, then one group per vertical with its worker process', () => {
     const snapshot: BackendSnapshot = {
