@@ -2,8 +2,10 @@
 // Temporal (behind a mutual-TLS front) and MinIO (https, private CA) in namespace A, the workers
 // in namespace B, the CLI in namespace C, joined by a bridge on a private /24 picked at random.
 // The CLI sets the external backend up (`setup --external`), a scan runs on the remote worker, and
-// a fuzzing campaign survives its remote worker being killed and replaced. Everything the test
-// made (processes by pid, namespaces, veths, bridge, files) is removed in `after`.
+// a fuzzing campaign survives its remote worker being killed and replaced; then host B's network
+// is cut for longer than the activities' heartbeat timeouts and restored, under a scan and under
+// a campaign. Everything the test made (processes by pid, namespaces, veths, bridge, files) is
+// removed in `after`.
 import * as assert from 'node:assert/strict';
 import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import * as crypto from 'node:crypto';
@@ -20,9 +22,10 @@ import { findServiceBinary } from '../../backend/services/binaries';
 import { toolStatuses } from '../../backend/toolbox/tools';
 import { availableVerticals, knownVerticals } from '../../backend/toolbox/verticals';
 import { toolboxDir } from '../../backend/paths';
+import type { FindingRow } from '../../backend/sarif/log';
 import type { CrashRecord } from '../../toolbox/shared/fuzzing';
 import { haveOpenssl, makeTestCerts, type TestCerts } from '../certs';
-import { copyFixture, FIXTURES } from './harness';
+import { comparableRows, copyFixture, FIXTURES, readExpected, requirePythonTools } from './harness';
 
 const TEMPORAL_PORT = 7233;
 const MINIO_PORT = 9000;
@@ -67,7 +70,16 @@ function pickSubnet(): string {
 interface Host {
   ns: string;
   address: string;
+  /** Its veth end on the bridge (in this namespace): down cuts the host off the network. */
+  link: string;
 }
+
+/**
+ * How long host B's network is cut: longer than every heartbeat timeout of the activities (1 min
+ * for a scan's tools, 20 s for a fuzzing segment, plus the worker's 5 s local timer buffer), so
+ * Temporal gives the running attempt up while the worker cannot hear it.
+ */
+const CUT_SECONDS = 75;
 
 interface Started {
   name: string;
@@ -278,6 +290,131 @@ describe('workers on other hosts (network namespaces)', { skip }, () => {
     throw new Error(`${what}: not seen within ${timeoutMs / 1000} s; last status ${JSON.stringify(last)}\n${logs()}`);
   }
 
+  /**
+   * Processes in a host's namespace outside the process groups this test started there: a tool
+   * or fuzzer a worker left behind (its own group, possibly re-parented once its parent died).
+   */
+  function strays(host: Host): string[] {
+    const ours = new Set(processes.filter((p) => !p.exited && p.child.pid).map((p) => p.child.pid));
+    const pids = spawnSync('ip', ['netns', 'pids', host.ns], { encoding: 'utf8' })
+      .stdout.split('\n')
+      .map(Number)
+      .filter((pid) => pid > 0);
+    return pids
+      .filter((pid) => {
+        try {
+          const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+          const pgid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[2]);
+          return !ours.has(pgid);
+        } catch {
+          return false;
+        }
+      })
+      .map((pid) => `${pid} ${commandOf(pid)}`);
+  }
+
+  /** Wait (bounded) until a host has no strays; returns what is left. */
+  async function settledStrays(host: Host, timeoutMs = 120_000): Promise<string[]> {
+    const deadline = Date.now() + timeoutMs;
+    let left = strays(host);
+    while (left.length > 0 && Date.now() < deadline) {
+      await sleep(1000);
+      left = strays(host);
+    }
+    return left;
+  }
+
+  /**
+   * Take a host off the network for `seconds` (its veth end down: every packet is lost), then
+   * back; `lastly` runs just before the link comes up again.
+   */
+  async function cutNetwork(host: Host, seconds: number, lastly?: () => void): Promise<void> {
+    ip('link', 'set', host.link, 'down');
+    try {
+      await sleep(seconds * 1000);
+      lastly?.();
+    } finally {
+      ip('link', 'set', host.link, 'up');
+    }
+  }
+
+  /** A running worker of `vertical` on host B (the one a test before left, or a new one). */
+  async function workerOf(vertical: string): Promise<Started> {
+    const running = processes.find((p) => !p.exited && p.name.startsWith(`worker-${vertical}`));
+    const worker = running ?? startWorker(vertical, `worker-${vertical}-${processes.length}`);
+    await waitForStatus(
+      `the ${vertical} worker on host B polling`,
+      (s) => (s.verticals.find((v) => v.vertical === vertical)?.pollers.length ?? 0) > 0,
+    );
+    return worker;
+  }
+
+  interface Sample {
+    uniqueCrashes: number;
+    elapsedSec: number;
+    execs: number;
+    at: number;
+  }
+
+  /** Start a campaign of the fuzz case on `workspace` from host C, without waiting; its run id. */
+  async function startCampaign(workspace: string, maxTotalTime: number): Promise<string> {
+    const started = await cliAsync([
+      'scan',
+      workspace,
+      '--workflow',
+      fuzzCase.workflow,
+      '--backend',
+      'external',
+      '--param',
+      `max_total_time=${maxTotalTime}`,
+      '--param',
+      'minimize_time=0',
+      ...fuzzCase.params,
+      '--no-wait',
+      '--json',
+    ]);
+    assert.equal(started.code, 0, `${started.stderr}\n${logs()}`);
+    return (JSON.parse(started.stdout) as { runId: string }).runId;
+  }
+
+  /** The campaign's latest stats sample as host C sees it (undefined before the first). */
+  async function latestStats(runId: string): Promise<Sample | undefined> {
+    const stats = await cliAsync(['stats', runId, '--json', '--backend', 'external'], 60_000);
+    try {
+      return (JSON.parse(stats.stdout) as { latest?: Sample }).latest;
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** Wait (bounded) until the campaign has fuzzed a few seconds and found its crash. */
+  async function underWay(runId: string, what: string): Promise<Sample> {
+    let sample: Sample | undefined;
+    for (let i = 0; i < 240 && !(sample && sample.uniqueCrashes >= 1 && sample.elapsedSec >= 3); i++) {
+      sample = await latestStats(runId);
+      await sleep(1000);
+    }
+    assert.ok(sample && sample.uniqueCrashes >= 1, `a crash ${what}: ${JSON.stringify(sample)}\n${logs()}`);
+    return sample;
+  }
+
+  /** Follow the campaign to its end: it completes with exactly the fuzz case's one crash. */
+  async function completesWithItsCrash(runId: string): Promise<Sample | undefined> {
+    const followed = await cliAsync(['stats', runId, '--follow', '--json', '--backend', 'external'], 900_000);
+    const lines = followed.stdout.trim().split('\n');
+    const last = JSON.parse(lines[lines.length - 1] ?? '{}') as { status?: string; latest?: Sample };
+    assert.equal(last.status, 'completed', `${followed.stdout}\n${followed.stderr}\n${logs()}`);
+    const crashes = await cliAsync(['crashes', runId, '--json', '--backend', 'external']);
+    assert.equal(crashes.code, 0, crashes.stderr);
+    const list = JSON.parse(crashes.stdout) as CrashRecord[];
+    assert.equal(list.length, 1, JSON.stringify(list, null, 2));
+    const crash = list[0] as CrashRecord;
+    assert.equal(crash.kind, fuzzCase.kind);
+    const top = crash.frames.find((f) => f.file && !f.file.startsWith('/'));
+    assert.equal(`${top?.file}:${top?.line}`, `${fuzzCase.file}:${fuzzCase.line}`);
+    return last.latest;
+  }
+
   function startWorker(vertical: string, name: string): Started {
     return startIn(hosts.b, name, process.execPath, [distEntry('worker'), '--vertical', vertical], workerEnv);
   }
@@ -305,7 +442,7 @@ describe('workers on other hosts (network namespaces)', { skip }, () => {
       const address = `${net}.${octets[name]}`;
       ip('-n', ns, 'addr', 'add', `${address}/24`, 'dev', inside);
       ip('-n', ns, 'link', 'set', inside, 'up');
-      hosts[name] = { ns, address };
+      hosts[name] = { ns, address, link: outside };
     }
     const a = hosts.a.address;
 
@@ -548,39 +685,9 @@ describe('workers on other hosts (network namespaces)', { skip }, () => {
       (s) => (s.verticals.find((v) => v.vertical === fuzzCase.vertical)?.pollers.length ?? 0) > 0,
     );
     const workspace = copyFixture(fuzzCase.fixture, path.join(root, fuzzCase.fixture));
-    const started = await cliAsync([
-      'scan',
-      workspace,
-      '--workflow',
-      fuzzCase.workflow,
-      '--backend',
-      'external',
-      '--param',
-      'max_total_time=20',
-      '--param',
-      'minimize_time=0',
-      ...fuzzCase.params,
-      '--no-wait',
-      '--json',
-    ]);
-    assert.equal(started.code, 0, `${started.stderr}\n${logs()}`);
-    const { runId } = JSON.parse(started.stdout) as { runId: string };
-
+    const runId = await startCampaign(workspace, 20);
     // Kill the worker once the campaign is under way and has found its crash.
-    let before: { uniqueCrashes: number; elapsedSec: number; execs: number } | undefined;
-    for (let i = 0; i < 240 && !(before && before.uniqueCrashes >= 1 && before.elapsedSec >= 3); i++) {
-      const stats = await cliAsync(['stats', runId, '--json', '--backend', 'external'], 60_000);
-      try {
-        before = (JSON.parse(stats.stdout) as { latest?: typeof before }).latest;
-      } catch {
-        before = undefined;
-      }
-      await sleep(1000);
-    }
-    assert.ok(
-      before && before.uniqueCrashes >= 1,
-      `a crash before the worker dies: ${JSON.stringify(before)}\n${logs()}`,
-    );
+    await underWay(runId, 'before the worker dies');
     assert.ok(first.child.pid && !first.exited);
     // The worker holds the credentials; nothing it started on the workspace (the fuzzer, its
     // build, the watchdog shell) does.
@@ -604,19 +711,91 @@ describe('workers on other hosts (network namespaces)', { skip }, () => {
     startWorker(fuzzCase.vertical, `worker-${fuzzCase.vertical}-2`);
 
     // The run finishes on the new worker (after the killed attempt's heartbeat timeout).
-    const followed = await cliAsync(['stats', runId, '--follow', '--json', '--backend', 'external'], 600_000);
-    const lines = followed.stdout.trim().split('\n');
-    const last = JSON.parse(lines[lines.length - 1] ?? '{}') as { status?: string };
-    assert.equal(last.status, 'completed', `${followed.stdout}\n${followed.stderr}\n${logs()}`);
-    const crashes = await cliAsync(['crashes', runId, '--json', '--backend', 'external']);
-    assert.equal(crashes.code, 0, crashes.stderr);
-    const list = JSON.parse(crashes.stdout) as CrashRecord[];
-    assert.equal(list.length, 1, JSON.stringify(list, null, 2));
-    const crash = list[0] as CrashRecord;
-    assert.equal(crash.kind, fuzzCase.kind);
-    const top = crash.frames.find((f) => f.file && !f.file.startsWith('/'));
-    assert.equal(`${top?.file}:${top?.line}`, `${fuzzCase.file}:${fuzzCase.line}`);
+    await completesWithItsCrash(runId);
     const final = await cliAsync(['run', 'status', runId, '--json', '--backend', 'external']);
     assert.equal(final.code, 0, final.stderr);
+  });
+
+  it('a scan whose remote worker is cut off the network while a tool runs completes once it is back, with exactly the known findings', async () => {
+    // python_sast: its tools (bandit, semgrep) are processes of their own on the worker's host.
+    await requirePythonTools();
+    const worker = await workerOf('python');
+    const workerPid = worker.child.pid as number;
+    const workspace = copyFixture('python-sast', path.join(root, 'python-sast-cut'));
+    const scanning = cliAsync(
+      ['scan', workspace, '--workflow', 'python_sast', '--backend', 'external', '--fail-on', 'none', '--json'],
+      1_200_000,
+    );
+    let tools: number[] = [];
+    for (let i = 0; i < 1200 && tools.length === 0; i++) {
+      tools = detachedDescendantsOf(workerPid);
+      await sleep(100);
+    }
+    assert.ok(tools.length > 0, `a tool running on host B before the cut\n${logs()}`);
+    process.stderr.write(`# cut under: ${tools.map((pid) => commandOf(pid).slice(0, 80)).join('; ')}\n`);
+    const alive = () => tools.filter((pid) => fs.existsSync(`/proc/${pid}`));
+    let aliveAtRestore = 0;
+    await cutNetwork(hosts.b, CUT_SECONDS, () => (aliveAtRestore = alive().length));
+    process.stderr.write(
+      `# ${aliveAtRestore} of ${tools.length} tool process(es) still running when the network came back\n`,
+    );
+    const res = await scanning;
+    assert.equal(res.code, 0, `${res.stdout}\n${res.stderr}\n${logs()}`);
+    const json = JSON.parse(res.stdout) as { runId: string; findings: FindingRow[] };
+    // Each finding once: a retried tool's part replaces the lost attempt's, it is not added to it.
+    assert.deepEqual(comparableRows(json.findings), readExpected('python-sast'), 'one result set, no duplicates');
+    const runs = await cliAsync(['runs', '--all', '--backend', 'external']);
+    assert.equal(runs.code, 0, runs.stderr);
+    assert.equal(runs.stdout.split('\n').filter((line) => line.includes(json.runId)).length, 1, runs.stdout);
+    assert.match(runs.stdout, new RegExp(`${json.runId}\\s+completed\\s+python_sast`));
+    assert.deepEqual(await settledStrays(hosts.b), [], 'no tool left running on host B');
+    assert.ok(!worker.exited, `the worker lived through the cut\n${logs()}`);
+  });
+
+  it('a fuzzing campaign whose remote worker is cut off the network carries on once it is back, keeps its crash once and leaves no fuzzer behind', async () => {
+    const worker = await workerOf(fuzzCase.vertical);
+    const workerPid = worker.child.pid as number;
+    const workspace = copyFixture(fuzzCase.fixture, path.join(root, `${fuzzCase.fixture}-cut`));
+    // Longer than the cut: the attempt that loses the network still fuzzes when it comes back.
+    const runId = await startCampaign(workspace, CUT_SECONDS + 45);
+    const before = await underWay(runId, 'before the cut');
+    let fuzzers: number[] = [];
+    for (let i = 0; i < 100 && fuzzers.length === 0; i++) {
+      fuzzers = detachedDescendantsOf(workerPid);
+      await sleep(100);
+    }
+    assert.ok(fuzzers.length > 0, `a fuzzer running on host B before the cut\n${logs()}`);
+    // The fuzzer restarts after each crash: what the cut-off attempt runs when the network comes
+    // back (no other attempt can have started on host B meanwhile) is what must end.
+    await cutNetwork(hosts.b, CUT_SECONDS, () => (fuzzers = detachedDescendantsOf(workerPid)));
+    const restored = Date.now();
+    process.stderr.write(`# ${fuzzers.length} process(es) of the cut-off attempt running when the network came back\n`);
+    const alive = () => fuzzers.filter((pid) => fs.existsSync(`/proc/${pid}`));
+
+    // Temporal gave the cut-off attempt up: its fuzzer is ended on the worker, not left running
+    // beside the retry.
+    for (let i = 0; i < 180 && alive().length > 0; i++) {
+      await sleep(1000);
+    }
+    assert.deepEqual(
+      alive().map((pid) => `${pid} ${commandOf(pid)}`),
+      [],
+      `the cut-off attempt's fuzzer ended\n${logs()}`,
+    );
+    // The stats resume: samples newer than the cut, beyond what was counted before it.
+    let after: Sample | undefined;
+    for (let i = 0; i < 240 && !(after && after.at > restored && after.execs > before.execs); i++) {
+      after = await latestStats(runId);
+      await sleep(1000);
+    }
+    assert.ok(
+      after && after.at > restored && after.execs > before.execs && after.elapsedSec >= before.elapsedSec,
+      `stats after the cut: ${JSON.stringify(after)} (before: ${JSON.stringify(before)})\n${logs()}`,
+    );
+
+    const last = await completesWithItsCrash(runId);
+    assert.ok((last?.elapsedSec ?? 0) >= before.elapsedSec, JSON.stringify(last));
+    assert.deepEqual(await settledStrays(hosts.b), [], 'no fuzzer left running on host B');
+    assert.ok(!worker.exited, `the worker lived through the cut\n${logs()}`);
   });
 });

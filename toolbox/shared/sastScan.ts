@@ -18,15 +18,17 @@ import {
 /**
  * One policy for every activity of a static scan, tools and merge alike. 30 minutes: the tool
  * activities bound their processes to 25 (TOOL_BUDGET_MS in modules/sast/common.ts) and report a
- * time-out as a notification. Two attempts: a tool that fails is already reported as a
+ * time-out as a notification. Three attempts: a tool that fails is already reported as a
  * notification by its activity, so a retry only helps with transient storage or worker trouble;
- * an unsafe target fails the same way every time. (Replay matches scheduled activities by id and
- * type only, so runs begun under other values still replay.)
+ * an unsafe target fails the same way every time. A worker cut off the network past the heartbeat
+ * timeout can cost two: Temporal hands the retry to a poll the worker opened before the cut (it
+ * looks alive behind a proxy until it expires) and that attempt times out too. (Replay matches
+ * scheduled activities by id and type only, so runs begun under other values still replay.)
  */
 const SCAN_ACTIVITY_OPTIONS: ActivityOptions = {
   startToCloseTimeout: '30m',
   heartbeatTimeout: '1m',
-  retry: { maximumAttempts: 2, nonRetryableErrorTypes: ['UnsafeTarget'] },
+  retry: { maximumAttempts: 3, nonRetryableErrorTypes: ['UnsafeTarget'] },
 };
 
 /** The activities `A` (the `activities` types of some modules) under the scan policy. */

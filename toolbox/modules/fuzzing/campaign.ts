@@ -108,21 +108,25 @@ async function fuzzSegment(input: SegmentInput): Promise<FuzzSegmentResult> {
   const info = activityInfo();
   const previous = (info.heartbeatDetails as SegmentProgress | undefined) ?? undefined;
   return withTarget(input.target, async (leaseDir) => {
-    const base = path.join(
-      cacheDir(),
-      'fuzz',
-      'runs',
-      safeName(input.runId),
-      safeName(input.harness.name) + (input.shard ? `.${input.shard}` : ''),
-    );
+    const runDir = path.join(cacheDir(), 'fuzz', 'runs', safeName(input.runId));
+    const harnessDir = safeName(input.harness.name) + (input.shard ? `.${input.shard}` : '');
+    // A folder per attempt: an attempt Temporal gave up (its worker was cut off the network past
+    // the heartbeat timeout) can still be ending on this host when the retry starts here, and its
+    // clean-up must not remove the retry's folder. Each attempt starts from a clean copy: the
+    // earlier attempts' folders go (a lost worker may have left anything behind).
+    const base = path.join(runDir, `${harnessDir}.attempt-${info.attempt}`);
+    for (const stale of [
+      harnessDir,
+      ...Array.from({ length: info.attempt }, (_, i) => `${harnessDir}.attempt-${i + 1}`),
+    ]) {
+      await fs.promises.rm(path.join(runDir, stale), { recursive: true, force: true });
+    }
     const dirs: CampaignDirs = {
       work: path.join(base, 'work'),
       build: buildDir(engine, input),
       corpus: path.join(base, 'corpus'),
       artifacts: path.join(base, 'artifacts'),
     };
-    // Each attempt starts from a clean copy: a lost worker may have left anything behind.
-    await fs.promises.rm(base, { recursive: true, force: true });
     await fs.promises.mkdir(dirs.build, { recursive: true });
     await fs.promises.mkdir(dirs.artifacts, { recursive: true });
     // Links stay relative: fs.cp would point them back into the shared target cache.
