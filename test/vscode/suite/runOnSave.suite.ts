@@ -54,22 +54,25 @@ async function saveAs(doc: vscode.TextDocument, text: string): Promise<void> {
 
 /**
  * `count` edit+saves one every PACE_MS; save i puts the eval() line at `at(i)` (undefined: none).
- * Returns how long the burst took and the longest gap between two saves (a loaded machine can
- * stretch it past the debounce).
+ * Returns how long the burst took, the longest gap between two saves, and how many gaps came near
+ * or past the debounce (a loaded machine can stall the editor that long: each such gap may
+ * rightly end a burst).
  */
 async function burst(
   doc: vscode.TextDocument,
   count: number,
   at: (i: number) => number | undefined,
-): Promise<{ ms: number; longest: number }> {
+): Promise<{ ms: number; longest: number; stretched: number }> {
   const start = Date.now();
   let last = 0;
   let longest = 0;
+  let stretched = 0;
   for (let i = 0; i < count; i++) {
     await saveAs(doc, variant(at(i)));
     const now = Date.now();
     if (last) {
       longest = Math.max(longest, now - last);
+      stretched += now - last > 0.8 * delayMs() ? 1 : 0;
     }
     last = now;
     if (i < count - 1) {
@@ -77,7 +80,7 @@ async function burst(
       await sleep(Math.max(0, start + (i + 1) * PACE_MS - Date.now()));
     }
   }
-  return { ms: Date.now() - start, longest };
+  return { ms: Date.now() - start, longest, stretched };
 }
 
 /** Runs of the workspace's WORKFLOW on the backend that are not in `before`, oldest first. */
@@ -146,10 +149,12 @@ test('run on save: 50 saves in about 10 s give one run, and exactly the last sav
     // Odd saves add the eval() line, each at another line; the last (the 50th) puts it at `final`.
     const at = (i: number) => (i % 2 === 1 ? lines + 3 + (i % 7) : undefined);
     const final = at(SAVES - 1)!;
-    const { ms, longest } = await burst(doc, SAVES, at);
-    note(`${SAVES} saves in ${ms} ms, longest gap ${longest} ms (debounce ${delayMs()} ms)`);
-    // More than one run is right only where the machine stretched a gap past the debounce.
-    const allowed = longest > delayMs() ? SAVES : 1;
+    const { ms, longest, stretched } = await burst(doc, SAVES, at);
+    note(
+      `${SAVES} saves in ${ms} ms, longest gap ${longest} ms, ${stretched} gap(s) near the debounce (${delayMs()} ms)`,
+    );
+    // More than one run is right only where the machine stretched a gap to the debounce.
+    const allowed = 1 + stretched;
     const done = await waitFor(
       'the run of the burst to end with the final markers',
       async () => {
