@@ -4,6 +4,9 @@
 // previous burst is still on the backend supersede (cancel) it and one final run gives the markers.
 // The backend's RunService is the judge of how many runs there were.
 import * as assert from 'node:assert/strict';
+import * as crypto from 'node:crypto';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { sleep } from '../../../backend/concurrency';
@@ -252,7 +255,36 @@ test('run on save: saves while the previous burst’s run is on the backend supe
       process.kill(worker, 'SIGCONT');
     }
     await tearDown(doc);
+  }
+}, 480_000);
+
+test('supersede: of two scans of one workflow, the one asked for last wins, even when the earlier one’s upload ends later', async () => {
+  // The earlier scan uploads a folder of 32 MB (slow to pack and send); the later one the
+  // workspace, whose upload cache is warm: its run starts first.
+  const big = fs.mkdtempSync(path.join(os.tmpdir(), 'ff-suite-big-'));
+  try {
+    for (let i = 0; i < 32; i++) {
+      fs.writeFileSync(path.join(big, `blob-${i}.txt`), crypto.randomBytes(512 * 1024).toString('hex'));
+    }
+    const ext = vscode.extensions.getExtension<FuzzforgeApi>('fuzzforge.fuzzforge-vscode');
+    assert.ok(ext);
+    const api = await ext.activate();
+    folder = vscode.workspace.workspaceFolders![0]!;
+    const outcome = (p: Promise<{ runId: string }>) =>
+      p.then(
+        (r) => `finished ${r.runId}`,
+        (err: unknown) => (err as Error).name,
+      );
+    const earlier = outcome(api.scan(vscode.Uri.file(big), WORKFLOW));
+    const later = outcome(api.scan(folder.uri, WORKFLOW));
+    const [first, second] = await Promise.all([earlier, later]);
+    note(`earlier scan: ${first}; later scan: ${second}`);
+    assert.equal(first, 'Cancelled', 'the earlier scan was superseded');
+    assert.match(second, /^finished /, 'the later scan ran to its end');
+    assert.deepEqual(markers(), markersFor(undefined), 'the markers are the later scan’s');
+  } finally {
+    fs.rmSync(big, { recursive: true, force: true });
     await runs?.close();
     runs = undefined;
   }
-}, 480_000);
+}, 300_000);
