@@ -109,7 +109,10 @@ export class BackendControl {
           progress.report({ message: line });
         }),
     );
-    log.info(`backend ready: Temporal ${result.state.temporal.address}, MinIO ${result.state.storage.endpoint}`);
+    // Started here, or attached to the one another window or `fuzzforge up` started (or was starting).
+    log.info(
+      `backend ${result.attached ? 'already running, attached' : 'started'}: Temporal ${result.state.temporal.address}, MinIO ${result.state.storage.endpoint} (supervisor pid ${result.state.supervisorPid})`,
+    );
     return { attached: result.attached, uiUrl: result.state.temporal.uiUrl };
   }
 

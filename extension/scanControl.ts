@@ -51,6 +51,12 @@ export interface ScanOptions {
 export class ScanControl {
   /** The running scans this window started, by workflow (or harness): a new one supersedes (cancels) the old. */
   private readonly running = new Map<string, { runId: string; cancel: () => Promise<void> }>();
+  /**
+   * The latest scan asked for, by workflow (or harness): requests are numbered as they come, so a
+   * scan whose upload ends after a later one's started is superseded too, not the later one.
+   */
+  private readonly latestRequest = new Map<string, number>();
+  private requests = 0;
   private _lastRun: LastRun | undefined;
 
   constructor(private readonly deps: ScanControlDeps) {}
@@ -72,6 +78,8 @@ export class ScanControl {
     if (!vscode.workspace.isTrusted) {
       throw new UserError('FuzzForge scans only run in trusted workspaces', 'trust this workspace to scan it');
     }
+    const request = ++this.requests;
+    this.latestRequest.set(supersedes, request);
     const { conn, runs } = await this.deps.backend.connect();
     // Settings that stand for workflow parameters, where the workflow has them and the caller
     // did not set them.
@@ -105,6 +113,13 @@ export class ScanControl {
       log.info(`run ${run.runId} started (${upload.uploadedObjects} objects uploaded, ${t1 - t0} ms)`);
       for (const w of upload.warnings) {
         log.warn(w);
+      }
+      if (this.latestRequest.get(supersedes) !== request) {
+        // A later scan was asked for while this one packed and uploaded: its results would
+        // replace the later scan's markers with older ones.
+        log.info(`run ${run.runId} was superseded by a later scan of ${supersedes} before it started`);
+        await runs.cancel(run.runId).catch(() => undefined);
+        throw new Cancelled();
       }
       const previous = this.running.get(supersedes);
       if (previous) {

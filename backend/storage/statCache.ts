@@ -6,6 +6,7 @@
 // The file is binary: an unchanged upload of a large tree is mostly a walk plus this file, and
 // parsing thousands of hex digests and stamp strings from JSON (then collecting them) cost it more
 // than the walk's stats. Stamps are compared as numbers, digests stay bytes until asked for.
+import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { uploadCacheDir } from '../paths';
@@ -328,9 +329,17 @@ export class StatCache {
     }
     const header: Header = { root: this.root, writtenAt: now, files: files.length, packs, ...(tree ? { tree } : {}) };
     await fs.promises.mkdir(path.dirname(this.file), { recursive: true, mode: 0o700 });
-    const tmp = `${this.file}.${process.pid}.tmp`;
-    await fs.promises.writeFile(tmp, encode(header, files, entries), { mode: 0o600 });
-    await fs.promises.rename(tmp, this.file);
+    // A name of its own per write: two uploads of one workspace in one process (a run on save and a
+    // palette scan) save at the same moment, and a shared name made the second rename fail.
+    const tmp = `${this.file}.${process.pid}.${crypto.randomBytes(4).toString('hex')}.tmp`;
+    try {
+      await fs.promises.writeFile(tmp, encode(header, files, entries), { mode: 0o600 });
+      await fs.promises.rename(tmp, this.file);
+    } catch (err) {
+      // A full disk or a failed rename: the old cache stays whole, and no half-written copy is left.
+      await fs.promises.rm(tmp, { force: true });
+      throw err;
+    }
     if (this.file.endsWith('.stat')) {
       // The JSON cache earlier versions kept beside it is never read again.
       await fs.promises.rm(`${this.file.slice(0, -'.stat'.length)}.json`, { force: true });

@@ -87,6 +87,9 @@ describe('e2e: the extension-host test suite (test/vscode) in code-server', () =
     fs.copyFileSync(results, path.join(outputDir, 'vscode-suite-results.json'));
     for (const r of report.results) {
       console.log(`  ${r.ok ? '✔' : '✖'} [extension host] ${r.name} (${r.ms} ms)`);
+      for (const n of r.notes ?? []) {
+        console.log(`      ${n}`);
+      }
     }
     const failed = report.results.filter((r) => !r.ok);
     assert.deepEqual(

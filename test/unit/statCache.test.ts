@@ -39,6 +39,36 @@ async function saved(root: string, rels: string[], writtenAt: number): Promise<S
 }
 
 describe('StatCache', () => {
+  it('saves twice at the same moment in one process (two uploads of one workspace): both succeed, no temporary file left', async () => {
+    const root = workspace('ws-concurrent', { 'a.txt': 'hello', 'b.txt': 'world' });
+    const file = path.join(tmp, 'ws-concurrent.stat');
+    const caches = await Promise.all([StatCache.load(root, file), StatCache.load(root, file)]);
+    const writes = await Promise.allSettled(
+      caches.map((c, i) =>
+        c.save(
+          [{ rel: i === 0 ? 'a.txt' : 'b.txt', stamp: stampOf(root, i === 0 ? 'a.txt' : 'b.txt'), sha256: SHA }],
+          EMPTY,
+          undefined,
+          LATER(),
+        ),
+      ),
+    );
+    assert.deepEqual(
+      writes.map((w) => (w.status === 'rejected' ? String(w.reason) : w.value)),
+      [true, true],
+    );
+    assert.deepEqual(
+      fs.readdirSync(tmp).filter((n) => n.startsWith('ws-concurrent.stat.')),
+      [],
+      'no temporary file left',
+    );
+    const loaded = await StatCache.load(root, file);
+    // One of the two whole writes won.
+    assert.ok(
+      loaded.lookup('a.txt', stampOf(root, 'a.txt')) === SHA || loaded.lookup('b.txt', stampOf(root, 'b.txt')) === SHA,
+    );
+  });
+
   it('vouches for a file whose stamp matches, once it is older than the racy window', async () => {
     const root = workspace('ws1', { 'a.txt': 'hello' });
     const settled = await saved(root, ['a.txt'], LATER());

@@ -13,46 +13,18 @@ import { runningEmbedded } from '../../../backend/services/embedded';
 import { workerLogName, type WorkerState } from '../../../backend/services/state';
 import type { FuzzforgeApi } from '../../../extension/extension';
 import type { FindingsNode } from '../../../extension/views/findingsView';
+import { expected, key, patternMarkers, projectRoot } from './fixture';
 import { test } from './harness';
 
-/** This bundle is out/vscode-suite/index.js: the project root is two folders up. */
-const projectRoot = path.resolve(__dirname, '..', '..');
 const EXTENSION_ID = 'fuzzforge.fuzzforge-vscode';
 const WORKFLOW = 'security_assessment';
-
-interface Expected {
-  ruleId: string;
-  file: string;
-  line: number;
-}
-
-const expected = JSON.parse(
-  fs.readFileSync(path.join(projectRoot, 'test', 'fixtures', 'vulnerable-app.expected.json'), 'utf8'),
-) as Expected[];
-const key = (e: Expected) => `${e.ruleId} ${e.file}:${e.line}`;
 
 let api: FuzzforgeApi;
 let folder: vscode.WorkspaceFolder;
 let runId = '';
 let count = 0;
 
-function ours(): { file: string; line: number; ruleId: string; diag: vscode.Diagnostic }[] {
-  const out: { file: string; line: number; ruleId: string; diag: vscode.Diagnostic }[] = [];
-  for (const [uri, diags] of vscode.languages.getDiagnostics()) {
-    for (const d of diags) {
-      if (d.source === 'fuzzforge-patterns') {
-        const code = typeof d.code === 'object' ? String(d.code.value) : String(d.code);
-        out.push({
-          file: path.relative(folder.uri.fsPath, uri.fsPath),
-          line: d.range.start.line + 1,
-          ruleId: code,
-          diag: d,
-        });
-      }
-    }
-  }
-  return out;
-}
+const ours = () => patternMarkers(folder);
 
 test('activates and returns its API', async () => {
   const ext = vscode.extensions.getExtension<FuzzforgeApi>(EXTENSION_ID);

@@ -10,6 +10,8 @@ export interface TestResult {
   ok: boolean;
   ms: number;
   error?: string;
+  /** What the test measured (note()), for the runner to print. */
+  notes?: string[];
 }
 
 interface Test {
@@ -19,6 +21,14 @@ interface Test {
 }
 
 const tests: Test[] = [];
+/** The notes of the test running now. */
+let notes: string[] = [];
+
+/** Record a figure of the test running now: it goes into its result (the e2e runner prints it). */
+export function note(text: string): void {
+  notes.push(text);
+  console.log(`    ${text}`);
+}
 
 /**
  * Ask the runner for a screenshot of the window as it is now. Where the runner drives a browser
@@ -68,13 +78,14 @@ export async function runAll(suite: string): Promise<TestResult[]> {
   const only = process.env.FUZZFORGE_VSCODE_TESTS ? new RegExp(process.env.FUZZFORGE_VSCODE_TESTS) : undefined;
   for (const t of tests.filter((x) => !only || only.test(x.name))) {
     const t0 = Date.now();
+    notes = [];
     try {
       await withTimeout(t);
-      results.push({ name: t.name, ok: true, ms: Date.now() - t0 });
+      results.push({ name: t.name, ok: true, ms: Date.now() - t0, ...(notes.length ? { notes } : {}) });
       console.log(`  ✔ ${t.name} (${Date.now() - t0} ms)`);
     } catch (err) {
       const error = err instanceof Error ? (err.stack ?? err.message) : String(err);
-      results.push({ name: t.name, ok: false, ms: Date.now() - t0, error });
+      results.push({ name: t.name, ok: false, ms: Date.now() - t0, error, ...(notes.length ? { notes } : {}) });
       console.log(`  ✖ ${t.name} (${Date.now() - t0} ms)\n${error.replace(/^/gm, '      ')}`);
     }
   }

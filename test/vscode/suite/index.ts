@@ -3,6 +3,7 @@
 import { runAll } from './harness';
 import './extension.suite';
 import './debug.suite';
+import './runOnSave.suite';
 
 export async function run(): Promise<void> {
   await runAll('FuzzForge extension host suite');
