@@ -25,7 +25,7 @@ describe('baselines and suppressions', () => {
   let ws: string;
   let firstRun: string;
   before(async () => {
-    backend = await startTestBackend();
+    backend = await startTestBackend({ shareable: true });
     ws = copyFixture('vulnerable-app', path.join(backend.root, 'app'));
   });
   after(async () => {

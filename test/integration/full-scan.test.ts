@@ -37,7 +37,7 @@ describe('full_scan with every vertical', () => {
   let backend: TestBackend;
   let ws: string;
   before(async () => {
-    backend = await startTestBackend({ verticals: ['generic', 'python', 'node', 'go', 'cpp'] });
+    backend = await startTestBackend({ verticals: ['generic', 'python', 'node', 'go', 'cpp'], shareable: true });
     ws = mixedWorkspace(backend.root);
   });
   after(async () => {

@@ -31,7 +31,7 @@ describe('cpp_sast end to end', () => {
   let backend: TestBackend;
   let workspace: string;
   before(async () => {
-    backend = await startTestBackend({ verticals: ['cpp'] });
+    backend = await startTestBackend({ verticals: ['cpp'], shareable: true });
     workspace = copyFixture('cpp-sast', path.join(backend.root, 'cpp-sast'));
   });
   after(async () => {

@@ -35,7 +35,7 @@ describe('go_sast end to end', () => {
     // Hermetic: the fixture needs only the standard library, and the module with an unknown
     // dependency must fail to resolve the same way with or without a network.
     process.env.GOPROXY = 'off';
-    backend = await startTestBackend({ verticals: ['go'] });
+    backend = await startTestBackend({ verticals: ['go'], shareable: true });
     workspace = copyFixture('go-sast', path.join(backend.root, 'go-sast'));
   });
   after(async () => {

@@ -44,7 +44,7 @@ describe('js_sast end to end', () => {
         [],
         'eslint must be installed (node dist/cli.js setup --tools)',
       );
-      backend = await startTestBackend({ verticals: ['node'] });
+      backend = await startTestBackend({ verticals: ['node'], shareable: true });
       workspace = copyFixture('js-sast', path.join(backend.root, 'js-sast'));
     },
     { timeout: 10 * 60_000 },

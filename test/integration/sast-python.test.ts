@@ -59,7 +59,7 @@ describe('python_sast end to end', () => {
   before(
     async () => {
       await requirePythonTools();
-      backend = await startTestBackend({ verticals: ['python'] });
+      backend = await startTestBackend({ verticals: ['python'], shareable: true });
       workspace = copyFixture('python-sast', path.join(backend.root, 'python-sast'));
     },
     { timeout: 15 * 60_000 },

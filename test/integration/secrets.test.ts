@@ -128,7 +128,7 @@ describe('secret_detection end to end', () => {
   };
 
   before(async () => {
-    backend = await startTestBackend({ verticals: ['generic'] });
+    backend = await startTestBackend({ verticals: ['generic'], shareable: true });
     workspace = copyFixture('secrets-app', path.join(backend.root, 'secrets-app'));
   });
   after(async () => {
