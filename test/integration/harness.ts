@@ -84,26 +84,17 @@ export async function startTestBackend(options: TestBackendOptions = {}): Promis
   for (const signal of ['SIGINT', 'SIGTERM'] as const) {
     process.once(signal, () => process.exit(130));
   }
-  const conn = embeddedConnection(state);
-  const runs = await RunService.connect(conn);
-  const backend: TestBackend = {
+  return connectTestBackend(
     root,
     stateDir,
     state,
-    conn,
-    runs,
-    env: { ...process.env, FUZZFORGE_STATE_DIR: stateDir, FUZZFORGE_TOOLBOX: opts.toolboxDir },
-    async stop() {
+    opts.toolboxDir,
+    state.workers.map((w) => w.vertical),
+    async () => {
       process.off('exit', killOnExit);
-      await runs.close();
       await stopEmbedded(stateDir);
-      fs.rmSync(root, { recursive: true, force: true });
     },
-  };
-  for (const vertical of state.workers.map((w) => w.vertical)) {
-    await waitForPollers(backend, vertical);
-  }
-  return backend;
+  );
 }
 
 /**
@@ -122,6 +113,23 @@ async function attachSharedBackend(stateDir: string, verticals: readonly string[
   const root = fs.mkdtempSync(path.join(os.tmpdir(), 'ff-it-'));
   process.env.FUZZFORGE_STATE_DIR = stateDir;
   process.env.FUZZFORGE_UPLOAD_CACHE = path.join(root, 'upload-cache');
+  // Nothing of the backend is this file's to stop.
+  return connectTestBackend(root, stateDir, state, toolboxDir(), verticals, () => Promise.resolve());
+}
+
+/**
+ * A running backend as a test's: a connection of its own, an environment for CLI children, and
+ * `stop()` that closes the connection, runs `release` and removes `root`. Waits for the
+ * `verticals`' workers to poll.
+ */
+async function connectTestBackend(
+  root: string,
+  stateDir: string,
+  state: BackendState,
+  toolbox: string,
+  verticals: readonly string[],
+  release: () => Promise<void>,
+): Promise<TestBackend> {
   const conn = embeddedConnection(state);
   const runs = await RunService.connect(conn);
   const backend: TestBackend = {
@@ -130,9 +138,10 @@ async function attachSharedBackend(stateDir: string, verticals: readonly string[
     state,
     conn,
     runs,
-    env: { ...process.env, FUZZFORGE_STATE_DIR: stateDir, FUZZFORGE_TOOLBOX: toolboxDir() },
+    env: { ...process.env, FUZZFORGE_STATE_DIR: stateDir, FUZZFORGE_TOOLBOX: toolbox },
     async stop() {
       await runs.close();
+      await release();
       fs.rmSync(root, { recursive: true, force: true });
     },
   };
