@@ -32,5 +32,16 @@ npx eslint --max-warnings=0 .
 echo "== unit, integration, adversarial, compose and e2e tests"
 # --test-timeout guards against a hang only (a test waiting for something that never comes fails
 # after 20 min instead of running into CI's limit); no test is meant to come near it.
-node --import tsx --test --test-concurrency=1 --test-timeout=1200000 --test-reporter=spec test/unit/*.test.ts \
-  test/integration/*.test.ts test/adversarial/*.test.ts test/compose/*.test.ts test/e2e/*.test.ts
+# Every suite runs even when an earlier one failed; the script fails when any did.
+run_tests() {
+  node --import tsx --test --test-concurrency=1 --test-timeout=1200000 --test-reporter=spec "$@"
+}
+status=0
+run_tests test/unit/*.test.ts || status=1
+# The integration and hostile-input files that only scan workspaces of their own share one embedded
+# backend, started once here and stopped by pid when they end (also on failure or Ctrl-C); the
+# others start their own (test/README.md says which and why).
+node --import tsx test/integration/shared-backend.ts -- node --import tsx --test --test-concurrency=1 \
+  --test-timeout=1200000 --test-reporter=spec test/integration/*.test.ts test/adversarial/*.test.ts || status=1
+run_tests test/compose/*.test.ts test/e2e/*.test.ts || status=1
+exit "$status"

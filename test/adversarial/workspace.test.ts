@@ -193,7 +193,13 @@ describe('hostile workspaces and tool output through the CLI', () => {
         assert.ok(!rule.helpUri || /^https?:\/\//.test(rule.helpUri), `rule ${rule.id} links to ${rule.helpUri}`);
       }
     }
+    // Of the three results, only the one inside the target is left.
+    assert.deepEqual(
+      findingRows(log).map((r) => [r.ruleId, r.file, r.line]),
+      [['evil\u001b]0;owned\u0007', 'app.py', 1]],
+    );
     const diagnostics = sarifToDiagnostics(log, fs.realpathSync(ws));
+    assert.equal(diagnostics.length, 1);
     for (const d of diagnostics) {
       assert.ok(d.file.startsWith(`${fs.realpathSync(ws)}${path.sep}`), `${d.file} is inside the workspace`);
       assert.ok(!d.helpUri || /^https?:\/\//.test(d.helpUri), `${d.helpUri} is a web link`);

@@ -17,7 +17,7 @@ describe('workflow histories replay', () => {
   let backend: TestBackend;
   let histories: NamedHistory[];
   before(async () => {
-    backend = await startTestBackend({ verticals: RECORDING_VERTICALS });
+    backend = await startTestBackend({ verticals: RECORDING_VERTICALS, shareable: true });
     histories = await recordToolboxHistories(backend);
   });
   after(async () => {

@@ -9,7 +9,7 @@ import { findingRows, type FindingRow } from '../../backend/sarif/log';
 import { awaitScan, fetchSarif, findWorkflow, startScan } from '../../backend/scan';
 import type { ScanSummary } from '../../toolbox/shared/definitions';
 import { mergeSameWeakness } from '../../toolbox/modules/reporters/postprocess';
-import { FIXTURES, startTestBackend, type TestBackend } from './harness';
+import { comparableRows, FIXTURES, readExpected, startTestBackend, type TestBackend } from './harness';
 
 const CHILDREN: Record<string, string> = {
   security_assessment: 'generic',
@@ -29,6 +29,30 @@ function mixedWorkspace(root: string): string {
   return ws;
 }
 
+/** How many results a log has under each fixture folder of the mixed workspace. */
+function perFixture(rows: readonly FindingRow[]): Record<string, number> {
+  const counts: Record<string, number> = {};
+  for (const r of rows) {
+    const fixture = decodeURI(r.file ?? '').split('/')[0] ?? '';
+    counts[fixture] = (counts[fixture] ?? 0) + 1;
+  }
+  return counts;
+}
+
+/** A fixture's results in the mixed workspace, as its expected file writes them (rule, file, line). */
+function fixtureRows(rows: readonly FindingRow[], fixture: string): string[] {
+  return comparableRows(rows)
+    .filter((r) => r.file.startsWith(`${fixture}/`))
+    .map((r) => `${r.file.slice(fixture.length + 1)}:${r.line} ${r.ruleId}`)
+    .sort();
+}
+
+function expectedRows(fixture: string): string[] {
+  return readExpected(fixture)
+    .map((r) => `${r.file}:${r.line} ${r.ruleId}`)
+    .sort();
+}
+
 function reportedAs(row: FindingRow): string[] {
   return (row.reportedBy ?? [{ tool: row.tool, ruleId: row.ruleId }]).map((b) => `${b.tool}/${b.ruleId}`);
 }
@@ -37,7 +61,7 @@ describe('full_scan with every vertical', () => {
   let backend: TestBackend;
   let ws: string;
   before(async () => {
-    backend = await startTestBackend({ verticals: ['generic', 'python', 'node', 'go', 'cpp'] });
+    backend = await startTestBackend({ verticals: ['generic', 'python', 'node', 'go', 'cpp'], shareable: true });
     ws = mixedWorkspace(backend.root);
   });
   after(async () => {
@@ -65,7 +89,7 @@ describe('full_scan with every vertical', () => {
       childResults += findingRows(childLog).length;
     }
     const rows = findingRows(sarif);
-    assert.ok((summary.deduplicated ?? 0) > 0, 'results of one weakness reported by several tools were merged');
+    assert.equal(summary.deduplicated, 76, 'results of one weakness reported by several tools were merged');
     assert.equal(rows.length + (summary.deduplicated ?? 0), childResults, 'nothing else lost or added');
     const tools = new Set(sarif.runs.map((r) => r.tool.driver.name));
     for (const tool of ['fuzzforge-patterns', 'bandit', 'semgrep', 'eslint', 'gosec', 'cppcheck', 'flawfinder']) {
@@ -104,11 +128,17 @@ describe('full_scan with every vertical', () => {
       (r) => r.file === 'python-sast/notes/config.py' && r.line === 4,
     );
     assert.deepEqual(secretAgain.map(reportedAs), secret.map(reportedAs), 'the merge survives baseline matching');
-    for (const lang of ['python-sast/', 'js-sast/', 'go-sast/', 'cpp-sast/', 'secrets-app/']) {
-      assert.ok(
-        rows.some((r) => decodeURI(r.file ?? '').startsWith(lang)),
-        `findings in ${lang}`,
-      );
+    assert.deepEqual(perFixture(rows), {
+      'cpp-sast': 22,
+      'go-sast': 18,
+      'js-sast': 15,
+      'python-sast': 36,
+      'secrets-app': 18,
+      'vulnerable-app': 84,
+    });
+    // Where no other tool speaks for one of its results, a fixture's results are its expected ones.
+    for (const fixture of ['cpp-sast', 'js-sast', 'secrets-app']) {
+      assert.deepEqual(fixtureRows(rows, fixture), expectedRows(fixture), fixture);
     }
   });
 });
@@ -138,6 +168,17 @@ describe('full_scan without the language workers', () => {
     }
     const notes = sarif.runs.flatMap((r) => r.invocations ?? []).filter((i) => !i.executionSuccessful);
     assert.equal(notes.length, 4);
-    assert.ok(findingRows(sarif).length > 0);
+    // security_assessment's and secret_detection's results over the six fixtures; in secrets-app,
+    // exactly its expected findings.
+    const rows = findingRows(sarif);
+    assert.deepEqual(perFixture(rows), {
+      'cpp-sast': 1,
+      'go-sast': 6,
+      'js-sast': 6,
+      'python-sast': 16,
+      'secrets-app': 18,
+      'vulnerable-app': 65,
+    });
+    assert.deepEqual(fixtureRows(rows, 'secrets-app'), expectedRows('secrets-app'));
   });
 });

@@ -1,5 +1,7 @@
 // A real embedded backend per test file: Temporal dev server, MinIO and workers on free loopback
-// ports with private state, cache and worker folders, stopped (by pid) when the file ends.
+// ports with private state, cache and worker folders, stopped (by pid) when the file ends. Files
+// that only upload workspaces of their own and scan them may instead attach to one backend shared
+// by a whole run (test/integration/shared-backend.ts, FUZZFORGE_TEST_SHARED_STATE).
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -14,6 +16,7 @@ import type { BackendConnection } from '../../backend/services/connection';
 import {
   defaultEmbeddedOptions,
   embeddedConnection,
+  runningEmbedded,
   startEmbedded,
   stopEmbedded,
 } from '../../backend/services/embedded';
@@ -32,7 +35,30 @@ export interface TestBackend {
   stop(): Promise<void>;
 }
 
-export async function startTestBackend(options: { toolbox?: string; verticals?: string[] } = {}): Promise<TestBackend> {
+/** State folder of the backend a run shares among its `shareable` files (set by shared-backend.ts). */
+export const SHARED_STATE_ENV = 'FUZZFORGE_TEST_SHARED_STATE';
+
+export interface TestBackendOptions {
+  /** A toolbox folder of the test's own (never shared: the shared backend serves the project's). */
+  toolbox?: string;
+  /** Verticals whose workers the test needs (default generic). */
+  verticals?: string[];
+  /**
+   * The test only uploads workspaces of its own and scans them: it neither kills nor reconfigures
+   * services or workers, nor asserts on caches, buckets or logs another file's runs also change.
+   * Such a test attaches to the run's shared backend when there is one with its verticals.
+   */
+  shareable?: boolean;
+}
+
+export async function startTestBackend(options: TestBackendOptions = {}): Promise<TestBackend> {
+  const verticals = options.verticals ?? ['generic'];
+  if (options.shareable && options.toolbox === undefined && process.env[SHARED_STATE_ENV]) {
+    const shared = await attachSharedBackend(process.env[SHARED_STATE_ENV], verticals);
+    if (shared) {
+      return shared;
+    }
+  }
   const root = fs.mkdtempSync(path.join(os.tmpdir(), 'ff-it-'));
   const stateDir = path.join(root, 'state');
   // Inherited by the supervisor and its workers: this test's own worker cache.
@@ -44,7 +70,7 @@ export async function startTestBackend(options: { toolbox?: string; verticals?: 
   opts.ports = { temporal: 0, temporalUi: 0, minio: 0, minioConsole: 0 };
   opts.toolboxDir = options.toolbox ?? toolboxDir();
   // Only the workers a test asks for: every worker bundles the toolbox at start (seconds each).
-  opts.verticals = options.verticals ?? ['generic'];
+  opts.verticals = verticals;
   const { state } = await startEmbedded(opts);
   // The supervisor is detached: make sure it goes when this process goes, however it ends.
   const killOnExit = () => {
@@ -58,6 +84,52 @@ export async function startTestBackend(options: { toolbox?: string; verticals?: 
   for (const signal of ['SIGINT', 'SIGTERM'] as const) {
     process.once(signal, () => process.exit(130));
   }
+  return connectTestBackend(
+    root,
+    stateDir,
+    state,
+    opts.toolboxDir,
+    state.workers.map((w) => w.vertical),
+    async () => {
+      process.off('exit', killOnExit);
+      await stopEmbedded(stateDir);
+    },
+  );
+}
+
+/**
+ * The shared backend of `stateDir` as this file's backend, or undefined (with the reason on
+ * stderr) when it is not running or lacks one of `verticals`. Scratch folders and the upload cache
+ * stay the file's own; `stop()` closes this file's connection and removes its folders only.
+ */
+async function attachSharedBackend(stateDir: string, verticals: readonly string[]): Promise<TestBackend | undefined> {
+  const state = runningEmbedded(stateDir);
+  const missing = verticals.filter((v) => !state?.workers.some((w) => w.vertical === v));
+  if (state?.status !== 'ready' || missing.length > 0) {
+    const why = state?.status !== 'ready' ? 'is not running' : `has no worker for ${missing.join(', ')}`;
+    console.error(`the shared test backend in ${stateDir} ${why}: this file starts its own`);
+    return undefined;
+  }
+  const root = fs.mkdtempSync(path.join(os.tmpdir(), 'ff-it-'));
+  process.env.FUZZFORGE_STATE_DIR = stateDir;
+  process.env.FUZZFORGE_UPLOAD_CACHE = path.join(root, 'upload-cache');
+  // Nothing of the backend is this file's to stop.
+  return connectTestBackend(root, stateDir, state, toolboxDir(), verticals, () => Promise.resolve());
+}
+
+/**
+ * A running backend as a test's: a connection of its own, an environment for CLI children, and
+ * `stop()` that closes the connection, runs `release` and removes `root`. Waits for the
+ * `verticals`' workers to poll.
+ */
+async function connectTestBackend(
+  root: string,
+  stateDir: string,
+  state: BackendState,
+  toolbox: string,
+  verticals: readonly string[],
+  release: () => Promise<void>,
+): Promise<TestBackend> {
   const conn = embeddedConnection(state);
   const runs = await RunService.connect(conn);
   const backend: TestBackend = {
@@ -66,15 +138,14 @@ export async function startTestBackend(options: { toolbox?: string; verticals?: 
     state,
     conn,
     runs,
-    env: { ...process.env, FUZZFORGE_STATE_DIR: stateDir, FUZZFORGE_TOOLBOX: opts.toolboxDir },
+    env: { ...process.env, FUZZFORGE_STATE_DIR: stateDir, FUZZFORGE_TOOLBOX: toolbox },
     async stop() {
-      process.off('exit', killOnExit);
       await runs.close();
-      await stopEmbedded(stateDir);
+      await release();
       fs.rmSync(root, { recursive: true, force: true });
     },
   };
-  for (const vertical of state.workers.map((w) => w.vertical)) {
+  for (const vertical of verticals) {
     await waitForPollers(backend, vertical);
   }
   return backend;

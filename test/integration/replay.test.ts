@@ -38,7 +38,7 @@ describe('crash replay', () => {
   const crashId = 'a1b2c3d4e5f60718';
 
   before(async () => {
-    backend = await startTestBackend({ verticals: [] });
+    backend = await startTestBackend({ verticals: [], shareable: true });
     workspace = path.join(backend.root, 'ws');
     fs.mkdirSync(workspace);
     fs.writeFileSync(path.join(workspace, 'fuzz_hang.py'), HANG_HARNESS);

@@ -33,7 +33,8 @@ describe('go_sast end to end', () => {
   let workspace: string;
   before(async () => {
     // Hermetic: the fixture needs only the standard library, and the module with an unknown
-    // dependency must fail to resolve the same way with or without a network.
+    // dependency must fail to resolve the same way with or without a network. The go worker
+    // inherits this: a backend of its own, not the shared one.
     process.env.GOPROXY = 'off';
     backend = await startTestBackend({ verticals: ['go'] });
     workspace = copyFixture('go-sast', path.join(backend.root, 'go-sast'));
