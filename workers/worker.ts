@@ -1,9 +1,10 @@
 // The one worker program of every vertical: `node dist/worker.js --vertical NAME[,NAME...]`.
 // It loads the toolbox folders of its verticals at start-up and polls `fuzzforge-<vertical>` for
 // each. A compose container runs it with one vertical; the embedded backend runs one process for
-// every local vertical (one runtime, one Temporal connection, one activity bundle and one workflow
-// bundle shared by a Temporal Worker per vertical): the tools themselves always run as child
-// processes, so a tool that crashes fails its activity, not the host.
+// every local vertical (one runtime, one Temporal connection, one activity bundle, and one workflow
+// bundle in one workflow thread, shared by a Temporal Worker per vertical): the tools themselves
+// always run as child processes, so a tool that crashes fails its activity, not the host. After
+// work the host collects its heap once it is quiet (workers/idleGc.ts).
 // With FUZZFORGE_TOOLBOX_WATCH on (the embedded default) it rebuilds the toolbox when it changes
 // and swaps each good version in without a restart (workers/toolboxWatch.ts).
 import * as fs from 'node:fs';
@@ -21,6 +22,8 @@ import { ObjectStore } from '../backend/storage/objectStore';
 import { inputValidationActivities } from './inputValidation';
 import { type IdleWatch, idleMinutesFromEnv, watchIdle } from './idle';
 import { workerIdentity } from './identity';
+import { collectWhenIdle } from './idleGc';
+import { SharedWorkflowThread } from './workflowThread';
 import { bundleToolboxWorkflows, loadToolbox, type LoadedToolbox } from './toolboxLoader';
 import { formatRejectedReload, newProblems, toolboxWatchFromEnv, watchToolbox } from './toolboxWatch';
 
@@ -52,7 +55,9 @@ async function main(): Promise<void> {
     for (const problem of built.problems) {
       log(`toolbox problem (skipped): ${formatProblem(problem)}`);
     }
-    log(`workflow bundle for ${verticals.join(', ')} ready (${built.workflows.length} workflows, ${Date.now() - began} ms)`);
+    log(
+      `workflow bundle for ${verticals.join(', ')} ready (${built.workflows.length} workflows, ${Date.now() - began} ms)`,
+    );
     return;
   }
   if (verticals.length === 1) {
@@ -81,12 +86,15 @@ async function main(): Promise<void> {
   const toolbox = toolboxDir();
   const watch = toolboxWatchFromEnv(process.env);
   const started = Date.now();
+  // Connect while the toolbox loads (each takes a few hundred ms at start-up).
+  const connecting = connectWhenUp(conn.temporal);
+  connecting.catch(() => undefined);
   const first = await loadToolbox(toolbox, verticals);
   for (const problem of first.problems) {
     log(`toolbox problem (skipped): ${formatProblem(problem)}`);
   }
   log(`loaded ${describeToolbox(first)} from ${toolbox} in ${Date.now() - started} ms`);
-  const firstConnection = await connectWhenUp(conn.temporal);
+  const firstConnection = await connecting;
   const concurrency = Number(
     values.concurrency ?? process.env.FUZZFORGE_WORKER_CONCURRENCY ?? Math.max(2, os.cpus().length),
   );
@@ -111,6 +119,8 @@ async function main(): Promise<void> {
     idleWatches: IdleWatch[];
   }
   const retired = new Set<string>();
+  /** Generations whose workers have not all stopped yet (the serving one and those finishing). */
+  const live = new Set<Generation>();
   let serving: Generation | undefined;
   let stopping = false;
   let running = 0;
@@ -156,26 +166,39 @@ async function main(): Promise<void> {
       workers: [],
       idleWatches: [],
     };
-    for (const vertical of verticals.filter((v) => !retired.has(v))) {
-      gen.workers.push({
-        vertical,
-        worker: await Worker.create({
-          connection,
-          namespace,
-          taskQueue: taskQueueFor(vertical),
-          identity: await workerIdentity(vertical, address),
-          // One bundle for all the host's verticals: a worker only runs what its queue sends it.
-          ...(loaded.bundle ? { workflowBundle: loaded.bundle } : {}),
-          activities,
-          maxConcurrentActivityTaskExecutions: concurrency,
-          // A watching host lets the activities of a replaced version run to their end (within
-          // the reload grace); a stop of the embedded backend ends them with the host anyway.
-          shutdownGraceTime: watch.enabled ? watch.graceSeconds * 1000 : '10s',
-          // Heartbeats reach the server at least every second, so a cancel reaches a long-running
-          // activity (a fuzzer) within about a second instead of 0.8 x its heartbeat timeout.
-          maxHeartbeatThrottleInterval: '1s',
-        }),
-      });
+    // The generation's Workers share one workflow thread (workers/workflowThread.ts).
+    const thread = new SharedWorkflowThread();
+    try {
+      // Created together: the first makes the shared thread, the others wait for it.
+      const created = await thread.create(() =>
+        Promise.all(
+          verticals
+            .filter((v) => !retired.has(v))
+            .map(async (vertical) => ({
+              vertical,
+              worker: await Worker.create({
+                connection,
+                namespace,
+                taskQueue: taskQueueFor(vertical),
+                identity: await workerIdentity(vertical, address),
+                // One bundle for all the host's verticals: a worker only runs what its queue sends it.
+                ...(loaded.bundle ? { workflowBundle: loaded.bundle } : {}),
+                activities,
+                maxConcurrentActivityTaskExecutions: concurrency,
+                // A watching host lets the activities of a replaced version run to their end (within
+                // the reload grace); a stop of the embedded backend ends them with the host anyway.
+                shutdownGraceTime: watch.enabled ? watch.graceSeconds * 1000 : '10s',
+                // Heartbeats reach the server at least every second, so a cancel reaches a long-running
+                // activity (a fuzzer) within about a second instead of 0.8 x its heartbeat timeout.
+                maxHeartbeatThrottleInterval: '1s',
+              }),
+            })),
+        ),
+      );
+      gen.workers.push(...created);
+    } catch (err) {
+      await thread.destroy().catch(() => undefined);
+      throw err;
     }
     const runs: Promise<void>[] = [];
     for (const { vertical, worker } of gen.workers) {
@@ -212,7 +235,11 @@ async function main(): Promise<void> {
         );
       }
     }
-    gen.stopped = Promise.all(runs).then(() => connection.close());
+    live.add(gen);
+    gen.stopped = Promise.all(runs)
+      .then(() => thread.destroy())
+      .then(() => connection.close())
+      .finally(() => live.delete(gen));
     return gen;
   };
 
@@ -268,6 +295,17 @@ async function main(): Promise<void> {
 
   serving = await startGeneration(first, 1, firstConnection);
   writeStatus();
+  const collector = collectWhenIdle({
+    busy: () =>
+      [...live].some((gen) =>
+        gen.workers.some(({ worker }) => {
+          const status = worker.getStatus();
+          return status.numInFlightActivities > 0 || status.numInFlightWorkflowActivations > 0;
+        }),
+      ),
+    onCollect: (before, after) =>
+      log(`idle: heap ${Math.round(before / 1048576)} -> ${Math.round(after / 1048576)} MB after a full collection`),
+  });
   if (process.env.FUZZFORGE_SUPERVISED === '1') {
     // If the supervisor dies without stopping us, do not linger as an orphan.
     const parent = process.ppid;
@@ -312,6 +350,7 @@ async function main(): Promise<void> {
   } finally {
     stopping = true;
     watcher?.stop();
+    collector.stop();
   }
   await serving.stopped;
   log('stopped');

@@ -1,0 +1,104 @@
+// The worker host's Temporal Workers (one per vertical) share one workflow thread instead of one
+// isolate each (workers/workflowThread.ts, which steps into a static method of the SDK's Worker).
+// Real Temporal, real Workers in this process: if an SDK upgrade moves that method, the host
+// silently goes back to a thread per Worker, and this test fails.
+import * as assert from 'node:assert/strict';
+import * as path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { Client, type Connection } from '@temporalio/client';
+import { bundleWorkflowCode, NativeConnection, Runtime, DefaultLogger, Worker } from '@temporalio/worker';
+import { connectTemporal, temporalConnectOptions } from '../../backend/temporal/connect';
+import { SharedWorkflowThread } from '../../workers/workflowThread';
+import { startTestBackend, type TestBackend } from './harness';
+
+type Factory = (...args: unknown[]) => Promise<{ destroy(): Promise<void> }>;
+
+describe('the Workers of one host share one workflow thread', () => {
+  let backend: TestBackend;
+  let client: Client;
+  let clientConnection: Connection;
+  let workerConnection: NativeConnection;
+  let bundle: Awaited<ReturnType<typeof bundleWorkflowCode>>;
+  const cls = Worker as unknown as { createWorkflowCreator: Factory };
+  const sdkFactory = cls.createWorkflowCreator;
+  /** Threads the SDK made (its factory, counted). */
+  let threadsMade = 0;
+
+  before(async () => {
+    Runtime.install({ logger: new DefaultLogger('ERROR') });
+    backend = await startTestBackend({ shareable: true });
+    clientConnection = await connectTemporal(backend.conn.temporal);
+    client = new Client({ connection: clientConnection, namespace: backend.conn.temporal.namespace });
+    workerConnection = await NativeConnection.connect(temporalConnectOptions(backend.conn.temporal));
+    bundle = await bundleWorkflowCode({
+      workflowsPath: path.join(__dirname, 'workflows', 'whereAmI.ts'),
+      logger: { log() {}, trace() {}, debug() {}, info() {}, warn() {}, error: console.error },
+    });
+    assert.equal(typeof sdkFactory, 'function', "the SDK's Worker.createWorkflowCreator is gone");
+    cls.createWorkflowCreator = function counted(this: unknown, ...args: unknown[]) {
+      threadsMade++;
+      return sdkFactory.apply(this, args);
+    };
+  });
+  after(async () => {
+    cls.createWorkflowCreator = sdkFactory;
+    await workerConnection?.close();
+    await clientConnection?.close();
+    await backend?.stop();
+  });
+
+  /** Create one Worker per queue (inside `shared` when given), run a workflow on each at once. */
+  async function runOnQueues(queues: string[], shared?: SharedWorkflowThread): Promise<string[]> {
+    const create = () =>
+      Promise.all(
+        queues.map((taskQueue) =>
+          Worker.create({
+            connection: workerConnection,
+            namespace: backend.conn.temporal.namespace,
+            taskQueue,
+            workflowBundle: bundle,
+          }),
+        ),
+      );
+    const workers = shared ? await shared.create(create) : await create();
+    const runs = Promise.all(workers.map((w) => w.run()));
+    try {
+      return await Promise.all(
+        queues.map((taskQueue, i) =>
+          client.workflow.execute<(ms: number) => Promise<string>>('whereAmI', {
+            taskQueue,
+            workflowId: `${taskQueue}-run-${i}`,
+            args: [300],
+            workflowExecutionTimeout: '1m',
+          }),
+        ),
+      );
+    } finally {
+      workers.forEach((w) => w.shutdown());
+      await runs;
+    }
+  }
+
+  it('makes one thread for three Workers, runs each queue on its own Worker, and ends the thread', async () => {
+    const queues = ['a', 'b', 'c'].map((q) => `ff-thread-${process.pid}-${q}`);
+    const shared = new SharedWorkflowThread();
+    threadsMade = 0;
+    assert.deepEqual(await runOnQueues(queues, shared), queues);
+    assert.equal(threadsMade, 1, 'three Workers in one host made more than one workflow thread');
+    // The Workers have stopped: the thread is still there until the generation destroys it.
+    await shared.destroy();
+    await assert.rejects(
+      shared.create(() => Promise.resolve()),
+      /already destroyed/,
+    );
+    // The SDK's own method is back for anything created outside a shared scope.
+    assert.notEqual(cls.createWorkflowCreator, undefined);
+  });
+
+  it('counts what it claims: without sharing, the SDK makes a thread per Worker', async () => {
+    const queues = ['d', 'e'].map((q) => `ff-thread-${process.pid}-${q}`);
+    threadsMade = 0;
+    assert.deepEqual(await runOnQueues(queues), queues);
+    assert.equal(threadsMade, 2);
+  });
+});
