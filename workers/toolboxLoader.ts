@@ -47,12 +47,17 @@ function listModuleFiles(dir: string): string[] {
  * Compile every `toolbox/modules/**.ts` at start-up and collect the `activities` object each
  * exports. Nothing is pre-built, so editing or adding a module needs only a worker restart.
  */
-async function compileModules(files: readonly string[], modulesDir: string, outfile: string): Promise<void> {
+async function compileModules(
+  files: readonly string[],
+  modulesDir: string,
+  outfile: string,
+): Promise<esbuild.Metafile | undefined> {
   const entry =
     files.map((f, i) => `import * as m${i} from ${JSON.stringify(f)};`).join('\n') +
     `\nexport const modules = [${files.map((f, i) => `[${JSON.stringify(f)}, m${i}]`).join(', ')}];\n`;
-  await esbuild.build({
-    stdin: { contents: entry, resolveDir: modulesDir, sourcefile: 'toolbox-activities.ts', loader: 'ts' },
+  loaderStats.activityBuilds++;
+  const result = await esbuild.build({
+    stdin: { contents: entry, resolveDir: modulesDir, sourcefile: ACTIVITIES_ENTRY, loader: 'ts' },
     bundle: true,
     platform: 'node',
     target: 'node20',
@@ -65,7 +70,111 @@ async function compileModules(files: readonly string[], modulesDir: string, outf
     external: ['@temporalio/*', 'esbuild', '@swc/*', 'cpu-features', 'ssh2'],
     nodePaths: [path.join(projectRoot(), 'node_modules')],
     logLevel: 'silent',
+    metafile: true,
   });
+  return result.metafile;
+}
+
+/** Name of the generated entry that imports every module (esbuild's stdin). */
+const ACTIVITIES_ENTRY = 'toolbox-activities.ts';
+
+/** Counts what a load did (tests: was the compiled activities bundle reused?). */
+export const loaderStats = { activityBuilds: 0 };
+
+/**
+ * The compiled activities of a clean build, kept for the next load: esbuild bundling every module
+ * with what it imports (backend code, the MinIO client) is most of a worker host's start-up
+ * toolbox load. Reused only while every file the build read has the same content (hashed, not
+ * dated: a checkout or an editor can keep a modification time), with the same module list,
+ * esbuild and Node.
+ */
+interface ActivityCache {
+  /** Where the compiled code is kept (inside our node_modules, so its externals resolve). */
+  code: string;
+  index: string;
+}
+
+function activityCache(files: readonly string[]): ActivityCache {
+  const key = crypto
+    .createHash('sha256')
+    .update(`${esbuild.version}\0${process.version}\0${files.join('\0')}`)
+    .digest('hex')
+    .slice(0, 24);
+  const dir = path.join(buildDir(), 'activities');
+  return { code: path.join(dir, `activities-${key}.cjs`), index: path.join(dir, `activities-${key}.json`) };
+}
+
+function hashFile(file: string): string {
+  return crypto.createHash('sha256').update(fs.readFileSync(file)).digest('hex');
+}
+
+/**
+ * The names in the folders of our own inputs (not node_modules): a file added beside an import
+ * can change what it resolves to (`./x` is x.ts before x/index.ts).
+ */
+function folderListings(inputs: readonly string[]): Record<string, string> {
+  const dirs = new Set(
+    inputs.filter((f) => !f.includes(`${path.sep}node_modules${path.sep}`)).map((f) => path.dirname(f)),
+  );
+  return Object.fromEntries([...dirs].sort().map((dir) => [dir, fs.readdirSync(dir).sort().join('/')]));
+}
+
+interface ActivityIndex {
+  inputs: Record<string, string>;
+  folders: Record<string, string>;
+}
+
+/** The cached build, when every input it recorded is unchanged; else undefined. */
+function cachedActivities(cache: ActivityCache): string | undefined {
+  try {
+    const index = JSON.parse(fs.readFileSync(cache.index, 'utf8')) as ActivityIndex;
+    for (const [file, hash] of Object.entries(index.inputs)) {
+      if (hashFile(file) !== hash) {
+        return undefined;
+      }
+    }
+    const folders = folderListings(Object.keys(index.inputs));
+    if (JSON.stringify(folders) !== JSON.stringify(index.folders)) {
+      return undefined;
+    }
+    return fs.existsSync(cache.code) ? cache.code : undefined;
+  } catch {
+    // Not cached yet, a torn index, or an input that is gone: build.
+    return undefined;
+  }
+}
+
+function keepActivities(
+  cache: ActivityCache,
+  built: string,
+  metafile: esbuild.Metafile,
+  modulesDir: string,
+  startedMs: number,
+): void {
+  try {
+    const inputs: Record<string, string> = {};
+    for (const input of Object.keys(metafile.inputs)) {
+      const abs = path.resolve(input);
+      // The generated entry is fixed by the module list, which is in the key.
+      if (abs !== path.join(modulesDir, ACTIVITIES_ENTRY)) {
+        // Changed while (or just before) it was compiled: the build may hold the older text.
+        if (fs.statSync(abs).mtimeMs > startedMs - 2000) {
+          return;
+        }
+        inputs[abs] = hashFile(abs);
+      }
+    }
+    const index: ActivityIndex = { inputs, folders: folderListings(Object.keys(inputs)) };
+    fs.mkdirSync(path.dirname(cache.code), { recursive: true });
+    const tmp = `.${process.pid}.tmp`;
+    fs.copyFileSync(built, cache.code + tmp);
+    fs.renameSync(cache.code + tmp, cache.code);
+    fs.writeFileSync(cache.index + tmp, JSON.stringify(index));
+    fs.renameSync(cache.index + tmp, cache.index);
+    pruneBundles(path.dirname(cache.index), path.basename(cache.index), 'activities-');
+  } catch {
+    // A cache that cannot be written costs the next start its compile, nothing else.
+  }
 }
 
 /**
@@ -77,9 +186,18 @@ async function compileModules(files: readonly string[], modulesDir: string, outf
 export async function loadActivities(toolboxDir: string, problems: ToolboxProblem[]): Promise<ActivityMap> {
   const modulesDir = path.join(toolboxDir, 'modules');
   let files = fs.existsSync(modulesDir) ? listModuleFiles(modulesDir) : [];
-  const outfile = path.join(buildDir(), `activities-${process.pid}-${crypto.randomBytes(3).toString('hex')}.cjs`);
+  const cache = activityCache(files);
+  const reused = cachedActivities(cache);
+  const outfile =
+    reused ?? path.join(buildDir(), `activities-${process.pid}-${crypto.randomBytes(3).toString('hex')}.cjs`);
   try {
-    await compileModules(files, modulesDir, outfile);
+    if (!reused) {
+      const startedMs = Date.now();
+      const metafile = await compileModules(files, modulesDir, outfile);
+      if (metafile) {
+        keepActivities(cache, outfile, metafile, modulesDir, startedMs);
+      }
+    }
   } catch {
     const good: string[] = [];
     for (const file of files) {
@@ -97,7 +215,9 @@ export async function loadActivities(toolboxDir: string, problems: ToolboxProble
   }
   // eslint-disable-next-line @typescript-eslint/no-require-imports -- loading code compiled at run time
   const compiled = require(outfile) as { modules: [string, { activities?: ActivityMap }][] };
-  fs.rmSync(outfile, { force: true });
+  if (outfile !== reused) {
+    fs.rmSync(outfile, { force: true });
+  }
   // Each load (a hot reload too) gets fresh module instances; the replaced ones go with their workers.
   delete require.cache[outfile];
   const activities: ActivityMap = {};
@@ -217,15 +337,16 @@ async function bundle(defs: readonly WorkflowDefinition[]): Promise<WorkflowBund
   return built;
 }
 
-/** Keep the newest few cached bundles (each edit of the toolbox makes one). */
-function pruneBundles(dir: string, keep: string): void {
+/** Keep the newest few cached builds (each edit of the toolbox makes one): `prefix*.json` (+ its `.cjs`). */
+function pruneBundles(dir: string, keep: string, prefix = 'workflows-'): void {
   const entries = fs
     .readdirSync(dir)
-    .filter((n) => n.startsWith('workflows-') && n.endsWith('.json') && n !== keep)
+    .filter((n) => n.startsWith(prefix) && n.endsWith('.json') && n !== keep)
     .map((n) => ({ n, t: fs.statSync(path.join(dir, n)).mtimeMs }))
     .sort((a, b) => b.t - a.t);
   for (const { n } of entries.slice(8)) {
     fs.rmSync(path.join(dir, n), { force: true });
+    fs.rmSync(path.join(dir, n.replace(/\.json$/, '.cjs')), { force: true });
   }
 }
 
