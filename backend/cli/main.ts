@@ -19,7 +19,7 @@ import {
   checkHealth,
   defaultEmbeddedOptions,
   runningEmbedded,
-  runSupervisor,
+  awaitReady,
   startEmbedded,
   stopEmbedded,
 } from '../services/embedded';
@@ -258,7 +258,9 @@ function temporalAccessWarning(state: BackendState, io: Io): void {
   if (state.temporal.isolation === 'namespace') {
     return;
   }
-  io.err(`WARNING: ${exposureWarning(state.temporal.exposure ?? 'started by a version without isolation; restart it')}`);
+  io.err(
+    `WARNING: ${exposureWarning(state.temporal.exposure ?? 'started by a version without isolation; restart it')}`,
+  );
 }
 
 async function cmdDown(args: string[], io: Io): Promise<number> {
@@ -958,9 +960,15 @@ export async function runCli(argv: string[], rawIo: Io = defaultIo): Promise<num
     io.out(version);
     return 0;
   }
-  if (command === '__supervise') {
-    await runSupervisor(rest[0] ?? stateDir());
-    return -1;
+  if (command === '__await-ready') {
+    // The supervisor's start-up check (backend/services/supervisor.ts): exit 0 once ready.
+    try {
+      await awaitReady(rest[0] ?? stateDir());
+      return 0;
+    } catch (err) {
+      io.err(describeError(err));
+      return 1;
+    }
   }
   if (command === '__init-storage') {
     return initStorage(io);

@@ -1,7 +1,7 @@
 // Builds the extension's .vsix with the project's own vsce, for this platform (vsce --target).
 //
-// The .vsix must run the embedded backend on its own: the extension spawns dist/cli.js
-// __supervise, which starts workers from dist/worker.js, and workers compile toolbox/ (which
+// The .vsix must run the embedded backend on its own: the extension spawns dist/supervisor.js,
+// which starts workers from dist/worker.js, and workers compile toolbox/ (which
 // imports backend/) with esbuild and bundle workflows with Temporal's webpack at start-up. So the
 // package holds dist/, toolbox/, workers/, backend/ (sources the toolbox imports), media/, and the
 // node_modules closure of what that code loads: the packages dist/*.js require at run time plus

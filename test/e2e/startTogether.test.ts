@@ -80,7 +80,7 @@ function processesUnder(dir: string): { pid: number; argv: string[] }[] {
 /** `pid` and its ancestors, nearest first, as /proc has them. */
 function selfAndAncestors(pid: number): number[] {
   const chain = [pid];
-  for (let current = pid; current > 1 && chain.length < 64; ) {
+  for (let current = pid; current > 1 && chain.length < 64;) {
     try {
       const stat = fs.readFileSync(`/proc/${current}/stat`, 'utf8');
       current = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
@@ -205,7 +205,7 @@ describe('e2e: two VS Code windows and the CLI start the backend at once', () =>
     }
     // ... and by the process table: one supervisor, one Temporal, one MinIO for this state folder.
     const procs = processesUnder(stateDir);
-    const supervisors = procs.filter((p) => p.argv.includes('__supervise'));
+    const supervisors = procs.filter((p) => p.argv.some((a) => path.basename(a) === 'supervisor.js'));
     const temporals = procs.filter((p) => p.argv.includes('start-dev'));
     const minios = procs.filter((p) => path.basename(p.argv[0] ?? '').startsWith('minio'));
     const listing = procs.map((p) => `${p.pid} ${p.argv.slice(0, 3).join(' ')}`).join('\n');
