@@ -212,8 +212,8 @@ export async function startEmbedded(
         `see ${path.join(options.stateDir, 'logs')}`,
       );
     }
-    // Reading the state file is cheap; `up` returns within 100 ms of ready.
-    await sleep(100);
+    // Reading the state file is cheap; `up` returns within 25 ms of ready.
+    await sleep(25);
   }
   throw new UserError(
     `the embedded backend did not become ready within ${Math.round(timeoutMs / 1000)} s`,
@@ -342,20 +342,28 @@ async function waitForWorkers(
   }
   const connection = await connectTemporal(temporal);
   try {
-    for (const vertical of verticals) {
-      await waitFor(
-        `the ${vertical} worker`,
-        async () => {
-          const res = await connection.workflowService.describeTaskQueue({
-            namespace: 'default',
-            taskQueue: { name: taskQueueFor(vertical) },
-            taskQueueType: 1,
-          });
-          return (res.pollers?.length ?? 0) > 0;
-        },
-        timeoutMs,
-      );
-    }
+    const waiting = new Set(verticals);
+    await waitFor(
+      `the ${verticals.join(', ')} worker(s)`,
+      async () => {
+        // All queues asked at once, each until it has a poller: a cheap call, asked often.
+        await Promise.all(
+          [...waiting].map(async (vertical) => {
+            const res = await connection.workflowService.describeTaskQueue({
+              namespace: 'default',
+              taskQueue: { name: taskQueueFor(vertical) },
+              taskQueueType: 1,
+            });
+            if ((res.pollers?.length ?? 0) > 0) {
+              waiting.delete(vertical);
+            }
+          }),
+        );
+        return waiting.size === 0;
+      },
+      timeoutMs,
+      25,
+    );
   } finally {
     await connection.close();
   }
