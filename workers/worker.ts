@@ -15,6 +15,7 @@ import { formatProblem, type ToolboxProblem } from '../backend/toolbox/discovery
 import { connectionFromEnv, connectionToEnv } from '../backend/services/connection';
 import { temporalConnectOptions } from '../backend/temporal/connect';
 import { embeddedConnection, runningEmbedded } from '../backend/services/embedded';
+import { dropProcessOnlyEnv } from '../backend/services/supervisor';
 import { stateDir, toolboxDir } from '../backend/paths';
 import { type ToolboxStatus, writePrivateJson } from '../backend/services/state';
 import { taskQueueFor } from '../toolbox/shared/definitions';
@@ -32,6 +33,8 @@ function log(line: string): void {
 }
 
 async function main(): Promise<void> {
+  // The embedded supervisor's malloc settings are for this process, not for the tools it runs.
+  dropProcessOnlyEnv();
   const { values } = parseArgs({
     options: { vertical: { type: 'string' }, concurrency: { type: 'string' }, prebuild: { type: 'boolean' } },
     strict: true,

@@ -6,6 +6,7 @@ import * as path from 'node:path';
 import { builtinModules } from 'node:module';
 import { describe, it } from 'node:test';
 import * as esbuild from 'esbuild';
+import { dropProcessOnlyEnv, PROCESS_ONLY_ENV, serviceEnv } from '../../backend/services/supervisor';
 
 describe('the supervisor bundle', () => {
   it('holds only our own backend code and needs only Node built-ins', async () => {
@@ -35,5 +36,24 @@ describe('the supervisor bundle', () => {
       'the supervisor loads packages at run time',
     );
     assert.ok(inputs.includes('backend/services/supervisor.ts'));
+  });
+});
+
+describe('the backend processes malloc settings', () => {
+  it('are defaults the user overrides, listed so the worker host can keep them from its tools', () => {
+    const env = serviceEnv({ PATH: '/bin', MALLOC_ARENA_MAX: '4' });
+    assert.equal(env.MALLOC_ARENA_MAX, '4');
+    assert.equal(env.MALLOC_MMAP_THRESHOLD_, '65536');
+    assert.equal(env.MALLOC_TRIM_THRESHOLD_, '1048576');
+    assert.equal(env[PROCESS_ONLY_ENV], 'MALLOC_MMAP_THRESHOLD_,MALLOC_TRIM_THRESHOLD_');
+    dropProcessOnlyEnv(env);
+    // What the tools get: the user's own setting, none of ours.
+    assert.deepEqual(env, { PATH: '/bin', MALLOC_ARENA_MAX: '4' });
+  });
+
+  it('drop nothing else, whatever the list names', () => {
+    const env = { PATH: '/bin', [PROCESS_ONLY_ENV]: 'PATH,HOME', HOME: '/root' };
+    dropProcessOnlyEnv(env);
+    assert.deepEqual(env, { PATH: '/bin', HOME: '/root' });
   });
 });
