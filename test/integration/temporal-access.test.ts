@@ -13,6 +13,12 @@ import { makeTestCerts } from '../certs';
 import { startTestBackend, type TestBackend } from './harness';
 
 const run = promisify(execFile);
+
+/** `host:port` (or `[v6]:port`) as its two parts. */
+function splitAddress(address: string): [string, number] {
+  const at = address.lastIndexOf(':');
+  return [address.slice(0, at).replace(/^\[|\]$/g, ''), Number(address.slice(at + 1))];
+}
 const problem = namespaceProblem();
 
 /** List workflows and start one over `options`: what an intruder would do. */
@@ -141,31 +147,49 @@ describe('the embedded Temporal and other local accounts', { skip: problem }, ()
     assert.deepEqual([...listeningPortsOfTree(state.supervisorPid)].sort(), [...new Set(published)].sort());
   });
 
-  it('keeps another uid out: it cannot read the certificates nor start a workflow', async () => {
+  it('keeps another uid out: it cannot read the certificates nor get an answer from Temporal', async () => {
     const tls = backend.conn.temporal.tls;
+    assert.ok(tls?.clientCertFile && tls.clientKeyFile);
+    const [host, port] = splitAddress(backend.state.temporal.address);
+    // Built-ins only: the other account cannot reach this checkout's node_modules (a clone under a
+    // 0700 folder), so the probe speaks gRPC over HTTP/2 by hand. It asks GetSystemInfo, which
+    // needs no arguments, and skips server verification as an intruder would.
     const script = `
       const fs = require('node:fs');
-      const { Client, Connection } = require(${JSON.stringify(require.resolve('@temporalio/client'))});
+      const http2 = require('node:http2');
       const out = {};
-      try { fs.readFileSync(${JSON.stringify(tls?.clientKeyFile)}); out.readKey = true; } catch (e) { out.readKey = e.code; }
-      (async () => {
-        try {
-          const connection = await Connection.connect({ address: ${JSON.stringify(backend.state.temporal.address)}, connectTimeout: 5000 });
-          await new Client({ connection }).workflow.start('python_sast', { taskQueue: 'intruder', workflowId: 'intruder-uid', args: [] });
-          out.started = true;
-        } catch (e) { out.started = e.message.split('\\n')[0]; }
-        console.log(JSON.stringify(out));
-        process.exit(0);
-      })();`;
-    const { stdout } = await run(
-      'setpriv',
-      ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, '-e', script],
-      { cwd: '/', timeout: 60_000 },
-    );
-    const out = JSON.parse(stdout.trim().split('\n').pop() ?? '{}') as { readKey: unknown; started: unknown };
-    assert.equal(out.readKey, 'EACCES');
-    assert.notEqual(out.started, true, 'the workflow must not start');
-    assert.equal(typeof out.started, 'string');
+      const read = (file) => { try { return fs.readFileSync(file); } catch (e) { out.readKey = e.code; return undefined; } };
+      const key = process.env.PROBE_KEY ? read(process.env.PROBE_KEY) : undefined;
+      if (key) out.readKey = true;
+      const cert = process.env.PROBE_CERT && key ? fs.readFileSync(process.env.PROBE_CERT) : undefined;
+      const done = (answer) => { out.answer = answer; console.log(JSON.stringify(out)); process.exit(0); };
+      setTimeout(() => done('timeout'), 15000);
+      const session = http2.connect('https://' + ${JSON.stringify(host)} + ':' + ${port},
+        { rejectUnauthorized: false, key, cert, ALPNProtocols: ['h2'] });
+      session.on('error', (e) => done('refused: ' + (e.code || e.message)));
+      const call = session.request({ ':method': 'POST', ':path': '/temporal.api.workflowservice.v1.WorkflowService/GetSystemInfo',
+        'content-type': 'application/grpc', te: 'trailers' });
+      call.on('error', (e) => done('refused: ' + (e.code || e.message)));
+      let status;
+      call.on('response', (h) => { if (h['grpc-status'] !== undefined) status = String(h['grpc-status']); });
+      call.on('trailers', (h) => { status = String(h['grpc-status']); });
+      call.on('data', () => {});
+      call.on('end', () => done(status === '0' ? 'answered' : 'grpc-status ' + status));
+      call.end(Buffer.alloc(5));`;
+    const probe = async (env: NodeJS.ProcessEnv, asOther: boolean) => {
+      const [cmd, args] = asOther
+        ? ['setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, '-e', script]]
+        : [process.execPath, ['-e', script]];
+      const { stdout } = await run(cmd, args, { cwd: '/', timeout: 60_000, env: { PATH: process.env.PATH, ...env } });
+      return JSON.parse(stdout.trim().split('\n').pop() ?? '{}') as { readKey?: unknown; answer?: unknown };
+    };
+    // Control: with the certificate, the same probe gets an answer, so a refusal below means something.
+    const control = await probe({ PROBE_KEY: tls.clientKeyFile, PROBE_CERT: tls.clientCertFile }, false);
+    assert.deepEqual(control, { readKey: true, answer: 'answered' });
+    const intruder = await probe({ PROBE_KEY: tls.clientKeyFile, PROBE_CERT: tls.clientCertFile }, true);
+    assert.equal(intruder.readKey, 'EACCES');
+    assert.notEqual(intruder.answer, 'answered', 'Temporal must not answer a client without the certificate');
+    assert.match(String(intruder.answer), /^(refused|grpc-status)/);
   });
 
   it('refuses the UI without its token (403), serves it with the token through a cookie', async () => {
