@@ -6,7 +6,8 @@ import type { SarifLog } from './sarif/types';
 import { ensureComposeWorker, readComposeState } from './services/compose';
 import type { BackendConnection } from './services/connection';
 import { explainStorageOutage, ObjectStore } from './storage/objectStore';
-import { TargetStore, type UploadProgress, type UploadResult } from './storage/targets';
+import { MISSING_OBJECT } from './storage/manifest';
+import { forgetStoredPacks, TargetStore, type UploadProgress, type UploadResult } from './storage/targets';
 import type { RunInfo, RunService } from './temporal/runs';
 import { discoverWorkflows, formatProblem, type WorkflowDefinition } from './toolbox/discovery';
 import { validateParams } from './toolbox/params';
@@ -176,6 +177,25 @@ async function resolveBaseline(
 
 /** Wait for a run and fetch its merged SARIF. */
 export async function awaitScan(
+  conn: BackendConnection,
+  runs: RunService,
+  runId: string,
+  onProgress?: (p: RunProgress) => void,
+  onEarlyResults?: (sarif: SarifLog) => void,
+): Promise<{ summary: ScanSummary; sarif: SarifLog }> {
+  try {
+    return await awaitResults(conn, runs, runId, onProgress, onEarlyResults);
+  } catch (err) {
+    if (err instanceof Error && err.message.includes(MISSING_OBJECT)) {
+      // Objects of the target went missing from the store (deleted by hand, or a wiped store):
+      // the next upload asks about every pack again instead of trusting what it saw a moment ago.
+      forgetStoredPacks();
+    }
+    throw err;
+  }
+}
+
+async function awaitResults(
   conn: BackendConnection,
   runs: RunService,
   runId: string,

@@ -44,6 +44,9 @@ export function sha256(data: Buffer | string): string {
 export const DIGEST_PATTERN = /^[0-9a-f]{64}$/;
 
 export const blobKey = (digest: string): string => `blobs/${digest.slice(0, 2)}/${digest}`;
+/** How a worker says a target's object is not in the store; the client recognises it in a run's failure. */
+export const MISSING_OBJECT = 'does not exist (expired or deleted; scanning the workspace again uploads it)';
+
 export const manifestKey = (digest: string): string => `manifests/${digest}.json`;
 export const packKey = (digest: string): string => `packs/${digest.slice(0, 2)}/${digest}`;
 export const layoutKey = (digest: string): string => `layouts/${digest}.json`;

@@ -13,7 +13,7 @@ import {
   type ArchiveProblem,
 } from './extract';
 import type { PackEntry, PackIndex, TargetLayout, TargetManifest, TargetRef } from './manifest';
-import { blobKey, DIGEST_PATTERN, layoutKey, packKey, sha256 } from './manifest';
+import { blobKey, DIGEST_PATTERN, layoutKey, MISSING_OBJECT, packKey, sha256 } from './manifest';
 import { PACK_MAX_BYTES } from './packWriter';
 import type { ObjectStore } from './objectStore';
 
@@ -353,7 +353,7 @@ export class TargetCache {
             const which = `${JSON.stringify(paths.get(d) ?? d)}${more > 0 ? ` (and ${more} more with the same content)` : ''}`;
             const reason =
               (err as { code?: string }).code === 'NoSuchKey'
-                ? `s3://${ref.bucket}/${blobKey(d)} does not exist (expired or never uploaded; scanning the workspace again uploads it)`
+                ? `s3://${ref.bucket}/${blobKey(d)} ${MISSING_OBJECT}`
                 : (err as Error).message;
             throw new Error(`target ${ref.name}: cannot fetch the content of ${which}: ${reason}`, { cause: err });
           }),
@@ -428,7 +428,17 @@ export class TargetCache {
   ): Promise<void> {
     const key = packKey(pack.digest);
     const where = `s3://${ref.bucket}/${key}`;
-    const body = await this.store.getBuffer(ref.bucket, key, pack.size);
+    const body = await this.store.getBuffer(ref.bucket, key, pack.size).catch((err: unknown) => {
+      if ((err as { code?: string }).code !== 'NoSuchKey') {
+        throw err;
+      }
+      const files = entries.map(([d]) => JSON.stringify(paths.get(d) ?? d));
+      throw new Error(
+        `target ${ref.name}: cannot fetch the content of ${files.slice(0, 3).join(', ')}${files.length > 3 ? ` and ${files.length - 3} more files` : ''}: ` +
+          `${where} ${MISSING_OBJECT}`,
+        { cause: err },
+      );
+    });
     if (body.length !== pack.size) {
       throw new UnsafeArchiveError(ref.name, [
         { entry: where, reason: `is ${body.length} bytes where the layout says ${pack.size}` },

@@ -93,6 +93,24 @@ export function treeLayout(
   return { version: 1, packs: [...used.values()] };
 }
 
+/**
+ * How long packs all seen stored stay trusted without asking the store again, in this process
+ * (the extension host, where uploads on save come seconds apart). Lifecycle expiry is days away
+ * for a pack seen fresh (fresh is not within a day of expiry), so within this window only someone
+ * deleting objects by hand or a wiped store can remove one: a wiped store also loses the last
+ * tree's manifest or layout, which every upload checks, and a run that finds an object missing
+ * makes the next upload check everything (forgetStoredPacks).
+ */
+export const PACKS_TRUSTED_MS = 60_000;
+
+/** Per store, bucket and stat cache: when the packs it lists were all seen stored. */
+const packsSeenStored = new Map<string, { at: number; packs: string }>();
+
+/** Ask the store about every pack again on the next uploads (a run found a target object missing). */
+export function forgetStoredPacks(): void {
+  packsSeenStored.clear();
+}
+
 const open = promisify(fs.open);
 const read = promisify(fs.read);
 const close = promisify(fs.close);
@@ -144,11 +162,18 @@ export class TargetStore {
 
     // The last upload's packs (checked while walking: a pack counts while it is stored and not
     // about to expire; blobs expire on the bucket's clock, or get deleted), and its manifest and
-    // layout: when nothing changed they are this tree's.
+    // layout: when nothing changed they are this tree's. Packs all seen stored a moment ago are
+    // not asked about again (uploads on save come seconds apart), unless the last tree's manifest
+    // or layout is gone: then the store lost objects, and every pack is checked.
     const packDigests = cache?.packDigests ?? [];
-    const checking = mapPool(packDigests, concurrency, async (d) =>
-      fresh(await this.store.stat(this.bucket, packKey(d))),
-    );
+    const checkPacks = () => mapPool(packDigests, concurrency, async (d) => fresh(await this.store.stat(this.bucket, packKey(d))));
+    const seenKey = `${this.store.connection.storage.endpoint}\0${this.bucket}\0${cache?.file ?? ''}`;
+    const packList = packDigests.join(',');
+    const seen = packsSeenStored.get(seenKey);
+    const trustPacks =
+      cache !== undefined && seen !== undefined && seen.packs === packList && now >= seen.at && now - seen.at < PACKS_TRUSTED_MS;
+    let packsCheckedAt = trustPacks ? seen.at : now;
+    const checking = trustPacks ? Promise.resolve(packDigests.map(() => true)) : checkPacks();
     checking.catch(() => undefined); // awaited below; the walk may throw first
     const previousTree = cache?.tree;
     const checkingTree = previousTree
@@ -164,19 +189,26 @@ export class TargetStore {
     });
     const { files, totalBytes } = walked;
     report({ phase: 'checking', files: 0, bytes: 0, totalFiles: packDigests.length });
-    const live = await checking;
     const links = JSON.stringify(walked.links);
     const treeObjects = await checkingTree;
+    const treeStored =
+      previousTree !== undefined &&
+      treeObjects !== undefined &&
+      fresh(treeObjects[0]) &&
+      (previousTree.layout === undefined || fresh(treeObjects[1]));
+    let live = await checking;
+    if (trustPacks && !treeStored && packDigests.length > 0) {
+      live = await checkPacks();
+      packsCheckedAt = now;
+    }
     // Every file is the one the last upload saw, in packs still stored, under a manifest and
     // layout still stored: the same tree. Only large blobs (stored on their own) are checked.
     const sameTree =
       previousTree !== undefined &&
-      treeObjects !== undefined &&
+      treeStored &&
       previousTree.files === files.length &&
       previousTree.links === links &&
       live.every(Boolean) &&
-      fresh(treeObjects[0]) &&
-      (previousTree.layout === undefined || fresh(treeObjects[1])) &&
       cache?.vouchesForAll(files) === true;
     const located = new Map<string, { pack: PackIndex; entry: PackEntry }>();
     if (!sameTree) {
@@ -286,6 +318,7 @@ export class TargetStore {
     const name = path.basename(path.resolve(root));
     if (sameTree) {
       // Nothing to build, nothing to write.
+      packsSeenStored.set(seenKey, { at: packsCheckedAt, packs: packList });
       report({ phase: 'done', files: largeObjects, bytes: largeBytes });
       return {
         target: {
@@ -336,21 +369,24 @@ export class TargetStore {
     const manifestBody = serializeManifest(manifest);
     const digest = sha256(manifestBody);
     const key = manifestKey(digest);
+    // The stat cache is written meanwhile: should a put fail, the next upload finds the tree's
+    // manifest or layout missing and checks everything again.
+    const saving = cache
+      ?.save(
+        files.map((f, i) => ({ rel: f.rel, stamp: f.stamp, sha256: digests[i] as string })),
+        layout,
+        { manifest: digest, ...(layoutDigest ? { layout: layoutDigest } : {}), files: files.length, links },
+      )
+      .catch((err: unknown) => {
+        warnings.push(`the upload cache ${cache.file} could not be written: ${(err as Error).message}`);
+      });
     await Promise.all([
       layoutBody && layoutDigest ? putDocument(layoutKey(layoutDigest), layoutBody) : undefined,
       putDocument(key, manifestBody),
+      saving,
     ]);
-    if (cache) {
-      try {
-        await cache.save(
-          files.map((f, i) => ({ rel: f.rel, stamp: f.stamp, sha256: digests[i] as string })),
-          layout,
-          { manifest: digest, ...(layoutDigest ? { layout: layoutDigest } : {}), files: files.length, links },
-        );
-      } catch (err) {
-        warnings.push(`the upload cache ${cache.file} could not be written: ${(err as Error).message}`);
-      }
-    }
+    // This layout's packs: the ones sent now, and the others seen stored at packsCheckedAt.
+    packsSeenStored.set(seenKey, { at: packsCheckedAt, packs: layout.packs.map((p) => p.digest).join(',') });
     const uploadedObjects = writer.sentObjects + largeObjects + metaObjects;
     const uploadedBytes = writer.sentBytes + largeBytes + metaBytes;
     report({ phase: 'done', files: uploadedObjects, bytes: uploadedBytes });

@@ -8,12 +8,12 @@ import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { sleep } from '../../backend/concurrency';
 import { UnsafeArchiveError } from '../../backend/storage/extract';
-import { layoutKey, packKey, serializeLayout, sha256, type TargetLayout } from '../../backend/storage/manifest';
+import { layoutKey, manifestKey, MISSING_OBJECT, packKey, serializeLayout, sha256, type TargetLayout } from '../../backend/storage/manifest';
 import { ObjectStore } from '../../backend/storage/objectStore';
 import { PACK_BLOB_MAX_BYTES, PACK_TARGET_BYTES } from '../../backend/storage/packWriter';
 import { RACY_WINDOW_MS } from '../../backend/storage/statCache';
 import { TargetCache } from '../../backend/storage/targetCache';
-import { TargetStore, type UploadResult } from '../../backend/storage/targets';
+import { forgetStoredPacks, PACKS_TRUSTED_MS, TargetStore, type UploadResult } from '../../backend/storage/targets';
 import { startTestBackend, type TestBackend } from './harness';
 
 const SMALL_FILES = 1200;
@@ -230,13 +230,51 @@ describe('pack objects in real MinIO', () => {
       bucket(),
       packs.map((p) => p.key),
     );
-    const after = await targets.uploadWorkspace(ws);
+    // Expiry comes days later: well past the time packs seen stored are trusted.
+    const after = await targets.uploadWorkspace(ws, { now: Date.now() + PACKS_TRUSTED_MS });
     assert.equal(after.target.digest, before.target.digest);
     // The three packs of the first upload and the one of the edited file, sent again; the layout
     // and the manifest are still there.
     assert.equal(used.length, 4);
     assert.equal(after.uploadedObjects, used.length, 'every pack of the layout again, nothing else');
     const lease = await freshCache().acquire(after.target);
+    try {
+      assert.deepEqual(snapshot(lease.dir), snapshot(ws));
+    } finally {
+      lease.release();
+    }
+  });
+
+  it('trusts packs it saw stored a moment ago, and asks again once a run found one missing or the manifest is gone', async () => {
+    forgetStoredPacks();
+    const checked = await targets.uploadWorkspace(ws);
+    const layout = JSON.parse(
+      (await store.getBuffer(bucket(), layoutKey(checked.target.layout ?? ''))).toString(),
+    ) as TargetLayout;
+    const gone = layout.packs[0];
+    assert.ok(gone);
+    await store.client.removeObject(bucket(), packKey(gone.digest));
+
+    // Within the window the pack is not asked about: the tree is the same, nothing is sent...
+    const trusted = await targets.uploadWorkspace(ws);
+    assert.equal(trusted.uploadedObjects, 0);
+    // ...and the worker that needs it names the object and a file it holds.
+    await assert.rejects(freshCache().acquire(trusted.target), (err: Error) => {
+      assert.ok(err.message.includes(`s3://${bucket()}/${packKey(gone.digest)} ${MISSING_OBJECT}`), err.message);
+      assert.match(err.message, /cannot fetch the content of "/);
+      return true;
+    });
+    // What a scan does when its run fails that way: the next upload checks every pack.
+    forgetStoredPacks();
+    const resent = await targets.uploadWorkspace(ws);
+    assert.equal(resent.uploadedObjects, 1, 'the missing pack, nothing else');
+    assert.ok(await store.stat(bucket(), packKey(gone.digest)));
+
+    // A wiped store loses the manifest too: that alone makes the upload check every pack.
+    await store.client.removeObjects(bucket(), [packKey(gone.digest), manifestKey(resent.target.digest)]);
+    const rebuilt = await targets.uploadWorkspace(ws);
+    assert.equal(rebuilt.uploadedObjects, 2, 'the pack and the manifest');
+    const lease = await freshCache().acquire(rebuilt.target);
     try {
       assert.deepEqual(snapshot(lease.dir), snapshot(ws));
     } finally {
