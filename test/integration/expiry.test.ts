@@ -11,7 +11,8 @@ import { toolboxDir } from '../../backend/paths';
 import { awaitScan, findWorkflow, startScan } from '../../backend/scan';
 import { isPidAlive, readState } from '../../backend/services/state';
 import { ObjectStore } from '../../backend/storage/objectStore';
-import { TargetStore } from '../../backend/storage/targets';
+import { MISSING_OBJECT } from '../../backend/storage/manifest';
+import { forgetStoredPacks, TargetStore } from '../../backend/storage/targets';
 import {
   comparableRows,
   copyFixture,
@@ -48,6 +49,9 @@ describe('targets after blob expiry', () => {
       objects.map((b) => b.key),
     );
     assert.deepEqual(await contentObjects(), []);
+    // Expiry comes days after the packs were last seen stored: nothing this process saw is trusted
+    // any more (the next test deletes packs within the trusted minute instead).
+    forgetStoredPacks();
     return objects.length;
   }
 
@@ -117,5 +121,40 @@ describe('targets after blob expiry', () => {
       now: Date.now() + 5 * 86_400_000,
     });
     assert.equal(fiveDaysLater.uploadedObjects, 0, 'not yet close to expiry');
+  });
+
+  it('a pack deleted by hand right after a scan fails the next run naming it, and the scan after sends it again', async () => {
+    const wf = findWorkflow(toolboxDir(), 'security_assessment');
+    const scan = () => startScan(backend.conn, backend.runs, { path: workspace, workflow: wf, params: {}, baseline: false });
+    const first = await scan();
+    await awaitScan(backend.conn, backend.runs, first.run.runId);
+    const packs = await store.list(backend.conn.buckets.targets, 'packs/');
+    assert.ok(packs.length > 0);
+    await store.client.removeObjects(
+      backend.conn.buckets.targets,
+      packs.map((p) => p.key),
+    );
+    await freshWorker();
+
+    // Seen stored a moment ago, the packs are not asked about: the run is the one to find out.
+    const trusted = await scan();
+    assert.equal(trusted.upload.uploadedObjects, 0);
+    await assert.rejects(awaitScan(backend.conn, backend.runs, trusted.run.runId), (err: Error) => {
+      assert.ok(err.message.includes(MISSING_OBJECT), err.message);
+      assert.match(err.message, /s3:\/\/[^ ]+\/packs\//);
+      return true;
+    });
+    // That failure makes the next upload check every pack.
+    const again = await scan();
+    assert.equal(again.upload.uploadedObjects, packs.length, 'the deleted packs, sent again');
+    const result = await awaitScan(backend.conn, backend.runs, again.run.runId);
+    assert.deepEqual(
+      comparableRows(result.sarif)
+        .map((r) => `${r.file}:${r.line} ${r.ruleId}`)
+        .sort(),
+      readExpected('vulnerable-app')
+        .map((r) => `${r.file}:${r.line} ${r.ruleId}`)
+        .sort(),
+    );
   });
 });
