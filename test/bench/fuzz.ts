@@ -324,6 +324,10 @@ async function main(): Promise<void> {
       }
       const rate = (r: RunFigures) => r.execs / r.seconds;
       engineRatios[c.engine] = percentile(ratios, 50);
+      // The spread too: a median of rounds that range several-fold settles nothing.
+      engineRatios[`${c.engine}:min`] = Math.min(...ratios);
+      engineRatios[`${c.engine}:max`] = Math.max(...ratios);
+      engineRatios[`${c.engine}:rounds`] = ratios.length;
       rows.push([
         c.engine,
         `${percentile(directRuns.map(rate), 50).toFixed(0)} (${directRuns.map((r) => rate(r).toFixed(0)).join(', ')})`,
