@@ -7,6 +7,8 @@ import type { ObjectInfo, ObjectStore } from './objectStore';
 export const PACK_BLOB_MAX_BYTES = 1024 * 1024;
 /** A pack is sealed once it holds this much (so a pack is at most this plus one small file). */
 export const PACK_TARGET_BYTES = 4 * 1024 * 1024;
+/** Packs at least this large are asked about (HEAD) before they are sent: see PackWriter.send. */
+export const ASK_FIRST_MIN_BYTES = 1024 * 1024;
 /** The largest pack a worker accepts (well above what the packer makes). */
 export const PACK_MAX_BYTES = 64 * 1024 * 1024;
 
@@ -95,8 +97,10 @@ export class PackWriter {
   private async send(index: PackIndex, parts: Buffer[]): Promise<void> {
     const key = packKey(index.digest);
     // Same blobs in the same order make the same pack: after a lost upload cache, or when a
-    // workspace returns to an earlier state, the stored one serves.
-    if (this.options.fresh(await this.store.stat(this.bucket, key))) {
+    // workspace returns to an earlier state, the stored one serves. A small pack is sent without
+    // asking: on the loopback its PUT costs about the HEAD that could spare it, and asking made
+    // every upload on save wait a round trip more.
+    if (index.size >= ASK_FIRST_MIN_BYTES && this.options.fresh(await this.store.stat(this.bucket, key))) {
       return;
     }
     await this.store.putBuffer(this.bucket, key, Buffer.concat(parts, index.size));

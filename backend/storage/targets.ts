@@ -166,12 +166,17 @@ export class TargetStore {
     // not asked about again (uploads on save come seconds apart), unless the last tree's manifest
     // or layout is gone: then the store lost objects, and every pack is checked.
     const packDigests = cache?.packDigests ?? [];
-    const checkPacks = () => mapPool(packDigests, concurrency, async (d) => fresh(await this.store.stat(this.bucket, packKey(d))));
+    const checkPacks = () =>
+      mapPool(packDigests, concurrency, async (d) => fresh(await this.store.stat(this.bucket, packKey(d))));
     const seenKey = `${this.store.connection.storage.endpoint}\0${this.bucket}\0${cache?.file ?? ''}`;
     const packList = packDigests.join(',');
     const seen = packsSeenStored.get(seenKey);
     const trustPacks =
-      cache !== undefined && seen !== undefined && seen.packs === packList && now >= seen.at && now - seen.at < PACKS_TRUSTED_MS;
+      cache !== undefined &&
+      seen !== undefined &&
+      seen.packs === packList &&
+      now >= seen.at &&
+      now - seen.at < PACKS_TRUSTED_MS;
     let packsCheckedAt = trustPacks ? seen.at : now;
     const checking = trustPacks ? Promise.resolve(packDigests.map(() => true)) : checkPacks();
     checking.catch(() => undefined); // awaited below; the walk may throw first
@@ -354,9 +359,13 @@ export class TargetStore {
     const layout = treeLayout(manifest, located, newPacks);
     let metaObjects = 0;
     let metaBytes = 0;
-    /** Store a small document under its content address, unless it is there and not about to expire. */
-    const putDocument = async (key: string, body: Buffer) => {
-      if (!fresh(await this.store.stat(this.bucket, key))) {
+    /**
+     * Store a document under its content address. The last tree's own manifest and layout were
+     * asked about at the start (`stored`: there and not about to expire); any other is new content
+     * (or an older tree's: sending it again costs what asking would), so it is sent without a HEAD.
+     */
+    const putDocument = async (key: string, body: Buffer, stored: boolean) => {
+      if (!stored) {
         await this.store.putBuffer(this.bucket, key, body, 'application/json');
         metaObjects++;
         metaBytes += body.length;
@@ -381,8 +390,14 @@ export class TargetStore {
         warnings.push(`the upload cache ${cache.file} could not be written: ${(err as Error).message}`);
       });
     await Promise.all([
-      layoutBody && layoutDigest ? putDocument(layoutKey(layoutDigest), layoutBody) : undefined,
-      putDocument(key, manifestBody),
+      layoutBody && layoutDigest
+        ? putDocument(
+            layoutKey(layoutDigest),
+            layoutBody,
+            layoutDigest === previousTree?.layout && fresh(treeObjects?.[1]),
+          )
+        : undefined,
+      putDocument(key, manifestBody, digest === previousTree?.manifest && fresh(treeObjects?.[0])),
       saving,
     ]);
     // This layout's packs: the ones sent now, and the others seen stored at packsCheckedAt.
