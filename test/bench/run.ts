@@ -287,7 +287,8 @@ function targetRows(measured: { idleRssKb?: number; upMs?: number; upload?: Uplo
     // Rounds whose ratios range more than 1.5-fold (go test -fuzz stops counting while it
     // minimises) leave the median unsettled: no verdict then.
     const unsettled = min !== undefined && max !== undefined && max > 1.5 * min;
-    const spread = min !== undefined && max !== undefined ? ` (${min.toFixed(2)}-${max.toFixed(2)}, ${rounds} rounds)` : '';
+    const spread =
+      min !== undefined && max !== undefined ? ` (${min.toFixed(2)}-${max.toFixed(2)}, ${rounds} rounds)` : '';
     rows.push({
       measure: `fuzzing exec/s, workflow / shell: ${engine}`,
       figure:
@@ -313,13 +314,15 @@ function targetRows(measured: { idleRssKb?: number; upMs?: number; upload?: Uplo
   });
   const afterPct = footprint?.figures.afterWorkPctOfIdle;
   const later = footprint?.figures.afterWorkPctOfIdle180s;
+  const laterSettled = footprint?.figures.afterWorkPctOfSettledIdle180s;
   rows.push({
     measure: 'RSS after full_scan + 60 s fuzzing campaign',
     figure:
       read(
         afterPct,
         (pct) =>
-          `${pct.toFixed(1)} % of idle 60 s after${later === undefined ? '' : `, ${later.toFixed(1)} % 180 s after`}`,
+          `${pct.toFixed(1)} % of idle 60 s after${later === undefined ? '' : `, ${later.toFixed(1)} % 180 s after`}` +
+          `${laterSettled === undefined ? '' : ` (${laterSettled.toFixed(1)} % of the idle ${footprint?.figures.settledIdleSeconds ?? '?'} s after up, no work yet)`}`,
       ) ?? notMeasured('run npm run bench:footprint'),
     target: 'within 10 % of idle',
     met: afterPct !== undefined ? afterPct <= 110 : undefined,
