@@ -244,8 +244,8 @@ describe('e2e: fuzzing campaigns from the editor (CodeLens, trust, restored find
       };
       const workflowPick = page.locator('.quick-input-widget .quick-input-box input[placeholder="Workflow to run"]');
       const scanWithAtheris = async () => {
-        // The workflow pick closes when focus moves while it opens (a run before it ending, a
-        // notification): seen once in CI as the pick's input present but hidden. Open it again.
+        // Should the workflow pick close by itself as it opens (seen in CI, with a webview the
+        // active editor: its input present but hidden), open it again.
         for (let attempt = 1; attempt <= 3; attempt++) {
           await vsc!.runCommand('FuzzForge: Scan Workspace…', { timeoutMs: 60_000 });
           const shown = await workflowPick
