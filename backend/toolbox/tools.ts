@@ -135,6 +135,9 @@ function run(command: string, args: string[], env: NodeJS.ProcessEnv, onLine: (l
   });
 }
 
+/** apt-get options: wait up to 10 minutes for the dpkg lock another apt-get holds. */
+const APT_LOCK_WAIT = ['-o', 'DPkg::Lock::Timeout=600'];
+
 /**
  * Install the missing tools of the given verticals with their package manager, under the cache
  * folder (pip into a virtualenv, `go install` into tools/bin, npm into tools/npm; apt system-wide
@@ -208,12 +211,15 @@ export async function installTools(
     } else {
       onProgress(`apt-get install ${packages.join(' ')}`);
       const aptEnv = { ...env, DEBIAN_FRONTEND: 'noninteractive' };
+      // Another apt-get (an editor setup, unattended upgrades) may hold the dpkg lock: wait for it
+      // instead of failing the whole setup.
+      const aptGet = (args: string[]) => run('apt-get', [...APT_LOCK_WAIT, ...args], aptEnv, onProgress);
       try {
-        await run('apt-get', ['install', '-y', '--no-install-recommends', ...packages], aptEnv, onProgress);
+        await aptGet(['install', '-y', '--no-install-recommends', ...packages]);
       } catch {
         // A fresh machine has no package lists yet.
-        await run('apt-get', ['update'], aptEnv, onProgress);
-        await run('apt-get', ['install', '-y', '--no-install-recommends', ...packages], aptEnv, onProgress);
+        await aptGet(['update']);
+        await aptGet(['install', '-y', '--no-install-recommends', ...packages]);
       }
     }
   }

@@ -70,8 +70,8 @@ else
     SUDO=(sudo)
   fi
   export DEBIAN_FRONTEND=noninteractive
-  "${SUDO[@]}" apt-get update -qq || die "apt-get update"
-  "${SUDO[@]}" apt-get install -y -qq --no-install-recommends "${APT_MISSING[@]}" fonts-liberation >/dev/null ||
+  "${SUDO[@]}" apt-get -o DPkg::Lock::Timeout=600 update -qq || die "apt-get update"
+  "${SUDO[@]}" apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends "${APT_MISSING[@]}" fonts-liberation >/dev/null ||
     die "apt-get install ${APT_MISSING[*]}"
 fi
 [ -x /usr/bin/chromium ] || die "/usr/bin/chromium missing after apt install"
