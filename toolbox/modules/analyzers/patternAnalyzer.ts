@@ -4,7 +4,8 @@ import type { SarifRule } from '../../../backend/sarif/types';
 import { buildSarifRun, type ToolFinding } from '../reporters/sarif';
 import { addNotifications, runToolActivity, scanTextFiles, type SastInput, type SastResult } from '../sast/common';
 import { listTargetFiles } from '../targetFiles';
-import { languageOf, PATTERN_RULES, scanSource, type Language, type PatternRule } from './patterns';
+import { FindingsMemo } from './findingsMemo';
+import { languageOf, PATTERN_RULES, scanSource, type Language, type PatternFinding, type PatternRule } from './patterns';
 
 export const TOOL_NAME = 'fuzzforge-patterns';
 
@@ -18,6 +19,12 @@ export interface PatternAnalysisInput extends Omit<SastInput, 'minLevel'> {
 
 const LEVEL_RANK = { note: 1, warning: 2, error: 3 } as const;
 const SECURITY_SEVERITY = { error: '8.0', warning: '5.5', note: '3.0' } as const;
+
+/**
+ * Findings by file content, for this worker process. 20,000 files is a large workspace; an entry
+ * without findings costs about 100 bytes, so the memo stays within a few MB.
+ */
+const memo = new FindingsMemo<PatternFinding>(20_000);
 
 /** The SARIF description of a pattern rule: help text, CWE tags, precision, severity. */
 export function sarifRule(rule: PatternRule): SarifRule {
@@ -62,7 +69,8 @@ async function analyzePatterns(input: PatternAnalysisInput): Promise<SastResult>
       wanted,
       { maxFileBytes: input.maxFileBytes, deadline },
       (text, file) => {
-        for (const f of scanSource(text, languageOf(file.rel) as Language, { ruleIds })) {
+        const language = languageOf(file.rel) as Language;
+        for (const f of memo.findings(text, language, ruleIds, () => scanSource(text, language, { ruleIds }))) {
           const rule = byId.get(f.ruleId);
           findings.push({
             ruleId: f.ruleId,
