@@ -44,7 +44,7 @@ export type TreeLookup = (rel: string) => { link: string } | 'present' | undefin
 /** Links followed while resolving one path before it counts as a loop (Linux's own limit). */
 const MAX_LINK_HOPS = 40;
 
-function segments(p: string): string[] {
+export function segments(p: string): string[] {
   return p.split(/[\\/]+/).filter((s) => s !== '' && s !== '.');
 }
 

@@ -6,6 +6,7 @@ import { mapPool } from '../concurrency';
 import {
   escapingLinksOnDisk,
   extractArchiveSafe,
+  segments,
   treeLinkProblems,
   unsafeLinkReason,
   unsafePathReason,
@@ -90,13 +91,31 @@ export function validateManifest(
   }
   if (problems.length === 0) {
     const sizes = new Map<string, number>();
+    // Files are written in parallel into folders made first: two files at one path, or a file
+    // where another entry needs a folder, are refused here rather than left to the order of writes.
+    const filePaths = new Set<string>();
+    const folders = new Set<string>();
     let total = 0;
     for (const f of m.files) {
+      const parts = segments(f.path);
+      const norm = parts.join('/');
+      if (filePaths.has(norm)) {
+        problems.push({ entry: f.path, reason: 'appears twice' });
+      }
+      filePaths.add(norm);
+      for (let i = 1; i < parts.length; i++) {
+        folders.add(parts.slice(0, i).join('/'));
+      }
       total += f.size;
       if ((sizes.get(f.sha256) ?? f.size) !== f.size) {
         problems.push({ entry: f.path, reason: `gives the content ${f.sha256} another size than an earlier file` });
       }
       sizes.set(f.sha256, f.size);
+    }
+    for (const p of filePaths) {
+      if (folders.has(p)) {
+        problems.push({ entry: p, reason: 'is both a file and a folder of other files' });
+      }
     }
     if (m.files.length > limits.maxFiles) {
       problems.push({
@@ -358,19 +377,33 @@ export class TargetCache {
             throw new Error(`target ${ref.name}: cannot fetch the content of ${which}: ${reason}`, { cause: err });
           }),
         );
-        bytes = 0;
         await fs.promises.mkdir(staging, { recursive: true });
+        // Each folder once, its parent first, still refusing anything but a folder in the way (the
+        // links come only after every file).
+        const made = new Set<string>(['.']);
+        const makeFolder = async (folder: string): Promise<void> => {
+          if (made.has(folder)) {
+            return;
+          }
+          const parent = path.dirname(folder);
+          await makeFolder(parent);
+          await mkdirNoLinks(path.join(staging, parent), path.basename(folder));
+          made.add(folder);
+        };
         for (const f of manifest.files) {
+          await makeFolder(path.dirname(f.path));
+        }
+        // Many small copies at once: one at a time, a tree of thousands of files took seconds.
+        await mapPool(manifest.files, 16, async (f) => {
           const dest = path.join(staging, f.path);
-          await mkdirNoLinks(staging, path.dirname(f.path));
           // A private copy (reflink where the file system can), never a hard link: tools may write
           // into the tree and must not corrupt the blob store.
           await fs.promises.copyFile(this.pathOf(`blob:${f.sha256}`), dest, fs.constants.COPYFILE_FICLONE);
           if (f.executable) {
             await fs.promises.chmod(dest, 0o755);
           }
-          bytes += f.size;
-        }
+        });
+        bytes = manifest.files.reduce((sum, f) => sum + f.size, 0);
         for (const l of manifest.links) {
           const dest = path.join(staging, l.path);
           await mkdirNoLinks(staging, path.dirname(l.path));

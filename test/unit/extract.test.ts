@@ -137,6 +137,20 @@ describe('validateManifest', () => {
     );
     assert.throws(() => validateManifest({ version: 2 }, 'ws'), /not a FuzzForge target manifest/);
   });
+  it('refuses two files at one path and a file where another file needs a folder', () => {
+    const file = (p: string) => ({ path: p, sha256: sha, size: 1, executable: false });
+    assert.throws(
+      () => validateManifest({ version: 1, files: [file('a/x'), file('a//x'), file('b'), file('b/c')], links: [] }, 'ws'),
+      (err: unknown) => {
+        assert.ok(err instanceof UnsafeArchiveError);
+        assert.deepEqual(
+          err.problems.map((p) => `${p.entry}: ${p.reason}`),
+          ['a//x: appears twice', 'b: is both a file and a folder of other files'],
+        );
+        return true;
+      },
+    );
+  });
 });
 
 describe('target layouts', () => {
