@@ -1,12 +1,14 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { UserError } from './errors';
+import { sleep } from './concurrency';
+import { hasErrorCode, UserError } from './errors';
 import { parseSarif } from './sarif/log';
 import type { SarifLog } from './sarif/types';
 import { ensureComposeWorker, readComposeState } from './services/compose';
 import type { BackendConnection } from './services/connection';
 import { explainStorageOutage, ObjectStore } from './storage/objectStore';
 import { MISSING_OBJECT } from './storage/manifest';
+import { runSarifKey } from './storage/runKeys';
 import { forgetStoredPacks, TargetStore, type UploadProgress, type UploadResult } from './storage/targets';
 import type { RunInfo, RunService } from './temporal/runs';
 import { discoverWorkflows, formatProblem, type WorkflowDefinition } from './toolbox/discovery';
@@ -206,27 +208,58 @@ async function awaitResults(
     const summary = await runs.result(runId, onProgress);
     return { summary, sarif: await fetchSarif(conn, summary) };
   }
-  // The run says where its results are once they are stored and it only marks them against the
-  // baseline (progress.sarifKey): those are passed on at once. Asked often, since a save waits.
+  // A scan's merged log is stored under the run's key before it is marked against the baseline:
+  // the first version to appear there is passed on at once. The store is asked for it directly
+  // (a missing object costs MinIO a millisecond) rather than the run through Temporal and its
+  // worker; the run's progress, which names the log too, stays the way for any other layout.
+  const store = new ObjectStore(conn);
+  const resultsBucket = store.buckets.results;
   let early: Promise<void> | undefined;
-  const resultsBucket = new ObjectStore(conn).buckets.results;
-  const summary = await runs.result(
-    runId,
-    (p) => {
+  const passOn = onEarlyResults;
+  let ended = false;
+  const watching = (async () => {
+    const key = runSarifKey(runId);
+    const startedAt = Date.now();
+    while (!ended && !early) {
+      let body: Buffer | undefined;
+      try {
+        body = await store.getBuffer(resultsBucket, key);
+      } catch (err) {
+        if (!hasErrorCode(err, 'NoSuchKey') && !hasErrorCode(err, 'NotFound')) {
+          return; // the progress below still finds the log
+        }
+      }
+      if (body && !ended && !early) {
+        const text = body.toString('utf8');
+        early = Promise.resolve()
+          .then(() => passOn(parseSarif(text, `s3://${resultsBucket}/${key}`)))
+          .catch(() => undefined);
+        return;
+      }
+      // Often while a save may be waiting; a long run (a fuzzing campaign) is asked twice a second.
+      await sleep(Date.now() - startedAt < EARLY_RESULTS_FAST_MS ? EARLY_RESULTS_POLL_MS : 500);
+    }
+  })();
+  let summary: ScanSummary;
+  try {
+    summary = await runs.result(runId, (p) => {
       onProgress?.(p);
       if (p.sarifKey && !early) {
-        early = fetchSarif(conn, { resultsBucket, sarifKey: p.sarifKey }).then(onEarlyResults, () => undefined);
+        early = fetchSarif(conn, { resultsBucket, sarifKey: p.sarifKey }).then(passOn, () => undefined);
       }
-    },
-    EARLY_RESULTS_POLL_MS,
-  );
+    });
+  } finally {
+    ended = true;
+    await watching;
+  }
   // Passed on before the final results, never after them.
   await early;
   return { summary, sarif: await fetchSarif(conn, summary) };
 }
 
-/** How often a caller that shows early results asks a run for its progress. */
-const EARLY_RESULTS_POLL_MS = 50;
+/** How often a caller that shows early results looks for a scan's merged log, in a run's first seconds. */
+const EARLY_RESULTS_POLL_MS = 25;
+const EARLY_RESULTS_FAST_MS = 5000;
 
 export async function fetchSarif(
   conn: BackendConnection,
