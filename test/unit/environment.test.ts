@@ -87,6 +87,17 @@ describe('toolEnv', () => {
       Object.assign(process.env, saved);
     }
   });
+
+  it('runs a tool at the lower priority asked for, and the threads it starts inherit it', async () => {
+    // The shell waits before it reads its niceness and starts a child: both after the spawn.
+    const script = 'sleep 0.3; echo "$(nice) $(sh -c nice)"';
+    const niced = await runTool('/bin/sh', ['-c', script], { cwd: os.tmpdir(), timeoutMs: 10_000, niceness: 10 });
+    const plain = await runTool('/bin/sh', ['-c', script], { cwd: os.tmpdir(), timeoutMs: 10_000 });
+    const base = os.getPriority();
+    const lower = Math.max(base, 10);
+    assert.equal(plain.stdout.trim(), `${base} ${base}`);
+    assert.equal(niced.stdout.trim(), `${lower} ${lower}`);
+  });
 });
 
 describe('backend/scripts/clean-env.sh', () => {

@@ -1,6 +1,7 @@
 // Running external analysis tools from activities: no shell, argument arrays, bounded time and
 // output, heartbeats while they run, and the whole process group killed on cancel or timeout.
 import { spawn } from 'node:child_process';
+import * as os from 'node:os';
 import { timerDelayMs } from '../../backend/concurrency';
 import { toolEnv } from '../../backend/environment';
 import { toolPath, toolSearchPath } from '../../backend/toolbox/tools';
@@ -27,6 +28,8 @@ export interface ToolRunOptions {
   env?: NodeJS.ProcessEnv;
   /** Heartbeat details while the tool runs. */
   progress?: () => unknown;
+  /** A lower CPU priority (nice value, 1-19) for work nobody is waiting on. */
+  niceness?: number;
 }
 
 export class ToolMissingError extends Error {
@@ -57,6 +60,14 @@ export async function runTool(command: string, args: readonly string[], options:
     PATH: [...toolSearchPath(), process.env.PATH ?? ''].join(':'),
   };
   const child = spawn(command, [...args], { cwd: options.cwd, env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+  if (options.niceness && child.pid) {
+    try {
+      // At once, before the tool starts its threads: they inherit it. Never above our own.
+      os.setPriority(child.pid, Math.max(os.getPriority(), options.niceness));
+    } catch {
+      // It already ended, or the system refuses: it runs at the normal priority.
+    }
+  }
   const out: Buffer[] = [];
   const err: Buffer[] = [];
   let outBytes = 0;

@@ -82,6 +82,8 @@ export async function matchAgainstBaseline(current: SarifLog, previous: SarifLog
         // A .NET program: without ICU (slim worker images, many hosts) it aborts unless told to
         // use the invariant culture, which is all matching SARIF needs.
         env: { DOTNET_SYSTEM_GLOBALIZATION_INVARIANT: '1' },
+        // The results are shown before their marks: the next save's run must not wait behind this.
+        niceness: 10,
       },
     );
     if (run.exitCode !== 0 || !fs.existsSync(out)) {
