@@ -306,7 +306,7 @@ function targetRows(measured: { idleRssKb?: number; upMs?: number; upload?: Uplo
     measure: 'save to marker, p50',
     figure:
       editor && p50 !== undefined
-        ? `${(p50 / 1000).toFixed(2)} s (read: npm run bench:extension of ${editor.date.slice(0, 10)}, debounce ${editor.figures.saveDebounceMs ?? '?'} ms)`
+        ? `${(p50 / 1000).toFixed(2)} s (read: npm run bench:extension of ${editor.date.slice(0, 10)}, debounce ${editor.figures.saveDebounceMs ?? '?'} ms, gap ${editor.figures.saveGapMs ?? 0} ms)`
         : notMeasured('run npm run bench:extension'),
     target: 'below 0.5 s',
     met: p50 === undefined ? undefined : p50 < 500,
