@@ -32,9 +32,8 @@ export const DEFAULT_EXCLUDES: readonly string[] = [
 interface Layer {
   /** Folder (relative to the root, '' for the root) whose .gitignore this is. */
   base: string;
-  rules: Ignore;
-  /** The same rules without the folder-only ones (`name/`), for files. */
-  fileRules: Ignore;
+  /** The rules, and the same rules without the folder-only ones (`name/`) for files. */
+  set: Compiled;
 }
 
 /** A rule that only matches folders (`build/`, `!keep/`); it can never match a file itself. */
@@ -43,12 +42,47 @@ function isFolderOnly(line: string): boolean {
   return rule.endsWith('/') && !rule.startsWith('#');
 }
 
+interface Compiled {
+  rules: Ignore;
+  fileRules: Ignore;
+  /** Paths asked about since compiled: each leaves a verdict in the ignore package's cache. */
+  asked: number;
+}
+
+/**
+ * Compiled rule sets by their text, the most recently used last. The ignore package keeps each
+ * path's verdict in its instance, so reusing the instance across walks (uploads on save walk the
+ * same tree every few seconds) answers the paths already seen from that cache instead of testing
+ * every rule's expression again: a third of an unchanged 5,000-file walk's own CPU.
+ */
+const compiledSets = new Map<string, Compiled>();
+/** How many rule sets stay compiled: the default excludes and the .gitignore files of a few trees. */
+export const COMPILED_SETS_KEPT = 64;
+/** Past this many paths asked, a set is compiled afresh: its verdict cache is bounded by it. */
+export const COMPILED_SET_MAX_ASKED = 200_000;
+
 /** Rules as the ignore package takes them, plus the subset that can match a file. */
-function compile(lines: readonly string[]): { rules: Ignore; fileRules: Ignore } {
-  return {
+function compile(lines: readonly string[]): Compiled {
+  const key = lines.join('\n');
+  const kept = compiledSets.get(key);
+  compiledSets.delete(key);
+  if (kept && kept.asked < COMPILED_SET_MAX_ASKED) {
+    compiledSets.set(key, kept);
+    return kept;
+  }
+  const fresh: Compiled = {
     rules: ignore({ allowRelativePaths: true }).add([...lines]),
     fileRules: ignore({ allowRelativePaths: true }).add(lines.filter((l) => !isFolderOnly(l))),
+    asked: 0,
   };
+  compiledSets.set(key, fresh);
+  for (const oldest of compiledSets.keys()) {
+    if (compiledSets.size <= COMPILED_SETS_KEPT) {
+      break;
+    }
+    compiledSets.delete(oldest);
+  }
+  return fresh;
 }
 
 /**
@@ -58,7 +92,7 @@ function compile(lines: readonly string[]): { rules: Ignore; fileRules: Ignore }
  * private files out of uploads.
  */
 export class IgnoreStack {
-  private readonly fixed: { rules: Ignore; fileRules: Ignore };
+  private readonly fixed: Compiled;
   private readonly layers: Layer[] = [];
 
   constructor(excludes: readonly string[]) {
@@ -67,7 +101,7 @@ export class IgnoreStack {
 
   /** Add the rules of `<base>/.gitignore` (base relative to the root, '' for the root). */
   addGitignore(base: string, content: string): void {
-    this.layers.push({ base, ...compile(content.split(/\r?\n/)) });
+    this.layers.push({ base, set: compile(content.split(/\r?\n/)) });
   }
 
   /** Drop layers that do not contain `dir` (called when the walk leaves a folder). */
@@ -89,6 +123,7 @@ export class IgnoreStack {
    */
   ignores(rel: string, isDir: boolean): boolean {
     const probe = isDir ? `${rel}/` : rel;
+    this.fixed.asked++;
     if ((isDir ? this.fixed.rules : this.fixed.fileRules).ignores(probe)) {
       return true;
     }
@@ -98,7 +133,8 @@ export class IgnoreStack {
         continue;
       }
       const local = layer.base === '' ? probe : probe.slice(layer.base.length + 1);
-      const verdict = (isDir ? layer.rules : layer.fileRules).test(local);
+      layer.set.asked++;
+      const verdict = (isDir ? layer.set.rules : layer.set.fileRules).test(local);
       if (verdict.ignored) {
         return true;
       }

@@ -39,6 +39,25 @@ describe('IgnoreStack', () => {
     assert.equal(stack.ignores('src/keep.txt', false), true, 'docs/.gitignore no longer applies outside docs');
   });
 
+  it('reuses compiled rules across walks without carrying a verdict to other rules or folders', () => {
+    // Rule sets are kept compiled by their text, with the verdicts they gave: the same text in
+    // another folder, or an edited text, must not be answered from another set's verdicts.
+    const first = new IgnoreStack(['*.log']);
+    first.addGitignore('', 'build-*\n');
+    assert.equal(first.ignores('b.log', false), true);
+    assert.equal(first.ignores('build-1', false), true);
+    const edited = new IgnoreStack(['*.log', '!b.log']);
+    edited.addGitignore('', 'build-*\n!build-1\n');
+    assert.equal(edited.ignores('b.log', false), false, 'other excludes give their own verdict');
+    assert.equal(edited.ignores('build-1', false), false, 'the edited .gitignore re-includes it');
+    const again = new IgnoreStack(['*.log']);
+    again.addGitignore('', 'build-*\n');
+    again.addGitignore('sub', 'build-*\n');
+    assert.equal(again.ignores('build-1', false), true);
+    assert.equal(again.ignores('sub/build-2', false), true, 'the same text in another folder applies there');
+    assert.equal(again.ignores('sub/keep', false), false);
+  });
+
   it('matches directory-only patterns only against directories', () => {
     const stack = new IgnoreStack([]);
     stack.addGitignore('', 'out/\n');
@@ -48,6 +67,16 @@ describe('IgnoreStack', () => {
 });
 
 describe('walkWorkspace', () => {
+  it('follows an edited .gitignore on the next walk of the same tree', async () => {
+    const root = tree(path.join(tmp, 'ws-edit'), { '.gitignore': '*.tmp\n', 'a.tmp': 'x', 'b.py': 'x' });
+    const rels = async () => (await walkWorkspace(root)).files.map((f) => f.rel).sort();
+    assert.deepEqual(await rels(), ['.gitignore', 'b.py']);
+    fs.writeFileSync(path.join(root, '.gitignore'), '*.py\n');
+    assert.deepEqual(await rels(), ['.gitignore', 'a.tmp']);
+    fs.writeFileSync(path.join(root, '.gitignore'), '*.tmp\n');
+    assert.deepEqual(await rels(), ['.gitignore', 'b.py']);
+  });
+
   it('honours .gitignore at every level, default excludes, user excludes and virtualenvs', async () => {
     const root = tree(path.join(tmp, 'ws1'), {
       '.gitignore': 'secrets/\n*.tmp\n',
