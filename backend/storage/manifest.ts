@@ -28,12 +28,22 @@ export interface TargetManifest {
 export type { TargetRef } from '../../toolbox/shared/definitions';
 
 export function serializeManifest(manifest: TargetManifest): Buffer {
-  const sorted: TargetManifest = {
+  const sorted: { [K in keyof TargetManifest]: Readonly<TargetManifest[K]> } = {
     version: 1,
-    files: [...manifest.files].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0)),
-    links: [...manifest.links].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0)),
+    files: byPath(manifest.files),
+    links: byPath(manifest.links),
   };
   return Buffer.from(JSON.stringify(sorted));
+}
+
+/** Entries in path order; a walk's list mostly is already, and is then taken as it is. */
+function byPath<T extends { path: string }>(entries: readonly T[]): readonly T[] {
+  for (let i = 1; i < entries.length; i++) {
+    if ((entries[i - 1] as T).path >= (entries[i] as T).path) {
+      return [...entries].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+    }
+  }
+  return entries;
 }
 
 export function sha256(data: Buffer | string): string {

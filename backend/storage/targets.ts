@@ -67,18 +67,20 @@ export function treeLayout(
   located: ReadonlyMap<string, { pack: PackIndex; entry: PackEntry }>,
   newPacks: readonly PackIndex[],
 ): TargetLayout {
-  const where = new Map(located);
+  // The new packs' blobs on top of `located` (not a copy of it: after a one-file edit that is
+  // every blob of the tree, to add one).
+  const added = new Map<string, { pack: PackIndex; entry: PackEntry }>();
   for (const pack of newPacks) {
     for (const entry of pack.blobs) {
-      if (!where.has(entry[0])) {
-        where.set(entry[0], { pack, entry });
+      if (!located.has(entry[0]) && !added.has(entry[0])) {
+        added.set(entry[0], { pack, entry });
       }
     }
   }
   const used = new Map<string, PackIndex>();
   const listed = new Set<string>();
   for (const f of manifest.files) {
-    const loc = f.size < PACK_BLOB_MAX_BYTES ? where.get(f.sha256) : undefined;
+    const loc = f.size < PACK_BLOB_MAX_BYTES ? (located.get(f.sha256) ?? added.get(f.sha256)) : undefined;
     if (!loc || listed.has(f.sha256)) {
       continue;
     }
@@ -316,12 +318,18 @@ export class TargetStore {
           }
         }
       }
-      return writer.finish();
+      // Sealed: every pack's index is known while the last ones are still being sent.
+      await writer.seal();
+      return writer.packs;
     })();
     const [, newPacks] = await Promise.all([largeJob, smallJob]);
+    // The manifest and layout are made while the packs finish storing; they are sent after.
+    const packsStored = writer.finish();
+    packsStored.catch(() => undefined); // awaited below
     const warnings: string[] = [];
     const name = path.basename(path.resolve(root));
     if (sameTree) {
+      await packsStored;
       // Nothing to build, nothing to write.
       packsSeenStored.set(seenKey, { at: packsCheckedAt, packs: packList });
       report({ phase: 'done', files: largeObjects, bytes: largeBytes });
@@ -378,6 +386,7 @@ export class TargetStore {
     const manifestBody = serializeManifest(manifest);
     const digest = sha256(manifestBody);
     const key = manifestKey(digest);
+    await packsStored;
     // The stat cache is written meanwhile: should a put fail, the next upload finds the tree's
     // manifest or layout missing and checks everything again.
     const saving = cache
