@@ -335,6 +335,10 @@ async function main(): Promise<void> {
       engineRatios[`${c.engine}:min`] = Math.min(...ratios);
       engineRatios[`${c.engine}:max`] = Math.max(...ratios);
       engineRatios[`${c.engine}:rounds`] = ratios.length;
+      // And the middle half: with many rounds, one in which either side was minimising (go
+      // test -fuzz stops counting meanwhile, shell and worker alike) sets min or max on its own.
+      engineRatios[`${c.engine}:q1`] = percentile(ratios, 25);
+      engineRatios[`${c.engine}:q3`] = percentile(ratios, 75);
       rows.push([
         c.engine,
         `${percentile(directRuns.map(rate), 50).toFixed(0)} (${directRuns.map((r) => rate(r).toFixed(0)).join(', ')})`,

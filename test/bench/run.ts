@@ -90,6 +90,8 @@ async function tarBaseline(store: ObjectStore, root: string): Promise<number> {
 }
 
 const median = (values: number[]) => percentile(values, 50);
+/** From this many fuzzing rounds, their middle half (not min-max) says whether the median is settled. */
+const MANY_ROUNDS = 10;
 const secs = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
 
 /**
@@ -283,12 +285,17 @@ function targetRows(measured: { idleRssKb?: number; upMs?: number; upload?: Uplo
   };
   for (const engine of ['libfuzzer', 'cargo-fuzz', 'atheris', 'go-fuzz']) {
     const ratio = fuzz?.figures[engine];
-    const [min, max, rounds] = ['min', 'max', 'rounds'].map((k) => fuzz?.figures[`${engine}:${k}`]);
+    const [min, max, rounds, q1, q3] = ['min', 'max', 'rounds', 'q1', 'q3'].map((k) => fuzz?.figures[`${engine}:${k}`]);
     // Rounds whose ratios range more than 1.5-fold (go test -fuzz stops counting while it
-    // minimises) leave the median unsettled: no verdict then.
-    const unsettled = min !== undefined && max !== undefined && max > 1.5 * min;
+    // minimises) leave the median unsettled: no verdict then. From MANY_ROUNDS rounds on, the
+    // middle half of the rounds must range that much: one round in which a side was minimising
+    // no longer sets the spread alone, while a bimodal rate still does.
+    const wide = (lo: number | undefined, hi: number | undefined) => lo !== undefined && hi !== undefined && hi > 1.5 * lo;
+    const unsettled = rounds !== undefined && rounds >= MANY_ROUNDS && q1 !== undefined ? wide(q1, q3) : wide(min, max);
     const spread =
-      min !== undefined && max !== undefined ? ` (${min.toFixed(2)}-${max.toFixed(2)}, ${rounds} rounds)` : '';
+      min !== undefined && max !== undefined
+        ? ` (${q1 !== undefined && q3 !== undefined ? `middle half ${q1.toFixed(2)}-${q3.toFixed(2)}, ` : ''}${min.toFixed(2)}-${max.toFixed(2)}, ${rounds} rounds)`
+        : '';
     rows.push({
       measure: `fuzzing exec/s, workflow / shell: ${engine}`,
       figure:
