@@ -8,7 +8,7 @@ import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Writable } from 'node:stream';
-import Docker from 'dockerode';
+import type Docker from 'dockerode';
 import type { Connection } from '@temporalio/client';
 import { sleep } from '../concurrency';
 import { cleanInstallEnv } from '../environment';
@@ -166,11 +166,14 @@ export function dockerHostCandidates(env: NodeJS.ProcessEnv, stateDir: string): 
 
 /** A dockerode client for a DOCKER_HOST value (unix:// or tcp://). */
 export function dockerClient(host: string): Docker {
+  // Loaded on first use, not with this file: `fuzzforge up` and the editor start without it.
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- see above
+  const Engine = require('dockerode') as typeof Docker;
   if (host.startsWith('unix://')) {
-    return new Docker({ socketPath: host.slice('unix://'.length) });
+    return new Engine({ socketPath: host.slice('unix://'.length) });
   }
   const url = new URL(host.replace(/^tcp:/, 'http:'));
-  return new Docker({ host: url.hostname, port: Number(url.port || 2375), protocol: 'http' });
+  return new Engine({ host: url.hostname, port: Number(url.port || 2375), protocol: 'http' });
 }
 
 async function engineAnswers(host: string): Promise<boolean> {

@@ -1,6 +1,6 @@
 import * as fs from 'node:fs';
 import type { Readable } from 'node:stream';
-import * as Minio from 'minio';
+import type * as Minio from 'minio';
 import type { BackendConnection } from '../services/connection';
 import { hasErrorCode, UserError } from '../errors';
 import { s3ClientOptions } from './s3Options';
@@ -36,12 +36,21 @@ export function explainStorageOutage(err: unknown, endpoint: string, during: str
   return err;
 }
 
+/**
+ * The MinIO client library, loaded when the first store is made rather than with this file: the
+ * commands and the editor code that never touch storage (`fuzzforge up`, say) start without it.
+ */
+function minio(): typeof Minio {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded on first use (above)
+  return require('minio') as typeof Minio;
+}
+
 /** The S3 operations FuzzForge uses, over one MinIO/S3 client. */
 export class ObjectStore {
   readonly client: Minio.Client;
 
   constructor(readonly connection: Pick<BackendConnection, 'storage' | 'buckets'>) {
-    this.client = new Minio.Client(s3ClientOptions(connection.storage));
+    this.client = new (minio().Client)(s3ClientOptions(connection.storage));
   }
 
   get buckets(): BackendConnection['buckets'] {

@@ -2,7 +2,8 @@
 // and the worker's native connection take the same options, so TLS, mutual TLS and an API key
 // apply everywhere or nowhere. This module loads only @temporalio/client: the worker passes the
 // options to its own NativeConnection, which never loads in the extension host.
-import { Connection } from '@temporalio/client';
+import type * as TemporalClient from '@temporalio/client';
+import type { Connection } from '@temporalio/client';
 import { FILE_VARIABLES, readConnectionFile, type BackendConnection } from '../services/connection';
 
 /** The connection options both Connection.connect and NativeConnection.connect accept. */
@@ -56,6 +57,10 @@ export function connectTemporal(
   temporal: Pick<BackendConnection['temporal'], 'address' | 'tls' | 'apiKey' | 'plaintext'>,
   connectTimeoutMs?: number,
 ): Promise<Connection> {
+  // The SDK (and its protocol definitions, a few hundred ms to load) comes with the first
+  // connection, not with this file: commands that never connect start without it.
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- see above
+  const { Connection } = require('@temporalio/client') as typeof TemporalClient;
   return Connection.connect({
     ...temporalConnectOptions(temporal),
     ...(connectTimeoutMs !== undefined ? { connectTimeout: connectTimeoutMs } : {}),

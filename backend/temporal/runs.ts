@@ -1,13 +1,12 @@
 import * as crypto from 'node:crypto';
-import {
+import type * as TemporalClient from '@temporalio/client';
+import type {
   Client,
-  type Connection,
-  WorkflowFailedError,
-  WorkflowNotFoundError,
-  type WorkflowExecutionDescription,
-  type WorkflowExecutionInfo,
+  Connection,
+  WorkflowExecutionDescription,
+  WorkflowExecutionInfo,
 } from '@temporalio/client';
-import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
+import type { defineSearchAttributeKey } from '@temporalio/common';
 import { UserError } from '../errors';
 import type { BackendConnection } from '../services/connection';
 import { connectTemporal } from './connect';
@@ -23,9 +22,20 @@ import {
   type WorkflowInput,
 } from '../../toolbox/shared/definitions';
 
-export const WORKSPACE_KEY = defineSearchAttributeKey('FuzzforgeWorkspace', SearchAttributeType.KEYWORD);
-export const WORKFLOW_KEY = defineSearchAttributeKey('FuzzforgeWorkflow', SearchAttributeType.KEYWORD);
-export const VERTICAL_KEY = defineSearchAttributeKey('FuzzforgeVertical', SearchAttributeType.KEYWORD);
+// Spelled out as the SDK's defineSearchAttributeKey makes them: this file loads without the SDK.
+const keywordKey = (name: string): ReturnType<typeof defineSearchAttributeKey<'KEYWORD'>> => ({ name, type: 'KEYWORD' });
+export const WORKSPACE_KEY = keywordKey('FuzzforgeWorkspace');
+export const WORKFLOW_KEY = keywordKey('FuzzforgeWorkflow');
+export const VERTICAL_KEY = keywordKey('FuzzforgeVertical');
+
+/**
+ * The client SDK, loaded with the first connection (backend/temporal/connect.ts) rather than with
+ * this file: commands and editor code that never reach Temporal start without it.
+ */
+function temporalClient(): typeof TemporalClient {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- see above
+  return require('@temporalio/client') as typeof TemporalClient;
+}
 
 /** Our spelling of run states. Temporal's SDK says CANCELLED, its API says CANCELED: map both. */
 export type RunStatus =
@@ -140,7 +150,7 @@ export class RunService {
           : 'start the backend with `fuzzforge up`, or check the address setting (FUZZFORGE_TEMPORAL_ADDRESS; FUZZFORGE_TEMPORAL_TLS=1 for a TLS frontend)',
       );
     }
-    const client = new Client({ connection, namespace: conn.temporal.namespace });
+    const client = new (temporalClient().Client)({ connection, namespace: conn.temporal.namespace });
     return new RunService(connection, client, conn.temporal.namespace);
   }
 
@@ -259,7 +269,7 @@ export class RunService {
     try {
       desc = await this.client.workflow.getHandle(runId).describe();
     } catch (err) {
-      if (err instanceof WorkflowNotFoundError) {
+      if (err instanceof temporalClient().WorkflowNotFoundError) {
         throw new UserError(`no run with id ${runId}`, 'list runs with `fuzzforge runs`');
       }
       throw err;
@@ -401,7 +411,7 @@ export class RunService {
       pending.catch(() => undefined);
       return (await Promise.race([pending, stuck])) as ScanSummary;
     } catch (err) {
-      if (err instanceof WorkflowFailedError) {
+      if (err instanceof temporalClient().WorkflowFailedError) {
         const info = await this.describe(runId).catch(() => undefined);
         const cause = err.cause as (Error & { cause?: Error }) | undefined;
         const reason = cause?.cause?.message ?? cause?.message ?? err.message;
