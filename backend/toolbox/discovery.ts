@@ -86,11 +86,13 @@ const FRIENDLY_PATTERN_MESSAGES: Record<string, string> = {
   '/vertical': 'must be lowercase letters, digits or -, starting with a letter',
 };
 
-const ajv = new Ajv({ allErrors: true, strict: false });
-const validateMetadata = ajv.compile(METADATA_SCHEMA);
-
 // One instance each, made on first use: an Ajv instance compiles the JSON Schema meta-schema
-// when created, which cost about 0.2 s per workflow folder when each check made its own.
+// when created, which cost about 0.2 s per workflow folder when each check made its own. The
+// metadata validator is compiled on first use too: the bundles that import this file only for its
+// types and helpers (the worker's activities, most CLI commands) would pay 50-70 ms at load.
+let metadataValidator: ValidateFunction | undefined;
+const validateMetadata = () =>
+  (metadataValidator ??= new Ajv({ allErrors: true, strict: false }).compile(METADATA_SCHEMA));
 let strict: Ajv | undefined;
 let lenient: Ajv | undefined;
 const strictAjv = () => (strict ??= new Ajv({ strict: true, useDefaults: true, allErrors: true }));
@@ -142,11 +144,12 @@ export function parseWorkflowMetadata(
   dir: string,
 ): { definition?: WorkflowDefinition; problems: ToolboxProblem[] } {
   const metadataFile = path.join(dir, 'metadata.yaml');
-  if (!validateMetadata(doc)) {
+  const validate = validateMetadata();
+  if (!validate(doc)) {
     // oneOf failures repeat themselves per branch; keep one line per field.
     const seen = new Set<string>();
     const problems: ToolboxProblem[] = [];
-    for (const p of formatAjvErrors(validateMetadata.errors)) {
+    for (const p of formatAjvErrors(validate.errors)) {
       const friendly = FRIENDLY_PATTERN_MESSAGES[p.field];
       if (friendly && p.message.startsWith('must match pattern')) {
         p.message = friendly;
