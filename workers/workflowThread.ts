@@ -7,7 +7,9 @@
 //
 // The SDK has no option for this; Worker.createWorkflowCreator is the static step of
 // Worker.create that makes the thread. It is replaced only while `create` runs, and where a
-// later SDK no longer has it every Worker keeps its own thread (correct, only larger).
+// later SDK no longer has it every Worker keeps its own thread (correct, only larger). The same
+// goes for Worker.getOrCreateBundle, which compiles and runs the bundle once in the main thread
+// (for debuggers) and patches its source map: once for all the Workers instead of once each.
 import { Worker } from '@temporalio/worker';
 
 interface WorkflowCreator {
@@ -16,9 +18,11 @@ interface WorkflowCreator {
 }
 
 type CreatorFactory = (this: unknown, ...args: unknown[]) => Promise<WorkflowCreator>;
+type BundleFactory = (this: unknown, ...args: unknown[]) => Promise<unknown>;
 
 export class SharedWorkflowThread {
   private creator?: Promise<WorkflowCreator>;
+  private bundle?: Promise<unknown>;
   private destroyed = false;
 
   /** Whether this SDK lets Workers share the thread (else `create` makes them as usual). */
@@ -35,10 +39,14 @@ export class SharedWorkflowThread {
     if (this.destroyed) {
       throw new Error('the shared workflow thread was already destroyed');
     }
-    const cls = Worker as unknown as { createWorkflowCreator?: CreatorFactory };
+    const cls = Worker as unknown as { createWorkflowCreator?: CreatorFactory; getOrCreateBundle?: BundleFactory };
     const original = cls.createWorkflowCreator;
     if (typeof original !== 'function') {
       return create();
+    }
+    const originalBundle = cls.getOrCreateBundle;
+    if (typeof originalBundle === 'function') {
+      cls.getOrCreateBundle = (...args: unknown[]) => (this.bundle ??= originalBundle.apply(cls, args));
     }
     cls.createWorkflowCreator = (...args: unknown[]) => {
       const real = (this.creator ??= original.apply(cls, args));
@@ -52,6 +60,11 @@ export class SharedWorkflowThread {
       return await create();
     } finally {
       cls.createWorkflowCreator = original;
+      if (typeof originalBundle === 'function') {
+        cls.getOrCreateBundle = originalBundle;
+      }
+      // The thread has its copy; the Workers keep none.
+      this.bundle = undefined;
     }
   }
 

@@ -19,10 +19,13 @@ describe('the Workers of one host share one workflow thread', () => {
   let clientConnection: Connection;
   let workerConnection: NativeConnection;
   let bundle: Awaited<ReturnType<typeof bundleWorkflowCode>>;
-  const cls = Worker as unknown as { createWorkflowCreator: Factory };
+  const cls = Worker as unknown as { createWorkflowCreator: Factory; getOrCreateBundle: Factory };
   const sdkFactory = cls.createWorkflowCreator;
+  const sdkBundle = cls.getOrCreateBundle;
   /** Threads the SDK made (its factory, counted). */
   let threadsMade = 0;
+  /** Bundles the SDK prepared in the main thread (compiled, run once and source-mapped). */
+  let bundlesPrepared = 0;
 
   before(async () => {
     Runtime.install({ logger: new DefaultLogger('ERROR') });
@@ -39,9 +42,15 @@ describe('the Workers of one host share one workflow thread', () => {
       threadsMade++;
       return sdkFactory.apply(this, args);
     };
+    assert.equal(typeof sdkBundle, 'function', "the SDK's Worker.getOrCreateBundle is gone");
+    cls.getOrCreateBundle = function counted(this: unknown, ...args: unknown[]) {
+      bundlesPrepared++;
+      return sdkBundle.apply(this, args);
+    };
   });
   after(async () => {
     cls.createWorkflowCreator = sdkFactory;
+    cls.getOrCreateBundle = sdkBundle;
     await workerConnection?.close();
     await clientConnection?.close();
     await backend?.stop();
@@ -83,22 +92,27 @@ describe('the Workers of one host share one workflow thread', () => {
     const queues = ['a', 'b', 'c'].map((q) => `ff-thread-${process.pid}-${q}`);
     const shared = new SharedWorkflowThread();
     threadsMade = 0;
+    bundlesPrepared = 0;
     assert.deepEqual(await runOnQueues(queues, shared), queues);
     assert.equal(threadsMade, 1, 'three Workers in one host made more than one workflow thread');
+    assert.equal(bundlesPrepared, 1, 'three Workers in one host prepared the bundle more than once');
     // The Workers have stopped: the thread is still there until the generation destroys it.
     await shared.destroy();
     await assert.rejects(
       shared.create(() => Promise.resolve()),
       /already destroyed/,
     );
-    // The SDK's own method is back for anything created outside a shared scope.
+    // The SDK's own methods are back for anything created outside a shared scope.
     assert.notEqual(cls.createWorkflowCreator, undefined);
+    assert.notEqual(cls.getOrCreateBundle, undefined);
   });
 
   it('counts what it claims: without sharing, the SDK makes a thread per Worker', async () => {
     const queues = ['d', 'e'].map((q) => `ff-thread-${process.pid}-${q}`);
     threadsMade = 0;
+    bundlesPrepared = 0;
     assert.deepEqual(await runOnQueues(queues), queues);
     assert.equal(threadsMade, 2);
+    assert.equal(bundlesPrepared, 2);
   });
 });
