@@ -1,7 +1,10 @@
+import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import Ajv, { type ErrorObject, type ValidateFunction } from 'ajv';
+import { version as ajvVersion } from 'ajv/package.json';
 import YAML from 'yaml';
+import { cacheDir } from '../paths';
 
 /** A workflow folder of the toolbox, validated. */
 export interface WorkflowDefinition {
@@ -248,6 +251,79 @@ const checkedFolders = new Map<
   { version: string; problems: ToolboxProblem[]; definition?: WorkflowDefinition }
 >();
 
+/** A check as another process made it: what parseWorkflowMetadata returned. */
+interface StoredCheck {
+  problems: ToolboxProblem[];
+  definition?: WorkflowDefinition;
+}
+
+/**
+ * Checks made by earlier processes, by content. `fuzzforge up`, the worker host and the editor each
+ * discover the toolbox as they start, and the schema compiles were most of the time `up` took
+ * before it started the backend and the host before it loaded its activities (about 0.2 s each for
+ * the toolbox here). A check is kept under a hash of all it reads: the metadata text, the folder,
+ * whether workflow.ts is there, the metadata schema and Ajv's version. A missing, torn or foreign
+ * file only costs the compiles.
+ */
+const STORED_CHECKS_MAX = 256;
+let storedChecks: Map<string, StoredCheck> | undefined;
+
+/** Forget every check this process made or read, as a new process would start (tests). */
+export function forgetCheckedFolders(): void {
+  checkedFolders.clear();
+  storedChecks = undefined;
+}
+
+function storedChecksFile(): string {
+  return path.join(cacheDir(), 'toolbox-checks.json');
+}
+
+function loadStoredChecks(): Map<string, StoredCheck> {
+  if (!storedChecks) {
+    storedChecks = new Map();
+    try {
+      const entries = JSON.parse(fs.readFileSync(storedChecksFile(), 'utf8')) as unknown;
+      if (Array.isArray(entries)) {
+        for (const entry of entries) {
+          if (
+            Array.isArray(entry) &&
+            typeof entry[0] === 'string' &&
+            typeof entry[1] === 'object' &&
+            entry[1] !== null &&
+            Array.isArray((entry[1] as StoredCheck).problems)
+          ) {
+            storedChecks.set(entry[0], entry[1] as StoredCheck);
+          }
+        }
+      }
+    } catch {
+      // None yet, or unreadable: check again.
+    }
+  }
+  return storedChecks;
+}
+
+function saveStoredChecks(checks: Map<string, StoredCheck>): void {
+  try {
+    const file = storedChecksFile();
+    fs.mkdirSync(path.dirname(file), { recursive: true });
+    // The newest last; the oldest go past the bound.
+    const entries = [...checks.entries()].slice(-STORED_CHECKS_MAX);
+    const tmp = `${file}.${process.pid}.tmp`;
+    fs.writeFileSync(tmp, JSON.stringify(entries));
+    fs.renameSync(tmp, file);
+  } catch {
+    // A cache that cannot be written costs the next start its compiles, nothing else.
+  }
+}
+
+function checkKey(text: string, dir: string, hasWorkflow: boolean): string {
+  return crypto
+    .createHash('sha256')
+    .update(JSON.stringify([ajvVersion, METADATA_SCHEMA, dir, hasWorkflow, text]))
+    .digest('hex');
+}
+
 export function discoverWorkflows(toolboxDir: string, filter?: { vertical?: string }): ToolboxScan {
   const root = path.join(toolboxDir, 'workflows');
   const scan: ToolboxScan = { workflows: [], problems: [] };
@@ -258,6 +334,7 @@ export function discoverWorkflows(toolboxDir: string, filter?: { vertical?: stri
     scan.problems.push({ file: root, message: `cannot read the toolbox: ${(err as Error).message}` });
     return scan;
   }
+  let storedChanged = false;
   for (const entry of entries.sort((a, b) => a.name.localeCompare(b.name))) {
     const dir = path.join(root, entry.name);
     // A workflow folder may be a symbolic link (shared between toolboxes).
@@ -269,10 +346,12 @@ export function discoverWorkflows(toolboxDir: string, filter?: { vertical?: stri
     const metadataFile = path.join(dir, 'metadata.yaml');
     let text: string;
     let version: string;
+    let hasWorkflow: boolean;
     try {
       const st = fs.statSync(metadataFile);
+      hasWorkflow = fs.existsSync(path.join(dir, 'workflow.ts'));
       // What the folder's check depends on: the metadata file, and whether workflow.ts exists.
-      version = `${st.ino}:${st.size}:${st.mtimeMs}:${st.ctimeMs}:${fs.existsSync(path.join(dir, 'workflow.ts'))}`;
+      version = `${st.ino}:${st.size}:${st.mtimeMs}:${st.ctimeMs}:${hasWorkflow}`;
       const seen = checkedFolders.get(metadataFile);
       if (seen?.version === version) {
         scan.problems.push(...seen.problems);
@@ -284,6 +363,20 @@ export function discoverWorkflows(toolboxDir: string, filter?: { vertical?: stri
       text = fs.readFileSync(metadataFile, 'utf8');
     } catch {
       scan.problems.push({ file: metadataFile, message: 'is missing: every workflow folder needs one' });
+      continue;
+    }
+    const stored = loadStoredChecks();
+    const key = checkKey(text, dir, hasWorkflow);
+    const known = stored.get(key);
+    if (known) {
+      // Used again: among the newest when this process next writes the file.
+      stored.delete(key);
+      stored.set(key, known);
+      checkedFolders.set(metadataFile, { version, ...known });
+      scan.problems.push(...known.problems);
+      if (known.definition && (!filter?.vertical || known.definition.vertical === filter.vertical)) {
+        scan.workflows.push(known.definition);
+      }
       continue;
     }
     const parsed = YAML.parseDocument(text, { prettyErrors: true });
@@ -299,10 +392,15 @@ export function discoverWorkflows(toolboxDir: string, filter?: { vertical?: stri
     }
     const { definition, problems } = parseWorkflowMetadata(parsed.toJS(), dir);
     checkedFolders.set(metadataFile, { version, problems, ...(definition ? { definition } : {}) });
+    stored.set(key, { problems, ...(definition ? { definition } : {}) });
+    storedChanged = true;
     scan.problems.push(...problems);
     if (definition && (!filter?.vertical || definition.vertical === filter.vertical)) {
       scan.workflows.push(definition);
     }
+  }
+  if (storedChanged) {
+    saveStoredChecks(loadStoredChecks());
   }
   return scan;
 }

@@ -4,14 +4,30 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, describe, it } from 'node:test';
 import { UserError } from '../../backend/errors';
-import { discoverWorkflows, formatProblem, parseDurationSeconds, type ToolboxProblem } from '../../backend/toolbox/discovery';
+import {
+  discoverWorkflows,
+  forgetCheckedFolders,
+  formatProblem,
+  parseDurationSeconds,
+  type ToolboxProblem,
+} from '../../backend/toolbox/discovery';
 
 const formatProblems = (problems: ToolboxProblem[]) => problems.map(formatProblem).join('\n');
 import { parseParamArgs, validateParams } from '../../backend/toolbox/params';
 import { isTerminal, newRunId, toRunStatus } from '../../backend/temporal/runs';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'ff-toolbox-'));
-after(() => fs.rmSync(tmp, { recursive: true, force: true }));
+// Discoveries keep their checks in the cache folder: this file's own.
+const userCache = process.env.FUZZFORGE_CACHE_DIR;
+process.env.FUZZFORGE_CACHE_DIR = path.join(tmp, 'cache');
+after(() => {
+  if (userCache === undefined) {
+    delete process.env.FUZZFORGE_CACHE_DIR;
+  } else {
+    process.env.FUZZFORGE_CACHE_DIR = userCache;
+  }
+  fs.rmSync(tmp, { recursive: true, force: true });
+});
 
 function workflowFolder(
   root: string,
@@ -104,13 +120,50 @@ describe('discoverWorkflows', () => {
     // Same size, so only the file's times and contents differ.
     fs.writeFileSync(path.join(own, 'workflows', 'good_one', 'metadata.yaml'), GOOD.replace('A fine', 'A good'));
     assert.equal(discoverWorkflows(own).workflows[0]?.description, 'A good workflow.');
-    fs.writeFileSync(path.join(own, 'workflows', 'good_one', 'metadata.yaml'), GOOD.replace('default: 3', 'default: 0'));
+    fs.writeFileSync(
+      path.join(own, 'workflows', 'good_one', 'metadata.yaml'),
+      GOOD.replace('default: 3', 'default: 0'),
+    );
     assert.match(formatProblems(discoverWorkflows(own).problems), /depth\/default does not match its own schema/);
     fs.writeFileSync(path.join(own, 'workflows', 'good_one', 'metadata.yaml'), GOOD);
     fs.rmSync(path.join(own, 'workflows', 'good_one', 'workflow.ts'));
     const gone = discoverWorkflows(own);
     assert.equal(gone.workflows.length, 0);
     assert.match(formatProblems(gone.problems), /workflow\.ts: is missing/);
+  });
+
+  it('takes the checks an earlier process stored while the metadata reads the same, and only then', () => {
+    const own = path.join(tmp, 'stored');
+    workflowFolder(own, 'good_one', GOOD);
+    workflowFolder(
+      own,
+      'bad_default',
+      GOOD.replace('name: good_one', 'name: bad_default').replace('default: 3', 'default: 0'),
+    );
+    const first = discoverWorkflows(own);
+    const file = path.join(tmp, 'cache', 'toolbox-checks.json');
+    const entries = JSON.parse(fs.readFileSync(file, 'utf8')) as [
+      string,
+      { definition?: { description: string; dir: string } },
+    ][];
+    // A new process takes the stored check without compiling anything: mark the stored one to see it.
+    const good = entries.find(([, check]) => check.definition?.dir === path.join(own, 'workflows', 'good_one'));
+    assert.ok(good?.[1].definition, 'the good folder was not stored');
+    good[1].definition.description = 'as stored';
+    fs.writeFileSync(file, JSON.stringify(entries));
+    forgetCheckedFolders();
+    const second = discoverWorkflows(own);
+    assert.equal(second.workflows[0]?.description, 'as stored');
+    assert.equal(formatProblems(second.problems), formatProblems(first.problems), 'stored problems are the same');
+    // Other contents (same size): checked again.
+    fs.writeFileSync(path.join(own, 'workflows', 'good_one', 'metadata.yaml'), GOOD.replace('A fine', 'A good'));
+    forgetCheckedFolders();
+    assert.equal(discoverWorkflows(own).workflows[0]?.description, 'A good workflow.');
+    // A torn file is no check at all, and is written again.
+    fs.writeFileSync(file, '[["x", {"prob');
+    forgetCheckedFolders();
+    assert.equal(discoverWorkflows(own).workflows[0]?.description, 'A good workflow.');
+    assert.ok(Array.isArray(JSON.parse(fs.readFileSync(file, 'utf8'))));
   });
 
   it('reports a missing toolbox instead of throwing', () => {
