@@ -142,6 +142,7 @@ async function main(): Promise<void> {
     }
   };
   let failedReload: { at: string; problems: string[] } | undefined;
+  let polling: string[] | undefined;
   const writeStatus = () => {
     if (statusFile && serving) {
       writePrivateJson(statusFile, {
@@ -150,6 +151,8 @@ async function main(): Promise<void> {
         workflows: serving.loaded.workflows.map((w) => w.name),
         watching: watch.enabled,
         ...(failedReload ? { failedReload } : {}),
+        pid: process.pid,
+        ...(polling ? { polling } : {}),
       } satisfies ToolboxStatus);
     }
   };
@@ -298,6 +301,16 @@ async function main(): Promise<void> {
 
   serving = await startGeneration(first, 1, firstConnection);
   writeStatus();
+  if (statusFile) {
+    // The embedded backend's readiness: Temporal lists a poller on every queue of this host.
+    void pollersListed(() => serving?.connection, namespace, verticals).then(
+      (listed) => {
+        polling = listed;
+        writeStatus();
+      },
+      (err: unknown) => log(`could not confirm the pollers with Temporal: ${(err as Error).message}`),
+    );
+  }
   const collector = collectWhenIdle({
     busy: () =>
       [...live].some((gen) =>
@@ -364,6 +377,54 @@ function describeToolbox(loaded: LoadedToolbox): string {
     `${loaded.workflows.length} workflow(s) [${loaded.workflows.map((w) => w.name).join(', ')}] and ` +
     `${Object.keys(loaded.activities).length} activities`
   );
+}
+
+/**
+ * Wait until Temporal lists a poller on each vertical's task queue (asked every 25 ms, for at
+ * most FUZZFORGE_WORKER_CONNECT_SECONDS); returns the verticals. Asked over the serving
+ * version's connection, whichever it is by then.
+ */
+async function pollersListed(
+  connection: () => NativeConnection | undefined,
+  namespace: string,
+  verticals: readonly string[],
+): Promise<string[]> {
+  const deadline = Date.now() + Number(process.env.FUZZFORGE_WORKER_CONNECT_SECONDS ?? 60) * 1000;
+  const waiting = new Set(verticals);
+  let lastError: unknown;
+  while (waiting.size > 0) {
+    const conn = connection();
+    if (conn) {
+      await Promise.all(
+        [...waiting].map(async (vertical) => {
+          try {
+            const res = await conn.workflowService.describeTaskQueue({
+              namespace,
+              taskQueue: { name: taskQueueFor(vertical) },
+              taskQueueType: 1,
+            });
+            if ((res.pollers?.length ?? 0) > 0) {
+              waiting.delete(vertical);
+            }
+          } catch (err) {
+            // A connection replaced by a reload, or a server restarting: ask again.
+            lastError = err;
+          }
+        }),
+      );
+    }
+    if (waiting.size === 0) {
+      break;
+    }
+    if (Date.now() >= deadline) {
+      throw new Error(
+        `no poller listed on ${[...waiting].map(taskQueueFor).join(', ')}` +
+          (lastError ? ` (${(lastError as Error).message.split('\n')[0]})` : ''),
+      );
+    }
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+  return [...verticals];
 }
 
 /**

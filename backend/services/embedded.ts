@@ -10,7 +10,6 @@ import { explainFullDisk, UserError } from '../errors';
 import { distEntry, toolboxDir as defaultToolboxDir } from '../paths';
 import { DEFAULT_RETENTION, ObjectStore } from '../storage/objectStore';
 import { availableVerticals } from '../toolbox/verticals';
-import { taskQueueFor } from '../../toolbox/shared/definitions';
 import { ensureServiceBinary } from './binaries';
 import type { BackendConnection } from './connection';
 import { connectTemporal } from '../temporal/connect';
@@ -23,9 +22,11 @@ import {
   lockHolder,
   ownsPid,
   readState,
+  readToolboxStatus,
   releaseLock,
   removeState,
   rotateLogIfLarge,
+  WORKER_HOST_LOG,
   type WorkerState,
   writePrivateJson,
 } from './state';
@@ -332,43 +333,6 @@ function splitHostPort(address: string): [string, number] {
   return [address.slice(0, idx), Number(address.slice(idx + 1))];
 }
 
-async function waitForWorkers(
-  temporal: BackendConnection['temporal'],
-  verticals: readonly string[],
-  timeoutMs: number,
-): Promise<void> {
-  if (verticals.length === 0) {
-    return;
-  }
-  const connection = await connectTemporal(temporal);
-  try {
-    const waiting = new Set(verticals);
-    await waitFor(
-      `the ${verticals.join(', ')} worker(s)`,
-      async () => {
-        // All queues asked at once, each until it has a poller: a cheap call, asked often.
-        await Promise.all(
-          [...waiting].map(async (vertical) => {
-            const res = await connection.workflowService.describeTaskQueue({
-              namespace: 'default',
-              taskQueue: { name: taskQueueFor(vertical) },
-              taskQueueType: 1,
-            });
-            if ((res.pollers?.length ?? 0) > 0) {
-              waiting.delete(vertical);
-            }
-          }),
-        );
-        return waiting.size === 0;
-      },
-      timeoutMs,
-      25,
-    );
-  } finally {
-    await connection.close();
-  }
-}
-
 async function retry<T>(fn: () => Promise<T>, attempts: number, delayMs: number): Promise<T> {
   for (let i = 1; ; i++) {
     try {
@@ -409,13 +373,32 @@ export async function awaitReady(stateDir: string): Promise<void> {
   );
   const store = new ObjectStore(connection);
   await retry(() => store.ensureBuckets(config.retention), 20, 500);
+  const verticals = config.verticals ?? [];
+  if (verticals.length === 0) {
+    await waitFor(
+      'Temporal',
+      async () =>
+        (await temporalHealthy(connection.temporal, 'default', 2000)) &&
+        ownListener('Temporal', current().temporal.pid, temporalPort),
+      90_000,
+    );
+    return;
+  }
+  // Every worker has loaded its toolbox and Temporal lists it polling its queue: the worker host
+  // asks over its own connection and records the answer (this process then loads no Temporal
+  // client, the slowest part of a check made while everything else starts). An answer proves a
+  // server on Temporal's port; it must be ours.
   await waitFor(
-    'Temporal',
-    async () =>
-      (await temporalHealthy(connection.temporal, 'default', 2000)) &&
-      ownListener('Temporal', current().temporal.pid, temporalPort),
-    90_000,
+    `the ${verticals.join(', ')} worker(s) (see ${path.join(state.logsDir, `${WORKER_HOST_LOG}.log`)})`,
+    () => {
+      const hostPid = current().workers[0]?.pid;
+      const status = hostPid ? readToolboxStatus(stateDir) : undefined;
+      const listed = status?.pid === hostPid ? new Set(status?.polling ?? []) : new Set<string>();
+      return Promise.resolve(
+        verticals.every((v) => listed.has(v)) && ownListener('Temporal', current().temporal.pid, temporalPort),
+      );
+    },
+    120_000,
+    25,
   );
-  // Every worker has loaded its toolbox and polls its queue.
-  await waitForWorkers(connection.temporal, config.verticals ?? [], 120_000);
 }

@@ -35,6 +35,14 @@ export interface ToolboxStatus {
   watching: boolean;
   /** The last reload that failed and left the serving version in place, until one succeeds. */
   failedReload?: { at: string; problems: string[] };
+  /** The host that wrote this file. */
+  pid?: number;
+  /**
+   * Verticals whose task queue Temporal listed a poller on, asked by the host over its own
+   * connection once its first version started: the embedded backend's readiness (a start then
+   * needs no Temporal client of its own).
+   */
+  polling?: string[];
 }
 
 export function toolboxStatusPath(stateDir: string): string {

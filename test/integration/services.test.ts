@@ -4,7 +4,9 @@ import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { sleep } from '../../backend/concurrency';
 import { defaultEmbeddedOptions, startEmbedded, stopEmbedded } from '../../backend/services/embedded';
-import { isPidAlive, readState } from '../../backend/services/state';
+import { embeddedConnection } from '../../backend/services/supervisor';
+import { RunService } from '../../backend/temporal/runs';
+import { isPidAlive, readState, readToolboxStatus } from '../../backend/services/state';
 import { ObjectStore } from '../../backend/storage/objectStore';
 import { runCli, startTestBackend, waitForPollers, type TestBackend } from './harness';
 
@@ -117,6 +119,28 @@ describe('embedded backend', () => {
     }
     assert.ok(after && after !== before, 'a new worker process was started');
     await waitForPollers(backend, 'generic');
+  });
+
+  it('is ready only once Temporal lists a poller on every vertical, as the worker host recorded it', async () => {
+    const otherState = path.join(backend.root, 'third');
+    const opts = defaultEmbeddedOptions(otherState);
+    opts.ports = { temporal: 0, temporalUi: 0, minio: 0, minioConsole: 0 };
+    opts.verticals = ['generic'];
+    try {
+      const { state } = await startEmbedded(opts);
+      // Asked at once, without waiting: ready promised it.
+      const runs = await RunService.connect(embeddedConnection(state));
+      try {
+        assert.ok((await runs.pollers('generic')) > 0, 'the generic queue has a poller when the backend is ready');
+      } finally {
+        await runs.close();
+      }
+      const status = readToolboxStatus(otherState);
+      assert.equal(status?.pid, state.workers[0]?.pid, 'written by the running host');
+      assert.deepEqual(status?.polling, ['generic']);
+    } finally {
+      await stopEmbedded(otherState);
+    }
   });
 
   it('stops every process it started on `down`', async () => {
