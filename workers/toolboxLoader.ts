@@ -2,7 +2,8 @@ import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { bundleWorkflowCode, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
-import * as esbuild from 'esbuild';
+import type * as esbuild from 'esbuild';
+import { version as esbuildVersion } from 'esbuild/package.json';
 import { discoverWorkflows, type ToolboxProblem, type WorkflowDefinition } from '../backend/toolbox/discovery';
 import { cacheDir, projectRoot } from '../backend/paths';
 
@@ -21,6 +22,18 @@ export interface LoadedToolbox {
  * given but reads it back under the resolved one, so a node_modules that is a symbolic link (a
  * shared checkout, pnpm) would otherwise leave every workflow out of the bundle.
  */
+// esbuild's library is loaded when a build needs it: a start on cached builds does without it.
+let esbuildLoaded: typeof esbuild | undefined;
+function esbuildLib(): typeof esbuild {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- see above
+  return (esbuildLoaded ??= require('esbuild') as typeof esbuild);
+}
+
+/** Stop esbuild's service process (about 100 MB) if one was started. */
+async function stopEsbuild(): Promise<void> {
+  await esbuildLoaded?.stop();
+}
+
 function buildDir(): string {
   const dir = path.join(fs.realpathSync(path.join(projectRoot(), 'node_modules')), '.cache', 'fuzzforge');
   fs.mkdirSync(dir, { recursive: true });
@@ -56,7 +69,7 @@ async function compileModules(
     files.map((f, i) => `import * as m${i} from ${JSON.stringify(f)};`).join('\n') +
     `\nexport const modules = [${files.map((f, i) => `[${JSON.stringify(f)}, m${i}]`).join(', ')}];\n`;
   loaderStats.activityBuilds++;
-  const result = await esbuild.build({
+  const result = await esbuildLib().build({
     stdin: { contents: entry, resolveDir: modulesDir, sourcefile: ACTIVITIES_ENTRY, loader: 'ts' },
     bundle: true,
     platform: 'node',
@@ -97,7 +110,7 @@ interface ActivityCache {
 function activityCache(files: readonly string[]): ActivityCache {
   const key = crypto
     .createHash('sha256')
-    .update(`${esbuild.version}\0${process.version}\0${files.join('\0')}`)
+    .update(`${esbuildVersion}\0${process.version}\0${files.join('\0')}`)
     .digest('hex')
     .slice(0, 24);
   const dir = path.join(buildDir(), 'activities');
@@ -245,7 +258,7 @@ export async function loadActivities(toolboxDir: string, problems: ToolboxProble
 async function checkWorkflowSource(def: WorkflowDefinition): Promise<string | undefined> {
   const source = await fs.promises.readFile(def.workflowFile, 'utf8');
   try {
-    await esbuild.transform(source, { loader: 'ts', sourcefile: def.workflowFile });
+    await esbuildLib().transform(source, { loader: 'ts', sourcefile: def.workflowFile });
   } catch (err) {
     const first = (err as esbuild.TransformFailure).errors?.[0];
     return first ? `line ${first.location?.line ?? '?'}: ${first.text}` : (err as Error).message;
@@ -305,22 +318,32 @@ function bundleKey(defs: readonly WorkflowDefinition[]): string | undefined {
   return hash.digest('hex').slice(0, 32);
 }
 
+/** Where the bundle of these workflows is cached, and the cached bundle when there is one. */
+function cachedBundle(defs: readonly WorkflowDefinition[]): { cached?: string; hit?: WorkflowBundleWithSourceMap } {
+  const key = bundleKey(defs);
+  if (!key) {
+    return {};
+  }
+  const cached = path.join(cacheDir(), 'bundles', `workflows-${key}.json`);
+  try {
+    const hit = JSON.parse(fs.readFileSync(cached, 'utf8')) as WorkflowBundleWithSourceMap;
+    if (typeof hit.code === 'string' && typeof hit.sourceMap === 'string') {
+      return { cached, hit };
+    }
+  } catch {
+    // Not cached yet (or a torn file): build it.
+  }
+  return { cached };
+}
+
 /**
  * The workflow bundle for these workflows: reused from the cache when no file of the toolbox
  * changed (webpack takes seconds and leaves the worker's heap large), else built and cached.
  */
 async function bundle(defs: readonly WorkflowDefinition[]): Promise<WorkflowBundleWithSourceMap> {
-  const key = bundleKey(defs);
-  const cached = key ? path.join(cacheDir(), 'bundles', `workflows-${key}.json`) : undefined;
-  if (cached) {
-    try {
-      const hit = JSON.parse(fs.readFileSync(cached, 'utf8')) as WorkflowBundleWithSourceMap;
-      if (typeof hit.code === 'string' && typeof hit.sourceMap === 'string') {
-        return hit;
-      }
-    } catch {
-      // Not cached yet (or a torn file): build it.
-    }
+  const { cached, hit } = cachedBundle(defs);
+  if (hit) {
+    return hit;
   }
   const built = await bundleNow(defs);
   if (cached) {
@@ -401,7 +424,7 @@ export async function loadToolbox(toolboxDir: string, verticals: string | readon
     return { ...workflows, problems, activities };
   } finally {
     // esbuild's service process (about 100 MB) is not needed until the toolbox is loaded again.
-    await esbuild.stop();
+    await stopEsbuild();
   }
 }
 
@@ -416,7 +439,7 @@ export async function bundleToolboxWorkflows(
   try {
     return await bundleWorkflowsNow(toolboxDir, verticals);
   } finally {
-    await esbuild.stop();
+    await stopEsbuild();
   }
 }
 
@@ -429,6 +452,14 @@ async function bundleWorkflowsNow(
   const scan = discoverWorkflows(toolboxDir);
   const problems: ToolboxProblem[] = [...scan.problems];
   const found = scan.workflows.filter((w) => wanted.has(w.vertical));
+  if (found.length > 0) {
+    // A bundle is cached only once every folder in it passed the checks below, and its key
+    // hashes every file of the toolbox: the same folders, unchanged, pass them again.
+    const { hit } = cachedBundle(found);
+    if (hit) {
+      return { workflows: found, problems, bundle: hit };
+    }
+  }
   const good: WorkflowDefinition[] = [];
   for (const def of found) {
     const problem = await checkWorkflowSource(def);

@@ -1,7 +1,8 @@
 import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import Ajv, { type ErrorObject, type ValidateFunction } from 'ajv';
+import type * as AjvModule from 'ajv';
+import type { default as Ajv, ErrorObject, Options as AjvOptions, ValidateFunction } from 'ajv';
 import { version as ajvVersion } from 'ajv/package.json';
 import YAML from 'yaml';
 import { cacheDir } from '../paths';
@@ -93,13 +94,20 @@ const FRIENDLY_PATTERN_MESSAGES: Record<string, string> = {
 // when created, which cost about 0.2 s per workflow folder when each check made its own. The
 // metadata validator is compiled on first use too: the bundles that import this file only for its
 // types and helpers (the worker's activities, most CLI commands) would pay 50-70 ms at load.
+// Ajv itself (35-50 ms to load) comes with the first validator: a worker host starting on stored
+// checks does not need it until it validates its first workflow input.
+export function newAjv(options: AjvOptions): Ajv {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- see above
+  const { default: AjvClass } = require('ajv') as typeof AjvModule;
+  return new AjvClass(options);
+}
 let metadataValidator: ValidateFunction | undefined;
 const validateMetadata = () =>
-  (metadataValidator ??= new Ajv({ allErrors: true, strict: false }).compile(METADATA_SCHEMA));
+  (metadataValidator ??= newAjv({ allErrors: true, strict: false }).compile(METADATA_SCHEMA));
 let strict: Ajv | undefined;
 let lenient: Ajv | undefined;
-const strictAjv = () => (strict ??= new Ajv({ strict: true, useDefaults: true, allErrors: true }));
-const lenientAjv = () => (lenient ??= new Ajv({ strict: false }));
+const strictAjv = () => (strict ??= newAjv({ strict: true, useDefaults: true, allErrors: true }));
+const lenientAjv = () => (lenient ??= newAjv({ strict: false }));
 
 /** Compile a schema without keeping it in the instance (two folders may use the same $id). */
 function compileOnce(instance: Ajv, schema: object): ValidateFunction {

@@ -1,6 +1,6 @@
-import Ajv, { type ValidateFunction } from 'ajv';
+import type { ValidateFunction } from 'ajv';
 import { UserError } from '../errors';
-import { formatAjvErrors, type WorkflowDefinition } from './discovery';
+import { formatAjvErrors, newAjv, type WorkflowDefinition } from './discovery';
 
 /**
  * Turn `--param key=value` strings into typed values using the workflow's schema: numbers,
@@ -94,7 +94,7 @@ export function checkParams(
 ): { params: Record<string, unknown>; problems: [] } | { problems: ParamProblem[] } {
   let validate = compiled.get(definition.parameters);
   if (!validate) {
-    const ajv = new Ajv({ allErrors: true, useDefaults: true, strict: false });
+    const ajv = newAjv({ allErrors: true, useDefaults: true, strict: false });
     validate = ajv.compile({
       ...definition.parameters,
       additionalProperties: definition.parameters.additionalProperties ?? false,
