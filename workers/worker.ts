@@ -303,13 +303,13 @@ async function main(): Promise<void> {
   writeStatus();
   if (statusFile) {
     // The embedded backend's readiness: Temporal lists a poller on every queue of this host.
-    void pollersListed(() => serving?.connection, namespace, verticals).then(
-      (listed) => {
+    void pollersListed(() => serving?.connection, namespace, verticals)
+      .then((listed) => {
         polling = listed;
         writeStatus();
-      },
-      (err: unknown) => log(`could not confirm the pollers with Temporal: ${(err as Error).message}`),
-    );
+      })
+      // Not confirmed (or not recorded: a full disk): the start-up check times out naming this log.
+      .catch((err: unknown) => log(`could not confirm the pollers with Temporal: ${(err as Error).message}`));
   }
   const collector = collectWhenIdle({
     busy: () =>
