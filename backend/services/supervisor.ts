@@ -511,8 +511,9 @@ export async function runSupervisor(stateDir: string): Promise<void> {
     }
     // The worker host loads the toolbox while Temporal and MinIO start (it waits for Temporal).
     // Ready means a scan can run now: MinIO and Temporal answer from our own children, the
-    // buckets exist, and every worker polls its queue. Checking that needs the Temporal and MinIO
-    // clients, which this process, up all day, does not load: a short-lived child checks.
+    // buckets exist, and every worker polls its queue (the host asks Temporal and records it).
+    // Checking that needs MinIO's client (and Temporal's, without a host), which this process, up
+    // all day, does not load: a short-lived child checks.
     readiness = spawn(process.execPath, [distEntry('cli'), '__await-ready', stateDir], {
       stdio: ['ignore', 'ignore', 'pipe'],
       env: process.env,
