@@ -16,12 +16,6 @@ export interface LoadedToolbox {
   activities: ActivityMap;
 }
 
-/**
- * Build output lives inside our node_modules so that external packages resolve from it. Its real
- * path: the SDK's bundler writes the entry point to an in-memory file system under the path it is
- * given but reads it back under the resolved one, so a node_modules that is a symbolic link (a
- * shared checkout, pnpm) would otherwise leave every workflow out of the bundle.
- */
 // esbuild's library is loaded when a build needs it: a start on cached builds does without it.
 let esbuildLoaded: typeof esbuild | undefined;
 function esbuildLib(): typeof esbuild {
@@ -34,6 +28,12 @@ async function stopEsbuild(): Promise<void> {
   await esbuildLoaded?.stop();
 }
 
+/**
+ * Build output lives inside our node_modules so that external packages resolve from it. Its real
+ * path: the SDK's bundler writes the entry point to an in-memory file system under the path it is
+ * given but reads it back under the resolved one, so a node_modules that is a symbolic link (a
+ * shared checkout, pnpm) would otherwise leave every workflow out of the bundle.
+ */
 function buildDir(): string {
   const dir = path.join(fs.realpathSync(path.join(projectRoot(), 'node_modules')), '.cache', 'fuzzforge');
   fs.mkdirSync(dir, { recursive: true });

@@ -52,16 +52,22 @@ export function temporalConnectOptions(
   return options;
 }
 
+/**
+ * The client SDK (and its protocol definitions, a few hundred ms to load), loaded with the first
+ * connection rather than with this file: commands and editor code that never reach Temporal
+ * start without it.
+ */
+export function temporalClient(): typeof TemporalClient {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- see above
+  return require('@temporalio/client') as typeof TemporalClient;
+}
+
 /** A client connection to the backend's Temporal (close it when done). */
 export function connectTemporal(
   temporal: Pick<BackendConnection['temporal'], 'address' | 'tls' | 'apiKey' | 'plaintext'>,
   connectTimeoutMs?: number,
 ): Promise<Connection> {
-  // The SDK (and its protocol definitions, a few hundred ms to load) comes with the first
-  // connection, not with this file: commands that never connect start without it.
-  // eslint-disable-next-line @typescript-eslint/no-require-imports -- see above
-  const { Connection } = require('@temporalio/client') as typeof TemporalClient;
-  return Connection.connect({
+  return temporalClient().Connection.connect({
     ...temporalConnectOptions(temporal),
     ...(connectTimeoutMs !== undefined ? { connectTimeout: connectTimeoutMs } : {}),
   });

@@ -1,15 +1,9 @@
 import * as crypto from 'node:crypto';
-import type * as TemporalClient from '@temporalio/client';
-import type {
-  Client,
-  Connection,
-  WorkflowExecutionDescription,
-  WorkflowExecutionInfo,
-} from '@temporalio/client';
+import type { Client, Connection, WorkflowExecutionDescription, WorkflowExecutionInfo } from '@temporalio/client';
 import type { defineSearchAttributeKey } from '@temporalio/common';
 import { UserError } from '../errors';
 import type { BackendConnection } from '../services/connection';
-import { connectTemporal } from './connect';
+import { connectTemporal, temporalClient } from './connect';
 import type { WorkflowDefinition } from '../toolbox/discovery';
 import type { WorkspaceIdentity } from '../workspace';
 import {
@@ -23,19 +17,13 @@ import {
 } from '../../toolbox/shared/definitions';
 
 // Spelled out as the SDK's defineSearchAttributeKey makes them: this file loads without the SDK.
-const keywordKey = (name: string): ReturnType<typeof defineSearchAttributeKey<'KEYWORD'>> => ({ name, type: 'KEYWORD' });
+const keywordKey = (name: string): ReturnType<typeof defineSearchAttributeKey<'KEYWORD'>> => ({
+  name,
+  type: 'KEYWORD',
+});
 export const WORKSPACE_KEY = keywordKey('FuzzforgeWorkspace');
 export const WORKFLOW_KEY = keywordKey('FuzzforgeWorkflow');
 export const VERTICAL_KEY = keywordKey('FuzzforgeVertical');
-
-/**
- * The client SDK, loaded with the first connection (backend/temporal/connect.ts) rather than with
- * this file: commands and editor code that never reach Temporal start without it.
- */
-function temporalClient(): typeof TemporalClient {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports -- see above
-  return require('@temporalio/client') as typeof TemporalClient;
-}
 
 /** Our spelling of run states. Temporal's SDK says CANCELLED, its API says CANCELED: map both. */
 export type RunStatus =
@@ -352,11 +340,7 @@ export class RunService {
    * `onProgress`, the run's progress is asked every `progressEveryMs` (default 500) and passed on
    * when it changes.
    */
-  async result(
-    runId: string,
-    onProgress?: (p: RunProgress) => void,
-    progressEveryMs = 500,
-  ): Promise<ScanSummary> {
+  async result(runId: string, onProgress?: (p: RunProgress) => void, progressEveryMs = 500): Promise<ScanSummary> {
     const handle = this.client.workflow.getHandle(runId);
     let watchdog: NodeJS.Timeout | undefined;
     const abort = new AbortController();
