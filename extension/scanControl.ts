@@ -56,6 +56,8 @@ export class ScanControl {
    * scan whose upload ends after a later one's started is superseded too, not the later one.
    */
   private readonly latestRequest = new Map<string, number>();
+  /** Per `supersedes`, the request number of the latest scan whose run has started. */
+  private readonly latestStarted = new Map<string, number>();
   private requests = 0;
   private _lastRun: LastRun | undefined;
 
@@ -121,10 +123,12 @@ export class ScanControl {
         await runs.cancel(run.runId).catch(() => undefined);
         throw new Cancelled();
       }
-      const previous = this.running.get(supersedes);
-      if (previous) {
-        await previous.cancel();
-      }
+      // Not waited for: this run's first results do not depend on it, and should the previous run
+      // still end completed, `superseded` keeps its results from replacing these.
+      void this.running.get(supersedes)?.cancel();
+      this.latestStarted.set(supersedes, Math.max(request, this.latestStarted.get(supersedes) ?? 0));
+      // A run of a later scan of the same workflow has started: its results, not this one's, show.
+      const superseded = () => (this.latestStarted.get(supersedes) ?? 0) > request;
       this.running.set(supersedes, {
         runId: run.runId,
         cancel: async () => {
@@ -146,10 +150,17 @@ export class ScanControl {
           (p) => progress.report({ message: p.phase }),
           // The results as soon as they are stored; their new/unchanged marks when matching ends.
           (early) => {
-            earlyAt = Date.now();
-            findings.show(workflow.name, run.runId, early, folder.fsPath);
+            if (!superseded()) {
+              earlyAt = Date.now();
+              findings.show(workflow.name, run.runId, early, folder.fsPath);
+            }
           },
         );
+        if (superseded()) {
+          // It ended before the later scan's cancel reached it: its results are older than that scan's.
+          log.info(`run ${run.runId} ended after a later run of ${supersedes} started: its results are not shown`);
+          throw new Cancelled();
+        }
         for (const tool of summary.tools.filter((t) => t.error)) {
           log.warn(`${tool.name}: ${tool.error ?? ''}`);
         }
