@@ -126,7 +126,8 @@ export class ScanControl {
       // Not waited for: this run's first results do not depend on it, and should the previous run
       // still end completed, `superseded` keeps its results from replacing these.
       void this.running.get(supersedes)?.cancel();
-      this.latestStarted.set(supersedes, Math.max(request, this.latestStarted.get(supersedes) ?? 0));
+      // Past the check above this is the latest scan asked for, so no started one is later.
+      this.latestStarted.set(supersedes, request);
       // A run of a later scan of the same workflow has started: its results, not this one's, show.
       const superseded = () => (this.latestStarted.get(supersedes) ?? 0) > request;
       this.running.set(supersedes, {
