@@ -32,6 +32,12 @@ describe('embedded backend', () => {
       assert.ok(isPidAlive(pid), `pid ${pid} alive`);
     }
     assert.ok(fs.existsSync(path.join(backend.stateDir, 'temporal.db')), 'Temporal keeps its runs in a SQLite file');
+    // MinIO runs under its memory limit (so it gives back the pages its work freed).
+    const minioEnviron = fs.readFileSync(`/proc/${state.storage.pid}/environ`, 'utf8').split('\0');
+    assert.ok(
+      minioEnviron.includes(`MINIO_MEMLIMIT=${process.env.MINIO_MEMLIMIT || '256MiB'}`),
+      'MinIO runs with MINIO_MEMLIMIT',
+    );
   });
 
   it('keeps generated credentials private and out of every log', () => {

@@ -6,7 +6,7 @@ import * as path from 'node:path';
 import { builtinModules } from 'node:module';
 import { describe, it } from 'node:test';
 import * as esbuild from 'esbuild';
-import { dropProcessOnlyEnv, PROCESS_ONLY_ENV, serviceEnv } from '../../backend/services/supervisor';
+import { dropProcessOnlyEnv, minioEnv, PROCESS_ONLY_ENV, serviceEnv } from '../../backend/services/supervisor';
 
 describe('the supervisor bundle', () => {
   it('holds only our own backend code and needs only Node built-ins', async () => {
@@ -55,5 +55,19 @@ describe('the backend processes malloc settings', () => {
     const env = { PATH: '/bin', [PROCESS_ONLY_ENV]: 'PATH,HOME', HOME: '/root' };
     dropProcessOnlyEnv(env);
     assert.deepEqual(env, { PATH: '/bin', HOME: '/root' });
+  });
+});
+
+describe("MinIO's environment", () => {
+  const credentials = { accessKey: 'user', secretKey: 'secret' };
+  it('limits its memory to 256 MiB unless the user chose a limit', () => {
+    const env = minioEnv(credentials, { PATH: '/bin' });
+    assert.equal(env.MINIO_MEMLIMIT, '256MiB');
+    assert.equal(env.MINIO_ROOT_USER, 'user');
+    assert.equal(env.MINIO_ROOT_PASSWORD, 'secret');
+    assert.equal(env.PATH, '/bin');
+    assert.equal(minioEnv(credentials, { MINIO_MEMLIMIT: '1GiB' }).MINIO_MEMLIMIT, '1GiB');
+    // Set but empty: MinIO would refuse it; the default applies.
+    assert.equal(minioEnv(credentials, { MINIO_MEMLIMIT: '' }).MINIO_MEMLIMIT, '256MiB');
   });
 });
