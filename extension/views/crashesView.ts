@@ -173,7 +173,10 @@ export class CrashesView implements vscode.TreeDataProvider<CrashesNode>, vscode
       oneLine(run.runId, 100),
       count > 0 ? vscode.TreeItemCollapsibleState.Expanded : vscode.TreeItemCollapsibleState.None,
     );
-    item.id = `${run.runId}\0run`;
+    // VS Code keeps a row's collapsible state by its id: a row first shown with no children
+    // ("reading crashes…") would stay a leaf after its crashes are read. The id changes when the
+    // run gets children, so the row is rebuilt, expanded.
+    item.id = `${run.runId}\0run${count > 0 ? '\0crashes' : ''}`;
     const crashes = known?.error
       ? 'crashes unreadable'
       : !known
