@@ -37,6 +37,13 @@ const builds = [
     banner: { js: '#!/usr/bin/env node' },
   },
   { ...common, entryPoints: ['workers/worker.ts'], outfile: 'dist/worker.js', external: nodeExternals },
+  // The worker host's activity process (workers/activityProcess.ts): the toolbox's activities run in it.
+  {
+    ...common,
+    entryPoints: ['workers/activityProcessMain.ts'],
+    outfile: 'dist/activityProcess.js',
+    external: nodeExternals,
+  },
   // The embedded backend's supervisor, up all day: its own small bundle, without the CLI's clients.
   { ...common, entryPoints: ['backend/services/supervisorMain.ts'], outfile: 'dist/supervisor.js' },
   // Runs inside the embedded Temporal's private namespace: its mutual-TLS and UI fronts.

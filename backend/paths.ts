@@ -60,6 +60,6 @@ export function toolboxDir(env: NodeJS.ProcessEnv = process.env): string {
 }
 
 /** A built entry point under dist/ (cli.js, worker.js). */
-export function distEntry(name: 'cli' | 'worker' | 'temporalFront' | 'supervisor'): string {
+export function distEntry(name: 'cli' | 'worker' | 'activityProcess' | 'temporalFront' | 'supervisor'): string {
   return path.join(projectRoot(), 'dist', `${name}.js`);
 }

@@ -5,15 +5,21 @@ import { bundleWorkflowCode, type WorkflowBundleWithSourceMap } from '@temporali
 import type * as esbuild from 'esbuild';
 import { version as esbuildVersion } from 'esbuild/package.json';
 import { discoverWorkflows, type ToolboxProblem, type WorkflowDefinition } from '../backend/toolbox/discovery';
+import { activitiesOf, type ActivityMap, type CompiledModules } from './activityModules';
 import { cacheDir, projectRoot } from '../backend/paths';
 
-export type ActivityMap = Record<string, (...args: never[]) => Promise<unknown>>;
+export type { ActivityMap };
 
 export interface LoadedToolbox {
   workflows: WorkflowDefinition[];
   problems: ToolboxProblem[];
   bundle?: WorkflowBundleWithSourceMap;
   activities: ActivityMap;
+  /**
+   * The compiled modules, in a file of this load's own (the activity process loads it, maybe
+   * long after a newer build replaced the cached one); releaseActivityModule removes it.
+   */
+  activityModule?: string;
 }
 
 // esbuild's library is loaded when a build needs it: a start on cached builds does without it.
@@ -194,9 +200,13 @@ function keepActivities(
  * Compile every `toolbox/modules/**.ts` at start-up into ONE bundle (so modules share one storage
  * client and one target cache) and collect the `activities` object each exports. Nothing is
  * pre-built, so editing or adding a module needs only a worker restart. A module that does not
- * compile is reported and left out; the others still load.
+ * compile is reported and left out; the others still load. The compiled file is kept under a name
+ * of this load's own (`file`), for the activity process.
  */
-export async function loadActivities(toolboxDir: string, problems: ToolboxProblem[]): Promise<ActivityMap> {
+export async function loadActivityModule(
+  toolboxDir: string,
+  problems: ToolboxProblem[],
+): Promise<{ activities: ActivityMap; file: string }> {
   const modulesDir = path.join(toolboxDir, 'modules');
   let files = fs.existsSync(modulesDir) ? listModuleFiles(modulesDir) : [];
   const cache = activityCache(files);
@@ -226,32 +236,65 @@ export async function loadActivities(toolboxDir: string, problems: ToolboxProble
     files = good;
     await compileModules(files, modulesDir, outfile);
   }
+  const file = privateModuleFile(outfile, outfile !== reused);
   // eslint-disable-next-line @typescript-eslint/no-require-imports -- loading code compiled at run time
-  const compiled = require(outfile) as { modules: [string, { activities?: ActivityMap }][] };
-  if (outfile !== reused) {
-    fs.rmSync(outfile, { force: true });
-  }
+  const compiled = require(file) as CompiledModules;
   // Each load (a hot reload too) gets fresh module instances; the replaced ones go with their workers.
-  delete require.cache[outfile];
-  const activities: ActivityMap = {};
-  const owner = new Map<string, string>();
-  for (const [file, mod] of compiled.modules) {
-    for (const [name, fn] of Object.entries(mod.activities ?? {})) {
-      if (typeof fn !== 'function') {
-        problems.push({ file, field: `activities.${name}`, message: 'is not a function' });
-      } else if (owner.has(name)) {
-        problems.push({
-          file,
-          field: `activities.${name}`,
-          message: `is also defined in ${owner.get(name)}; kept that one`,
-        });
-      } else {
-        owner.set(name, file);
-        activities[name] = fn;
-      }
+  delete require.cache[file];
+  return { activities: activitiesOf(compiled, problems), file };
+}
+
+/** The activities alone (the compiled file is not kept). */
+export async function loadActivities(toolboxDir: string, problems: ToolboxProblem[]): Promise<ActivityMap> {
+  const { activities, file } = await loadActivityModule(toolboxDir, problems);
+  releaseActivityModule(file);
+  return activities;
+}
+
+let privateLoads = 0;
+
+/**
+ * `built` under a name of this process and load (`live-<pid>-<n>.cjs` beside the cache): a link to
+ * a cached build, or the build itself moved there when `temporary`. Files left by processes that
+ * are gone are removed on the way.
+ */
+function privateModuleFile(built: string, temporary: boolean): string {
+  const dir = path.join(buildDir(), 'activities');
+  fs.mkdirSync(dir, { recursive: true });
+  for (const name of fs.readdirSync(dir)) {
+    const owner = /^live-(\d+)-\d+\.cjs$/.exec(name);
+    if (owner && Number(owner[1]) !== process.pid && !processAlive(Number(owner[1]))) {
+      fs.rmSync(path.join(dir, name), { force: true });
     }
   }
-  return activities;
+  const file = path.join(dir, `live-${process.pid}-${++privateLoads}.cjs`);
+  fs.rmSync(file, { force: true });
+  if (temporary) {
+    fs.renameSync(built, file);
+  } else {
+    try {
+      fs.linkSync(built, file);
+    } catch {
+      fs.copyFileSync(built, file);
+    }
+  }
+  return file;
+}
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** Remove a load's compiled modules once nothing will start an activity process on them. */
+export function releaseActivityModule(file: string | undefined): void {
+  if (file) {
+    fs.rmSync(file, { force: true });
+  }
 }
 
 /** Does workflow.ts compile, and does it export a function named like the workflow? */
@@ -420,8 +463,8 @@ export async function loadToolbox(toolboxDir: string, verticals: string | readon
   try {
     const workflows = await bundleWorkflowsNow(toolboxDir, verticals);
     const problems = [...workflows.problems];
-    const activities = await loadActivities(toolboxDir, problems);
-    return { ...workflows, problems, activities };
+    const { activities, file } = await loadActivityModule(toolboxDir, problems);
+    return { ...workflows, problems, activities, activityModule: file };
   } finally {
     // esbuild's service process (about 100 MB) is not needed until the toolbox is loaded again.
     await stopEsbuild();

@@ -16,16 +16,17 @@ import { connectionFromEnv, connectionToEnv } from '../backend/services/connecti
 import { temporalConnectOptions } from '../backend/temporal/connect';
 import { embeddedConnection, runningEmbedded } from '../backend/services/embedded';
 import { dropProcessOnlyEnv } from '../backend/services/supervisor';
-import { stateDir, toolboxDir } from '../backend/paths';
+import { distEntry, stateDir, toolboxDir } from '../backend/paths';
 import { type ToolboxStatus, writePrivateJson } from '../backend/services/state';
 import { taskQueueFor } from '../toolbox/shared/definitions';
 import { ObjectStore } from '../backend/storage/objectStore';
 import { inputValidationActivities } from './inputValidation';
+import { ActivityProcess, activityIdleSecondsFromEnv } from './activityProcess';
 import { type IdleWatch, idleMinutesFromEnv, watchIdle } from './idle';
 import { workerIdentity } from './identity';
 import { collectWhenIdle } from './idleGc';
 import { SharedWorkflowThread } from './workflowThread';
-import { bundleToolboxWorkflows, loadToolbox, type LoadedToolbox } from './toolboxLoader';
+import { bundleToolboxWorkflows, loadToolbox, releaseActivityModule, type LoadedToolbox } from './toolboxLoader';
 import { formatRejectedReload, newProblems, toolboxWatchFromEnv, watchToolbox } from './toolboxWatch';
 
 function log(line: string): void {
@@ -106,6 +107,7 @@ async function main(): Promise<void> {
   const address = conn.temporal.address;
   const statusFile = process.env.FUZZFORGE_TOOLBOX_STATUS_FILE;
   const idleMinutes = idleMinutesFromEnv(process.env);
+  const activityIdleSeconds = activityIdleSecondsFromEnv(process.env);
 
   // One generation per toolbox version: a Temporal Worker per vertical on the version's bundles.
   // A reload starts the next generation on the same queues, then shuts the previous one down: it
@@ -162,7 +164,27 @@ async function main(): Promise<void> {
     version: number,
     connection: NativeConnection,
   ): Promise<Generation> => {
-    const activities = { ...loaded.activities, ...inputValidationActivities(loaded.workflows, store) };
+    // The toolbox's activities run in the generation's activity process (workers/activityProcess.ts);
+    // the input check, first of every run, stays here and starts that process meanwhile.
+    const activityProcess = new ActivityProcess({
+      entry: distEntry('activityProcess'),
+      moduleFile: loaded.activityModule ?? '',
+      idleSeconds: activityIdleSeconds,
+      log,
+    });
+    const validation = inputValidationActivities(loaded.workflows, store);
+    const activities = {
+      ...(loaded.activityModule ? activityProcess.proxies(Object.keys(loaded.activities)) : {}),
+      ...Object.fromEntries(
+        Object.entries(validation).map(([name, fn]) => [
+          name,
+          (request: Parameters<typeof fn>[0]) => {
+            activityProcess.warm();
+            return fn(request);
+          },
+        ]),
+      ),
+    };
     const gen: Generation = {
       version,
       loaded,
@@ -203,6 +225,7 @@ async function main(): Promise<void> {
       );
       gen.workers.push(...created);
     } catch (err) {
+      activityProcess.close();
       await thread.destroy().catch(() => undefined);
       throw err;
     }
@@ -243,6 +266,10 @@ async function main(): Promise<void> {
     }
     live.add(gen);
     gen.stopped = Promise.all(runs)
+      .then(() => {
+        activityProcess.close();
+        releaseActivityModule(loaded.activityModule);
+      })
       .then(() => thread.destroy())
       .then(() => connection.close())
       .finally(() => live.delete(gen));
@@ -269,10 +296,12 @@ async function main(): Promise<void> {
     };
     const broken = newProblems(current.loaded.problems, next.problems);
     if (broken.length > 0) {
+      releaseActivityModule(next.activityModule);
       reject(broken);
       return;
     }
     if (stopping || retired.size === verticals.length) {
+      releaseActivityModule(next.activityModule);
       return;
     }
     const connection = await connectWhenUp(conn.temporal);
@@ -281,6 +310,7 @@ async function main(): Promise<void> {
       gen = await startGeneration(next, current.version + 1, connection);
     } catch (err) {
       // The bundle loads but a worker cannot start on it (its top-level code throws, say).
+      releaseActivityModule(next.activityModule);
       await connection.close().catch(() => undefined);
       reject([{ file: toolbox, message: `the new version does not start: ${(err as Error).message}` }]);
       return;

@@ -127,7 +127,7 @@ function filesUnder(dir: string, ext: RegExp): string[] {
 /** The packages the shipped code loads directly: dist bundles' requires, sources' imports. */
 function runtimeRoots(): string[] {
   const roots = new Set<string>();
-  for (const f of ['extension', 'cli', 'worker']) {
+  for (const f of ['extension', 'cli', 'worker', 'activityProcess']) {
     for (const p of bareImports(fs.readFileSync(path.join(projectRoot, 'dist', `${f}.js`), 'utf8'), true)) {
       roots.add(p);
     }
@@ -264,7 +264,7 @@ function slimCoreBridge(stage: string, platform: string, arch: string): void {
 
 export function buildExtensionVsix(dir: string): BuiltVsix {
   const t0 = Date.now();
-  for (const f of ['extension', 'cli', 'worker']) {
+  for (const f of ['extension', 'cli', 'worker', 'activityProcess']) {
     if (!fs.existsSync(path.join(projectRoot, 'dist', `${f}.js`))) {
       throw new Error(`dist/${f}.js missing: run node esbuild.js first`);
     }

@@ -112,8 +112,8 @@ describe('e2e: the packaged .vsix runs on its own', () => {
     assert.match(mode, /^-rwx/, `the multitool keeps its exec bit: ${mode}`);
   });
 
-  it('resolves every package dist/extension.js, cli.js and worker.js require, from the package alone', { skip }, () => {
-    for (const entry of ['extension', 'cli', 'worker']) {
+  it('resolves every package dist/extension.js, cli.js, worker.js and activityProcess.js require, from the package alone', { skip }, () => {
+    for (const entry of ['extension', 'cli', 'worker', 'activityProcess']) {
       const file = path.join(ext, 'dist', `${entry}.js`);
       const req = createRequire(file);
       for (const name of bareImports(fs.readFileSync(file, 'utf8'))) {

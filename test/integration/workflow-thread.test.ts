@@ -5,18 +5,18 @@
 import * as assert from 'node:assert/strict';
 import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { Client, type Connection } from '@temporalio/client';
-import { bundleWorkflowCode, NativeConnection, Runtime, DefaultLogger, Worker } from '@temporalio/worker';
-import { connectTemporal, temporalConnectOptions } from '../../backend/temporal/connect';
+import type { Client } from '@temporalio/client';
+import { type bundleWorkflowCode, type NativeConnection, Worker } from '@temporalio/worker';
 import { SharedWorkflowThread } from '../../workers/workflowThread';
-import { startTestBackend, type TestBackend } from './harness';
+import type { TestBackend } from './harness';
+import { inProcessWorkers, type InProcessWorkers } from './inProcessWorker';
 
 type Factory = (...args: unknown[]) => Promise<{ destroy(): Promise<void> }>;
 
 describe('the Workers of one host share one workflow thread', () => {
+  let setup: InProcessWorkers;
   let backend: TestBackend;
   let client: Client;
-  let clientConnection: Connection;
   let workerConnection: NativeConnection;
   let bundle: Awaited<ReturnType<typeof bundleWorkflowCode>>;
   const cls = Worker as unknown as { createWorkflowCreator: Factory; getOrCreateBundle: Factory };
@@ -28,15 +28,8 @@ describe('the Workers of one host share one workflow thread', () => {
   let bundlesPrepared = 0;
 
   before(async () => {
-    Runtime.install({ logger: new DefaultLogger('ERROR') });
-    backend = await startTestBackend({ shareable: true });
-    clientConnection = await connectTemporal(backend.conn.temporal);
-    client = new Client({ connection: clientConnection, namespace: backend.conn.temporal.namespace });
-    workerConnection = await NativeConnection.connect(temporalConnectOptions(backend.conn.temporal));
-    bundle = await bundleWorkflowCode({
-      workflowsPath: path.join(__dirname, 'workflows', 'whereAmI.ts'),
-      logger: { log() {}, trace() {}, debug() {}, info() {}, warn() {}, error: console.error },
-    });
+    setup = await inProcessWorkers(path.join(__dirname, 'workflows', 'whereAmI.ts'));
+    ({ backend, client, workerConnection, bundle } = setup);
     assert.equal(typeof sdkFactory, 'function', "the SDK's Worker.createWorkflowCreator is gone");
     cls.createWorkflowCreator = function counted(this: unknown, ...args: unknown[]) {
       threadsMade++;
@@ -51,9 +44,7 @@ describe('the Workers of one host share one workflow thread', () => {
   after(async () => {
     cls.createWorkflowCreator = sdkFactory;
     cls.getOrCreateBundle = sdkBundle;
-    await workerConnection?.close();
-    await clientConnection?.close();
-    await backend?.stop();
+    await setup?.close();
   });
 
   /** Create one Worker per queue (inside `shared` when given), run a workflow on each at once. */
