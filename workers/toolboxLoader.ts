@@ -1,3 +1,4 @@
+import { spawn } from 'node:child_process';
 import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -423,18 +424,28 @@ async function bundleNow(defs: readonly WorkflowDefinition[]): Promise<WorkflowB
     defs.map((d) => `export { ${d.name} } from ${JSON.stringify(d.workflowFile.replace(/\.ts$/, ''))};`).join('\n') +
       '\n',
   );
+  // The bundler logs what went wrong and throws a generic error: keep the log's first error.
+  const errors: string[] = [];
   try {
     return await bundleWorkflowCode({
       workflowsPath: index,
       // Every workflow's input is checked by the worker before the workflow runs (see the module).
       workflowInterceptorModules: [inputInterceptorModule()],
-      logger: quietLogger,
+      logger: { ...quietLogger, error: (message: string) => errors.push(message) },
       webpackConfigHook: (config) => {
         // Toolbox folders may live outside this installation; resolve the SDK from ours.
         config.resolve = { ...config.resolve, modules: ['node_modules', path.join(projectRoot(), 'node_modules')] };
         return config;
       },
     });
+  } catch (err) {
+    // Its error log is webpack's stats: the lines that say what failed.
+    const lines = errors
+      .join('\n')
+      .split('\n')
+      .map((l) => l.trim())
+      .filter((l) => /\berror\b|not found|can't resolve/i.test(l) && !/^webpack (compiled|finished)/i.test(l));
+    throw lines.length > 0 ? new Error(lines.slice(0, 3).join('\n')) : err;
   } finally {
     fs.rmSync(index, { force: true });
   }
@@ -515,11 +526,28 @@ async function bundleWorkflowsNow(
   if (good.length === 0) {
     return { workflows: [], problems };
   }
+  const built = bundleProgram ? await bundleInChild(bundleProgram, good) : await bundleOrSkip(good);
+  return {
+    workflows: built.kept,
+    problems: [...problems, ...built.problems],
+    ...(built.bundle ? { bundle: built.bundle } : {}),
+  };
+}
+
+interface BundleOutcome {
+  kept: WorkflowDefinition[];
+  problems: ToolboxProblem[];
+  bundle?: WorkflowBundleWithSourceMap;
+}
+
+/** Bundle these workflows; when that fails, find the folders that break it and bundle the rest. */
+async function bundleOrSkip(good: WorkflowDefinition[]): Promise<BundleOutcome> {
   try {
-    return { workflows: good, problems, bundle: await bundle(good) };
+    return { kept: good, problems: [], bundle: await bundle(good) };
   } catch {
-    // Find the folders that break the bundle (type errors, bad imports) and load the rest.
+    // Type errors, bad imports: bundle each folder alone.
     const kept: WorkflowDefinition[] = [];
+    const problems: ToolboxProblem[] = [];
     for (const def of good) {
       try {
         await bundle([def]);
@@ -531,6 +559,66 @@ async function bundleWorkflowsNow(
         });
       }
     }
-    return { workflows: kept, problems, ...(kept.length > 0 ? { bundle: await bundle(kept) } : {}) };
+    return { kept, problems, ...(kept.length > 0 ? { bundle: await bundle(kept) } : {}) };
   }
+}
+
+/**
+ * The program a long-lived worker bundles in (its own `dist/worker.js`), or undefined: in this
+ * process. Temporal's bundler (webpack) loads tens of MB of code that a process keeps for its life;
+ * a worker host that bundled at start or on a reload stayed about 70 MiB larger all day.
+ */
+let bundleProgram: string | undefined;
+
+export function bundleInChildProcess(program: string | undefined): void {
+  bundleProgram = program;
+}
+
+/** `bundleOrSkip` in a child (`<program> --bundle-job <file>`), its outcome read back from a file. */
+async function bundleInChild(program: string, good: WorkflowDefinition[]): Promise<BundleOutcome> {
+  const job = path.join(buildDir(), `bundle-job-${process.pid}-${crypto.randomBytes(3).toString('hex')}.json`);
+  fs.writeFileSync(job, JSON.stringify(good));
+  try {
+    const { code, stderr } = await new Promise<{ code: number | null; stderr: string }>((resolve, reject) => {
+      const child = spawn(process.execPath, [program, '--bundle-job', job], {
+        stdio: ['ignore', 'ignore', 'pipe'],
+      });
+      let stderr = '';
+      child.stderr.setEncoding('utf8');
+      child.stderr.on('data', (chunk: string) => {
+        stderr = (stderr + chunk).slice(-8000);
+      });
+      child.on('error', reject);
+      child.on('close', (exit) => resolve({ code: exit, stderr }));
+    });
+    if (code !== 0) {
+      throw new Error(`bundling the workflows failed (${program} --bundle-job exited with ${code}): ${stderr.trim()}`);
+    }
+    const out = JSON.parse(fs.readFileSync(`${job}.out`, 'utf8')) as {
+      kept: string[];
+      problems: ToolboxProblem[];
+      bundle?: WorkflowBundleWithSourceMap;
+    };
+    const kept = new Set(out.kept);
+    return {
+      kept: good.filter((d) => kept.has(d.name)),
+      problems: out.problems,
+      ...(out.bundle ? { bundle: out.bundle } : {}),
+    };
+  } finally {
+    fs.rmSync(job, { force: true });
+    fs.rmSync(`${job}.out`, { force: true });
+  }
+}
+
+/** The child's side of bundleInChild: bundle the job's workflows, write the outcome beside it. */
+export async function runBundleJob(job: string): Promise<void> {
+  const good = JSON.parse(fs.readFileSync(job, 'utf8')) as WorkflowDefinition[];
+  const built = await bundleOrSkip(good);
+  const tmp = `${job}.out.tmp`;
+  fs.writeFileSync(
+    tmp,
+    JSON.stringify({ kept: built.kept.map((d) => d.name), problems: built.problems, bundle: built.bundle }),
+  );
+  fs.renameSync(tmp, `${job}.out`);
 }

@@ -26,7 +26,14 @@ import { type IdleWatch, idleMinutesFromEnv, watchIdle } from './idle';
 import { workerIdentity } from './identity';
 import { collectWhenIdle } from './idleGc';
 import { SharedWorkflowThread } from './workflowThread';
-import { bundleToolboxWorkflows, loadToolbox, releaseActivityModule, type LoadedToolbox } from './toolboxLoader';
+import {
+  bundleInChildProcess,
+  bundleToolboxWorkflows,
+  loadToolbox,
+  releaseActivityModule,
+  runBundleJob,
+  type LoadedToolbox,
+} from './toolboxLoader';
 import { formatRejectedReload, newProblems, toolboxWatchFromEnv, watchToolbox } from './toolboxWatch';
 
 function log(line: string): void {
@@ -37,9 +44,19 @@ async function main(): Promise<void> {
   // The embedded supervisor's malloc settings are for this process, not for the tools it runs.
   dropProcessOnlyEnv();
   const { values } = parseArgs({
-    options: { vertical: { type: 'string' }, concurrency: { type: 'string' }, prebuild: { type: 'boolean' } },
+    options: {
+      vertical: { type: 'string' },
+      concurrency: { type: 'string' },
+      prebuild: { type: 'boolean' },
+      // Internal: a host's bundling of its workflows, run as a child of it (workers/toolboxLoader.ts).
+      'bundle-job': { type: 'string' },
+    },
     strict: true,
   });
+  if (values['bundle-job']) {
+    await runBundleJob(values['bundle-job']);
+    return;
+  }
   const verticals = [
     ...new Set(
       (values.vertical ?? process.env.FUZZFORGE_VERTICAL ?? '')
@@ -83,6 +100,8 @@ async function main(): Promise<void> {
     conn = embeddedConnection(state);
     Object.assign(process.env, connectionToEnv(conn));
   }
+  // This process stays up: Temporal's bundler (when no cached bundle fits) runs in a child of it.
+  bundleInChildProcess(distEntry('worker'));
   // The SDK's per-poller INFO lines drown the toolbox problems people need to see.
   Runtime.install({
     logger: new DefaultLogger((process.env.FUZZFORGE_WORKER_LOG_LEVEL as 'INFO' | undefined) ?? 'WARN'),
