@@ -35,7 +35,7 @@ describe('embedded backend', () => {
     // MinIO runs under its memory limit (so it gives back the pages its work freed).
     const minioEnviron = fs.readFileSync(`/proc/${state.storage.pid}/environ`, 'utf8').split('\0');
     assert.ok(
-      minioEnviron.includes(`MINIO_MEMLIMIT=${process.env.MINIO_MEMLIMIT || '256MiB'}`),
+      minioEnviron.includes(`MINIO_MEMLIMIT=${process.env.MINIO_MEMLIMIT || '240MiB'}`),
       'MinIO runs with MINIO_MEMLIMIT',
     );
   });

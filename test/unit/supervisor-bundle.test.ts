@@ -60,14 +60,14 @@ describe('the backend processes malloc settings', () => {
 
 describe("MinIO's environment", () => {
   const credentials = { accessKey: 'user', secretKey: 'secret' };
-  it('limits its memory to 256 MiB unless the user chose a limit', () => {
+  it('limits its memory to 240 MiB unless the user chose a limit', () => {
     const env = minioEnv(credentials, { PATH: '/bin' });
-    assert.equal(env.MINIO_MEMLIMIT, '256MiB');
+    assert.equal(env.MINIO_MEMLIMIT, '240MiB');
     assert.equal(env.MINIO_ROOT_USER, 'user');
     assert.equal(env.MINIO_ROOT_PASSWORD, 'secret');
     assert.equal(env.PATH, '/bin');
     assert.equal(minioEnv(credentials, { MINIO_MEMLIMIT: '1GiB' }).MINIO_MEMLIMIT, '1GiB');
     // Set but empty: MinIO would refuse it; the default applies.
-    assert.equal(minioEnv(credentials, { MINIO_MEMLIMIT: '' }).MINIO_MEMLIMIT, '256MiB');
+    assert.equal(minioEnv(credentials, { MINIO_MEMLIMIT: '' }).MINIO_MEMLIMIT, '240MiB');
   });
 });
