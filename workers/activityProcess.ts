@@ -82,24 +82,9 @@ export class ActivityProcess {
     return this.pending.size;
   }
 
-  /** Start the process now if it does not run, so that the next activities find it loaded. */
-  warm(): void {
-    if (!this.closed && !this.child) {
-      this.starting++;
-      void this.ensure()
-        .catch((err: unknown) => this.options.log(`activity process: ${(err as Error).message}`))
-        .finally(() => {
-          this.starting--;
-          this.armIdle();
-        });
-    }
-  }
-
   /** A proxy for each named activity. */
   proxies(names: readonly string[]): ActivityMap {
-    return Object.fromEntries(
-      names.map((name) => [name, (...args: unknown[]) => this.run(name, args)] as const),
-    );
+    return Object.fromEntries(names.map((name) => [name, (...args: unknown[]) => this.run(name, args)] as const));
   }
 
   /** No new work; the process ends once its running activities have (the generation stopped). */
@@ -138,7 +123,11 @@ export class ActivityProcess {
     return child;
   }
 
-  private async run(name: string, args: unknown[]): Promise<unknown> {
+  /**
+   * Run one activity in the process (started if it does not run), from inside the host's activity
+   * of that task: its context's heartbeats, logs and cancellation are relayed.
+   */
+  async run(name: string, args: unknown[]): Promise<unknown> {
     const context = Context.current();
     if (this.closed) {
       throw ApplicationFailure.retryable(

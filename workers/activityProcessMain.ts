@@ -1,12 +1,17 @@
-// The activity process: `node dist/activityProcess.js <compiled toolbox module file>`, started by
+// The activity process: `node dist/activityProcess.js [<compiled toolbox module file>]`, started by
 // the worker host (workers/activityProcess.ts) over an IPC channel. It loads the toolbox's compiled
-// activities and runs each one the host sends, inside an activity context of its own whose
+// activities and runs each one the host sends (and the host's input check, built in), inside an activity context of its own whose
 // heartbeats, logs and result go back to the host and whose cancellation comes from it. It ends
 // when the host disconnects (the host's idle stop, or the host's own end).
 import { asyncLocalStorage, Context, type Info } from '@temporalio/activity';
 import { CancelledFailure, noopMetricMeter, type LogMetadata, type Logger } from '@temporalio/common';
-import { activitiesOf, type CompiledModules } from './activityModules';
+import { connectionFromEnv } from '../backend/services/connection';
+import { ObjectStore } from '../backend/storage/objectStore';
+import type { WorkflowDefinition } from '../backend/toolbox/discovery';
+import { VALIDATE_INPUT_ACTIVITY } from '../toolbox/shared/definitions';
+import { activitiesOf, type ActivityMap, type CompiledModules } from './activityModules';
 import { encodeError, type FromActivityProcess, type LogLevel, type ToActivityProcess } from './activityProtocol';
+import { storedInputCheck, type ValidationRequest } from './inputValidation';
 
 function send(message: FromActivityProcess): void {
   if (!process.connected) {
@@ -39,9 +44,7 @@ function plainMeta(meta: LogMetadata | undefined): Record<string, unknown> | und
   if (!meta) {
     return undefined;
   }
-  return Object.fromEntries(
-    Object.entries(meta).map(([k, v]) => [k, v instanceof Error ? (v.stack ?? v.message) : v]),
-  );
+  return Object.fromEntries(Object.entries(meta).map(([k, v]) => [k, v instanceof Error ? (v.stack ?? v.message) : v]));
 }
 
 function loggerFor(id: number): Logger {
@@ -59,9 +62,10 @@ function loggerFor(id: number): Logger {
   };
 }
 
-const moduleFile = process.argv[2];
-if (!moduleFile || !process.send) {
-  console.error('usage: started by the worker host: activityProcess.js <compiled toolbox modules>');
+// The compiled toolbox modules; empty when the toolbox has none (the input check still runs here).
+const moduleFile = process.argv[2] ?? '';
+if (!process.send) {
+  console.error('usage: started by the worker host: activityProcess.js [<compiled toolbox modules>]');
   process.exit(2);
 }
 const running = new Map<number, (reason: string, details?: unknown) => void>();
@@ -79,15 +83,37 @@ process.on('message', (message: ToActivityProcess) => {
 // watchdog, which watches this process).
 process.on('disconnect', () => process.exit(0));
 
-// eslint-disable-next-line @typescript-eslint/no-require-imports -- code compiled at run time by the host
-const activities = activitiesOf(require(moduleFile) as CompiledModules, []);
+let store: ObjectStore | undefined;
+/** The host's own activity, run here: the input check (the host looks up the definition and sends it). */
+const builtIn: ActivityMap = {
+  [VALIDATE_INPUT_ACTIVITY]: async (definition: WorkflowDefinition, request: ValidationRequest) => {
+    if (!store) {
+      const connection = connectionFromEnv(process.env);
+      if (!connection) {
+        throw new Error('the worker was started without FUZZFORGE_S3_* / FUZZFORGE_TEMPORAL_* settings');
+      }
+      store = new ObjectStore(connection);
+    }
+    return storedInputCheck(store)(definition, request);
+  },
+};
+// The built-in activity wins over a toolbox activity of the same name, as in the host.
+const activities: ActivityMap = {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- code compiled at run time by the host
+  ...(moduleFile ? activitiesOf(require(moduleFile) as CompiledModules, []) : {}),
+  ...builtIn,
+};
 send({ t: 'ready', names: Object.keys(activities) });
 
 async function run(message: Extract<ToActivityProcess, { t: 'run' }>): Promise<void> {
   const { id, name, args } = message;
   const fn = activities[name];
   if (!fn) {
-    send({ t: 'done', id, error: encodeError(new Error(`activity ${name} is not in ${moduleFile}`)) });
+    send({
+      t: 'done',
+      id,
+      error: encodeError(new Error(`activity ${name} is not in ${moduleFile || 'this process'}`)),
+    });
     return;
   }
   const abort = new AbortController();

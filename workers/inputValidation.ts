@@ -28,14 +28,47 @@ async function checkStoredTarget(store: Pick<ObjectStore, 'stat' | 'getBuffer'>,
   // An archive's content is hashed against its digest when the target cache downloads it.
 }
 
-/** The validation activity, keyed by its registered name, for the workflows this worker serves. */
+/** What the workflow interceptor asks the validation activity to check. */
+export interface ValidationRequest {
+  workflow: string;
+  workflowId?: string;
+  input: unknown;
+}
+
+/** Checks one request against its workflow's definition (the definition is already known). */
+export type InputCheck = (definition: WorkflowDefinition, request: ValidationRequest) => Promise<WorkflowInput>;
+
+/**
+ * The check itself: shapes and parameters, then the stored target. It loads the schema validator
+ * and talks to storage, so the worker host runs it in its activity process (the host stays small).
+ */
+export function storedInputCheck(store: Pick<ObjectStore, 'stat' | 'getBuffer' | 'buckets'>): InputCheck {
+  return async (definition, request) => {
+    let input: WorkflowInput;
+    try {
+      input = checkWorkflowInput(definition, request.input, {
+        targetsBucket: store.buckets.targets,
+        ...(request.workflowId !== undefined ? { workflowId: request.workflowId } : {}),
+      });
+    } catch (err) {
+      if (err instanceof InvalidWorkflowInputError) {
+        throw refuse(err.message);
+      }
+      throw err;
+    }
+    await checkStoredTarget(store, definition.name, input.target);
+    return input;
+  };
+}
+
+/**
+ * The validation activity, keyed by its registered name, for the workflows this worker serves: a
+ * workflow it did not load is refused here, the rest goes to `check`.
+ */
 export function inputValidationActivities(
   definitions: readonly WorkflowDefinition[],
-  store: Pick<ObjectStore, 'stat' | 'getBuffer' | 'buckets'>,
-): Record<
-  typeof VALIDATE_INPUT_ACTIVITY,
-  (request: { workflow: string; workflowId?: string; input: unknown }) => Promise<WorkflowInput>
-> {
+  check: InputCheck,
+): Record<typeof VALIDATE_INPUT_ACTIVITY, (request: ValidationRequest) => Promise<WorkflowInput>> {
   const byName = new Map(definitions.map((d) => [d.name, d]));
   return {
     async [VALIDATE_INPUT_ACTIVITY](request) {
@@ -43,20 +76,7 @@ export function inputValidationActivities(
       if (!definition) {
         throw refuse(`${quoteValue(request.workflow)} is not a workflow this worker loaded from its toolbox`);
       }
-      let input: WorkflowInput;
-      try {
-        input = checkWorkflowInput(definition, request.input, {
-          targetsBucket: store.buckets.targets,
-          ...(request.workflowId !== undefined ? { workflowId: request.workflowId } : {}),
-        });
-      } catch (err) {
-        if (err instanceof InvalidWorkflowInputError) {
-          throw refuse(err.message);
-        }
-        throw err;
-      }
-      await checkStoredTarget(store, definition.name, input.target);
-      return input;
+      return check(definition, request);
     },
   };
 }

@@ -18,8 +18,7 @@ import { embeddedConnection, runningEmbedded } from '../backend/services/embedde
 import { dropProcessOnlyEnv } from '../backend/services/supervisor';
 import { distEntry, stateDir, toolboxDir } from '../backend/paths';
 import { type ToolboxStatus, writePrivateJson } from '../backend/services/state';
-import { taskQueueFor } from '../toolbox/shared/definitions';
-import { ObjectStore } from '../backend/storage/objectStore';
+import { taskQueueFor, VALIDATE_INPUT_ACTIVITY, type WorkflowInput } from '../toolbox/shared/definitions';
 import { inputValidationActivities } from './inputValidation';
 import { ActivityProcess, activityIdleSecondsFromEnv } from './activityProcess';
 import { type IdleWatch, idleMinutesFromEnv, watchIdle } from './idle';
@@ -121,7 +120,6 @@ async function main(): Promise<void> {
   const concurrency = Number(
     values.concurrency ?? process.env.FUZZFORGE_WORKER_CONCURRENCY ?? Math.max(2, os.cpus().length),
   );
-  const store = new ObjectStore(conn);
   const namespace = conn.temporal.namespace;
   const address = conn.temporal.address;
   const statusFile = process.env.FUZZFORGE_TOOLBOX_STATUS_FILE;
@@ -183,25 +181,21 @@ async function main(): Promise<void> {
     version: number,
     connection: NativeConnection,
   ): Promise<Generation> => {
-    // The toolbox's activities run in the generation's activity process (workers/activityProcess.ts);
-    // the input check, first of every run, stays here and starts that process meanwhile.
+    // The toolbox's activities run in the generation's activity process (workers/activityProcess.ts),
+    // and so does the input check that opens every run (it loads the schema validator and the
+    // storage client): the host itself keeps only what polling needs.
     const activityProcess = new ActivityProcess({
       entry: distEntry('activityProcess'),
       moduleFile: loaded.activityModule ?? '',
       idleSeconds: activityIdleSeconds,
       log,
     });
-    const validation = inputValidationActivities(loaded.workflows, store);
     const activities = {
       ...(loaded.activityModule ? activityProcess.proxies(Object.keys(loaded.activities)) : {}),
-      ...Object.fromEntries(
-        Object.entries(validation).map(([name, fn]) => [
-          name,
-          (request: Parameters<typeof fn>[0]) => {
-            activityProcess.warm();
-            return fn(request);
-          },
-        ]),
+      ...inputValidationActivities(
+        loaded.workflows,
+        (definition, request) =>
+          activityProcess.run(VALIDATE_INPUT_ACTIVITY, [definition, request]) as Promise<WorkflowInput>,
       ),
     };
     const gen: Generation = {

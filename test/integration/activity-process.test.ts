@@ -13,8 +13,14 @@ import { WorkflowFailedError } from '@temporalio/client';
 import { ActivityFailure, ApplicationFailure } from '@temporalio/common';
 import { Worker } from '@temporalio/worker';
 import { sleep } from '../../backend/concurrency';
-import { distEntry, projectRoot } from '../../backend/paths';
+import { distEntry, projectRoot, toolboxDir } from '../../backend/paths';
+import { connectionToEnv } from '../../backend/services/connection';
+import { ObjectStore } from '../../backend/storage/objectStore';
+import { TargetStore } from '../../backend/storage/targets';
+import { discoverWorkflows } from '../../backend/toolbox/discovery';
+import { BAD_INPUT, VALIDATE_INPUT_ACTIVITY, type WorkflowInput } from '../../toolbox/shared/definitions';
 import { ACTIVITY_PROCESS_EXITED, ActivityProcess } from '../../workers/activityProcess';
+import { inputValidationActivities } from '../../workers/inputValidation';
 import { inProcessWorkers, type InProcessWorkers } from './inProcessWorker';
 
 // In the format the toolbox loader compiles modules to (workers/activityModules.ts).
@@ -78,14 +84,18 @@ describe('the activity process', () => {
   }
 
   /** Run `body` with a Worker on a queue of its own whose activities run in `proc`. */
-  async function withWorker<T>(proc: ActivityProcess, body: (taskQueue: string) => Promise<T>): Promise<T> {
+  async function withWorker<T>(
+    proc: ActivityProcess,
+    body: (taskQueue: string) => Promise<T>,
+    activities: Record<string, (...args: never[]) => Promise<unknown>> = proc.proxies(names),
+  ): Promise<T> {
     const taskQueue = `ff-activity-process-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
     const worker = await Worker.create({
       connection: setup.workerConnection,
       namespace: setup.backend.conn.temporal.namespace,
       taskQueue,
       workflowBundle: setup.bundle,
-      activities: proc.proxies(names),
+      activities,
       maxHeartbeatThrottleInterval: '200ms',
     });
     const running = worker.run();
@@ -199,5 +209,72 @@ describe('the activity process', () => {
     assert.equal(fs.readFileSync(marker, 'utf8'), 'CancelledFailure: true');
     fs.rmSync(dir, { recursive: true, force: true });
     proc.close();
+  });
+
+  it("runs the host's input check, also with no toolbox modules: defaults applied, a target not stored refused", async () => {
+    // The process inherits the storage settings, as it does from a worker host.
+    const saved = { ...process.env };
+    Object.assign(process.env, connectionToEnv(setup.backend.conn));
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ff-check-'));
+    fs.writeFileSync(path.join(dir, 'app.py'), 'print(1)\n');
+    const { target } = await new TargetStore(new ObjectStore(setup.backend.conn)).uploadWorkspace(dir);
+    const proc = new ActivityProcess({
+      entry: distEntry('activityProcess'),
+      moduleFile: '',
+      idleSeconds: 5,
+      log: (l) => logLines.push(l),
+    });
+    const checkIn: string[] = [];
+    const activities = inputValidationActivities(discoverWorkflows(toolboxDir()).workflows, (definition, request) => {
+      checkIn.push(definition.name);
+      return proc.run(VALIDATE_INPUT_ACTIVITY, [definition, request]) as Promise<WorkflowInput>;
+    });
+    const input = (digest: string) => ({
+      runId: `check-${process.pid}`,
+      target: { ...target, digest, key: `manifests/${digest}.json` },
+      params: {},
+      workspace: { id: 'w', name: 'w', rootUri: 'file:///w' },
+    });
+    try {
+      await withWorker(
+        proc,
+        async (taskQueue) => {
+          const checked = (await call(taskQueue, VALIDATE_INPUT_ACTIVITY, [
+            { workflow: 'security_assessment', input: input(target.digest) },
+          ])) as WorkflowInput;
+          assert.equal(checked.params.max_file_bytes, 1048576, 'the schema default was not applied');
+          assert.ok(proc.pid, 'the check should have started the activity process');
+          const err = await call(taskQueue, VALIDATE_INPUT_ACTIVITY, [
+            { workflow: 'security_assessment', input: input('0'.repeat(64)) },
+          ]).then(
+            () => assert.fail('a digest that names no manifest was accepted'),
+            (e: unknown) => e,
+          );
+          const failure = ((err as WorkflowFailedError).cause as ActivityFailure).cause as ApplicationFailure;
+          assert.equal(failure.type, BAD_INPUT);
+          assert.equal(failure.nonRetryable, true);
+          // The stored-target part of the check, which needs storage: the key names nothing stored.
+          assert.match(
+            failure.message,
+            /target\.key names no stored target \(s3:\/\/[^/]+\/manifests\/0{64}\.json does not exist\)/,
+          );
+          // A workflow the host did not load is refused by the host, without asking the process.
+          const unknown = await call(taskQueue, VALIDATE_INPUT_ACTIVITY, [{ workflow: 'nope', input: {} }]).then(
+            () => assert.fail('an unknown workflow was accepted'),
+            (e: unknown) => e,
+          );
+          assert.match(
+            String(((unknown as WorkflowFailedError).cause as ActivityFailure).cause),
+            /"nope" is not a workflow/,
+          );
+          assert.deepEqual(checkIn, ['security_assessment', 'security_assessment']);
+        },
+        activities,
+      );
+    } finally {
+      proc.close();
+      process.env = saved;
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

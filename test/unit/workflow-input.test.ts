@@ -16,7 +16,7 @@ import { validateParams } from '../../backend/toolbox/params';
 import { checkWorkflowInput, InvalidWorkflowInputError } from '../../backend/toolbox/workflowInput';
 import { toolboxDir } from '../../backend/paths';
 import { BAD_INPUT, VALIDATE_INPUT_ACTIVITY, type WorkflowInput } from '../../toolbox/shared/definitions';
-import { inputValidationActivities } from '../../workers/inputValidation';
+import { inputValidationActivities, storedInputCheck } from '../../workers/inputValidation';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'ff-input-'));
 after(() => fs.rmSync(tmp, { recursive: true, force: true }));
@@ -299,7 +299,8 @@ function fakeStore(objects: Record<string, Buffer>): ObjectStore {
 }
 
 describe('the worker validation activity', () => {
-  const validate = (store: ObjectStore) => inputValidationActivities(toolbox.workflows, store)[VALIDATE_INPUT_ACTIVITY];
+  const validate = (store: ObjectStore) =>
+    inputValidationActivities(toolbox.workflows, storedInputCheck(store))[VALIDATE_INPUT_ACTIVITY];
 
   it('returns the input with defaults when the digest names the stored manifest', async () => {
     const store = fakeStore({ [manifestKey(EMPTY_DIGEST)]: EMPTY_BODY });
