@@ -134,12 +134,30 @@ function backendPids(s: BackendState): number[] {
   return [...new Set(pids.filter((p): p is number => p !== undefined))];
 }
 
-/** CPU seconds the backend's processes used themselves, and the children their workers reaped. */
+/** The live children of a process (its activity process, for a worker host). */
+function childPids(pid: number): number[] {
+  try {
+    return fs
+      .readdirSync(`/proc/${pid}/task`)
+      .flatMap((task) => fs.readFileSync(`/proc/${pid}/task/${task}/children`, 'utf8').split(' '))
+      .filter((p) => p.trim() !== '')
+      .map(Number);
+  } catch {
+    return [];
+  }
+}
+
+/**
+ * CPU seconds the backend's processes used themselves, and the tools their workers ran: the
+ * children a worker reaped, and those its activity process (where the tools start; it stays up
+ * between runs) reaped.
+ */
 function backendCpu(s: BackendState): { own: number; tools: number } {
-  const workers = new Set(s.workers.map((w) => w.pid));
+  const workers = new Set(s.workers.map((w) => w.pid).filter((p): p is number => p !== undefined));
+  const reapers = [...workers].flatMap((pid) => [pid, ...childPids(pid)]);
   return {
     own: backendPids(s).reduce((sum, pid) => sum + cpuSeconds(pid), 0),
-    tools: [...workers].reduce<number>((sum, pid) => sum + cpuSeconds(pid, true), 0),
+    tools: reapers.reduce<number>((sum, pid) => sum + cpuSeconds(pid, true), 0),
   };
 }
 
