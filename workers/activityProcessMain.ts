@@ -1,8 +1,9 @@
 // The activity process: `node dist/activityProcess.js [<compiled toolbox module file>]`, started by
 // the worker host (workers/activityProcess.ts) over an IPC channel. It loads the toolbox's compiled
-// activities and runs each one the host sends (and the host's input check, built in), inside an activity context of its own whose
-// heartbeats, logs and result go back to the host and whose cancellation comes from it. It ends
-// when the host disconnects (the host's idle stop, or the host's own end).
+// activities and runs each one the host sends (and the host's input check, built in), inside an
+// activity context of its own whose heartbeats, logs and result go back to the host and whose
+// cancellation comes from it. It ends when the host disconnects (the host's idle stop, or the
+// host's own end).
 import { asyncLocalStorage, Context, type Info } from '@temporalio/activity';
 import { CancelledFailure, noopMetricMeter, type LogMetadata, type Logger } from '@temporalio/common';
 import { connectionFromEnv } from '../backend/services/connection';
@@ -11,7 +12,7 @@ import type { WorkflowDefinition } from '../backend/toolbox/discovery';
 import { VALIDATE_INPUT_ACTIVITY } from '../toolbox/shared/definitions';
 import { activitiesOf, type ActivityMap, type CompiledModules } from './activityModules';
 import { encodeError, type FromActivityProcess, type LogLevel, type ToActivityProcess } from './activityProtocol';
-import { storedInputCheck, type ValidationRequest } from './inputValidation';
+import { storedInputCheck, type InputCheck, type ValidationRequest } from './inputValidation';
 
 function send(message: FromActivityProcess): void {
   if (!process.connected) {
@@ -83,18 +84,18 @@ process.on('message', (message: ToActivityProcess) => {
 // watchdog, which watches this process).
 process.on('disconnect', () => process.exit(0));
 
-let store: ObjectStore | undefined;
+let inputCheck: InputCheck | undefined;
 /** The host's own activity, run here: the input check (the host looks up the definition and sends it). */
 const builtIn: ActivityMap = {
   [VALIDATE_INPUT_ACTIVITY]: async (definition: WorkflowDefinition, request: ValidationRequest) => {
-    if (!store) {
+    if (!inputCheck) {
       const connection = connectionFromEnv(process.env);
       if (!connection) {
         throw new Error('the worker was started without FUZZFORGE_S3_* / FUZZFORGE_TEMPORAL_* settings');
       }
-      store = new ObjectStore(connection);
+      inputCheck = storedInputCheck(new ObjectStore(connection));
     }
-    return storedInputCheck(store)(definition, request);
+    return inputCheck(definition, request);
   },
 };
 // The built-in activity wins over a toolbox activity of the same name, as in the host.
