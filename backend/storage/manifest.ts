@@ -78,11 +78,25 @@ export interface PackIndex {
 /**
  * Where a tree's blobs are: the packs holding its small files (only the entries it uses). A blob
  * in no pack is stored on its own at `blobKey`. Kept apart from the manifest so the manifest, and
- * the tree's name, depend on content only.
+ * the tree's name, depend on content only. This is the form uploads and workers work with; stored,
+ * it is a StoredLayout.
  */
 export interface TargetLayout {
   version: 1;
   packs: PackIndex[];
+}
+
+/**
+ * A layout as stored (`layouts/<sha256>.json`, version 2): the packs by name and size, and for
+ * each file of the manifest, in the order its document lists them, the pack (an index into
+ * `packs`) and offset of its blob, or null for a blob stored on its own. A blob's length is its
+ * file's size. Version 1 stored each pack's entries with their digests: for 5,000 files 418 KB
+ * against 60 KB, and a layout is sent again after every edit. Workers read both.
+ */
+export interface StoredLayout {
+  version: 2;
+  packs: { digest: string; size: number }[];
+  at: ([pack: number, offset: number] | null)[];
 }
 
 /** The name of a pack holding `blobs` in this order. */
@@ -90,9 +104,22 @@ export function packDigest(blobs: readonly (readonly [string, number])[]): strin
   return sha256(blobs.map(([digest, length]) => `${digest} ${length}\n`).join(''));
 }
 
-export function serializeLayout(layout: TargetLayout): Buffer {
-  const packs = [...layout.packs]
-    .sort((a, b) => (a.digest < b.digest ? -1 : a.digest > b.digest ? 1 : 0))
-    .map((p) => ({ digest: p.digest, size: p.size, blobs: [...p.blobs].sort((a, b) => a[1] - b[1]) }));
-  return Buffer.from(JSON.stringify({ version: 1, packs }));
+/** The stored form of `layout` for the tree `manifest` (see StoredLayout). */
+export function serializeLayout(layout: TargetLayout, manifest: TargetManifest): Buffer {
+  const packs = [...layout.packs].sort((a, b) => (a.digest < b.digest ? -1 : a.digest > b.digest ? 1 : 0));
+  const where = new Map<string, [number, number]>();
+  packs.forEach((pack, i) => {
+    for (const [digest, offset] of pack.blobs) {
+      if (!where.has(digest)) {
+        where.set(digest, [i, offset]);
+      }
+    }
+  });
+  const stored: StoredLayout = {
+    version: 2,
+    packs: packs.map((p) => ({ digest: p.digest, size: p.size })),
+    // The manifest's own order: serializeManifest lists files by path.
+    at: byPath(manifest.files).map((f) => where.get(f.sha256) ?? null),
+  };
+  return Buffer.from(JSON.stringify(stored));
 }

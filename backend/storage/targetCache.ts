@@ -13,7 +13,7 @@ import {
   UnsafeArchiveError,
   type ArchiveProblem,
 } from './extract';
-import type { PackEntry, PackIndex, TargetLayout, TargetManifest, TargetRef } from './manifest';
+import type { ManifestFile, PackEntry, PackIndex, TargetManifest, TargetRef } from './manifest';
 import { blobKey, DIGEST_PATTERN, layoutKey, MISSING_OBJECT, packKey, sha256 } from './manifest';
 import { PACK_MAX_BYTES } from './packWriter';
 import type { ObjectStore } from './objectStore';
@@ -149,65 +149,103 @@ export function validateManifest(
 /**
  * Check a downloaded layout against the manifest it serves: well-formed, packs of a sane size,
  * every entry inside its pack and as long as the manifest says its blob is. Returns where each
- * blob of the manifest that is in a pack can be read.
+ * blob of the manifest that is in a pack can be read. Reads the stored form uploads write
+ * (version 2, StoredLayout) and the one earlier versions wrote (version 1, TargetLayout), which
+ * stays in storage until it expires.
  */
 export function validateLayout(
   doc: unknown,
   name: string,
   manifest: TargetManifest,
 ): Map<string, { pack: PackIndex; entry: PackEntry }> {
-  const l = doc as Partial<TargetLayout> | null;
-  if (!l || l.version !== 1 || !Array.isArray(l.packs)) {
-    throw new UnsafeArchiveError(name, [{ entry: '(layout)', reason: 'is not a FuzzForge target layout (version 1)' }]);
+  const l = doc as { version?: unknown; packs?: unknown; at?: unknown } | null;
+  const v2 = l?.version === 2 && Array.isArray(l.at);
+  if (!l || !Array.isArray(l.packs) || !(l.version === 1 || v2)) {
+    throw new UnsafeArchiveError(name, [
+      { entry: '(layout)', reason: 'is not a FuzzForge target layout (version 1 or 2)' },
+    ]);
   }
   const sizes = new Map(manifest.files.map((f) => [f.sha256, f.size]));
   const problems: ArchiveProblem[] = [];
   const where = new Map<string, { pack: PackIndex; entry: PackEntry }>();
-  for (const [i, p] of l.packs.entries()) {
+  /** One entry: inside its pack, as long as the manifest says; the first place of a blob is kept. */
+  const place = (pack: PackIndex, digest: string, offset: number, length: number) => {
+    const label = `(layout) ${packKey(pack.digest)}`;
+    if (offset + length > pack.size) {
+      problems.push({
+        entry: label,
+        reason: `places blob ${digest} at ${offset}+${length}, past its end (${pack.size} bytes)`,
+      });
+    } else if (sizes.has(digest) && sizes.get(digest) !== length) {
+      problems.push({
+        entry: label,
+        reason: `gives blob ${digest} ${length} bytes where the manifest says ${sizes.get(digest)}`,
+      });
+    } else if (sizes.has(digest) && !where.has(digest)) {
+      where.set(digest, { pack, entry: [digest, offset, length] });
+    }
+  };
+  const isCount = (n: unknown): n is number => Number.isSafeInteger(n) && (n as number) >= 0;
+  // The packs, each checked once; a malformed or oversized one is undefined.
+  const packs = (l.packs as unknown[]).map((p, i): PackIndex | undefined => {
     const pack = p as Partial<PackIndex> | null;
     if (
       typeof pack?.digest !== 'string' ||
       !DIGEST_PATTERN.test(pack.digest) ||
-      !Number.isSafeInteger(pack.size) ||
-      (pack.size as number) < 0 ||
-      !Array.isArray(pack.blobs)
+      !isCount(pack.size) ||
+      (!v2 && !Array.isArray(pack.blobs))
     ) {
       problems.push({ entry: `(layout) pack ${i}`, reason: 'is malformed' });
-      continue;
+      return undefined;
     }
-    const label = `(layout) ${packKey(pack.digest)}`;
-    const size = pack.size as number;
-    if (size > PACK_MAX_BYTES) {
-      problems.push({ entry: label, reason: `is ${size} bytes, over the limit of ${PACK_MAX_BYTES}` });
-      continue;
+    if (pack.size > PACK_MAX_BYTES) {
+      problems.push({
+        entry: `(layout) ${packKey(pack.digest)}`,
+        reason: `is ${pack.size} bytes, over the limit of ${PACK_MAX_BYTES}`,
+      });
+      return undefined;
     }
-    for (const e of pack.blobs as unknown[]) {
-      const [digest, rawOffset, rawLength] = Array.isArray(e) ? (e as unknown[]) : [];
-      const offset = typeof rawOffset === 'number' ? rawOffset : -1;
-      const length = typeof rawLength === 'number' ? rawLength : -1;
-      if (
-        typeof digest !== 'string' ||
-        !DIGEST_PATTERN.test(digest) ||
-        !Number.isSafeInteger(offset) ||
-        !Number.isSafeInteger(length) ||
-        offset < 0 ||
-        length < 0
-      ) {
-        problems.push({ entry: label, reason: `has a malformed entry ${JSON.stringify(e)?.slice(0, 100)}` });
-      } else if (offset + length > size) {
-        problems.push({
-          entry: label,
-          reason: `places blob ${digest} at ${offset}+${length}, past its end (${size} bytes)`,
-        });
-      } else if (sizes.has(digest) && sizes.get(digest) !== length) {
-        problems.push({
-          entry: label,
-          reason: `gives blob ${digest} ${length} bytes where the manifest says ${sizes.get(digest)}`,
-        });
-      } else if (sizes.has(digest) && !where.has(digest)) {
-        where.set(digest, { pack: pack as PackIndex, entry: [digest, offset, length] });
+    return { digest: pack.digest, size: pack.size, blobs: [] };
+  });
+  if (v2) {
+    const at = l.at as unknown[];
+    if (at.length !== manifest.files.length) {
+      problems.push({
+        entry: '(layout)',
+        reason: `places ${at.length} files where the manifest lists ${manifest.files.length}`,
+      });
+    } else {
+      at.forEach((e, i) => {
+        if (e === null) {
+          return;
+        }
+        const file = manifest.files[i] as ManifestFile;
+        const [index, offset] = Array.isArray(e) && e.length === 2 ? (e as unknown[]) : [];
+        if (!isCount(index) || !isCount(offset) || index >= packs.length) {
+          problems.push({
+            entry: '(layout)',
+            reason: `has a malformed entry ${JSON.stringify(e)?.slice(0, 100)} for ${JSON.stringify(file.path)}`,
+          });
+        } else if (packs[index]) {
+          place(packs[index], file.sha256, offset, file.size);
+        }
+      });
+    }
+  } else {
+    (l.packs as Partial<PackIndex>[]).forEach((raw, i) => {
+      const pack = packs[i];
+      for (const e of pack ? (raw.blobs as unknown[]) : []) {
+        const [digest, offset, length] = Array.isArray(e) ? (e as unknown[]) : [];
+        if (typeof digest !== 'string' || !DIGEST_PATTERN.test(digest) || !isCount(offset) || !isCount(length)) {
+          problems.push({
+            entry: `(layout) ${packKey((pack as PackIndex).digest)}`,
+            reason: `has a malformed entry ${JSON.stringify(e)?.slice(0, 100)}`,
+          });
+        } else {
+          place(pack as PackIndex, digest, offset, length);
+        }
       }
-    }
+    });
   }
   if (problems.length > 0) {
     throw new UnsafeArchiveError(name, problems);

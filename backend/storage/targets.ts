@@ -381,7 +381,7 @@ export class TargetStore {
     };
     // Layout and manifest go after every pack and blob (a partial upload leaves neither), side by
     // side: neither names the other, only the target returned below names both.
-    const layoutBody = layout.packs.length > 0 ? serializeLayout(layout) : undefined;
+    const layoutBody = layout.packs.length > 0 ? serializeLayout(layout, manifest) : undefined;
     const layoutDigest = layoutBody ? sha256(layoutBody) : undefined;
     const manifestBody = serializeManifest(manifest);
     const digest = sha256(manifestBody);

@@ -10,7 +10,13 @@ import {
   unsafeLinkReason,
   unsafePathReason,
 } from '../../backend/storage/extract';
-import type { PackIndex, TargetManifest } from '../../backend/storage/manifest';
+import {
+  serializeLayout,
+  serializeManifest,
+  type PackIndex,
+  type StoredLayout,
+  type TargetManifest,
+} from '../../backend/storage/manifest';
 import { validateLayout, validateManifest } from '../../backend/storage/targetCache';
 import { treeLayout } from '../../backend/storage/targets';
 
@@ -140,7 +146,8 @@ describe('validateManifest', () => {
   it('refuses two files at one path and a file where another file needs a folder', () => {
     const file = (p: string) => ({ path: p, sha256: sha, size: 1, executable: false });
     assert.throws(
-      () => validateManifest({ version: 1, files: [file('a/x'), file('a//x'), file('b'), file('b/c')], links: [] }, 'ws'),
+      () =>
+        validateManifest({ version: 1, files: [file('a/x'), file('a//x'), file('b'), file('b/c')], links: [] }, 'ws'),
       (err: unknown) => {
         assert.ok(err instanceof UnsafeArchiveError);
         assert.deepEqual(
@@ -218,13 +225,103 @@ describe('target layouts', () => {
     check([{ digest: d('1'), size: 2 ** 40, blobs: [] }], /over the limit/);
     check([{ digest: 'x', size: 5, blobs: [] }], /pack 0" is malformed/);
     check([{ digest: d('1'), size: 50, blobs: [[d('a'), -1, 10]] }], /malformed entry/);
-    assert.throws(() => validateLayout({ version: 2 }, 'ws', m), /not a FuzzForge target layout/);
+    assert.throws(() => validateLayout({ version: 3, packs: [] }, 'ws', m), /not a FuzzForge target layout/);
     const where = validateLayout(
       { version: 1, packs: [{ digest: d('1'), size: 20, blobs: [[d('a'), 10, 10]] }] },
       'ws',
       m,
     );
     assert.deepEqual(where.get(d('a'))?.entry, [d('a'), 10, 10]);
+  });
+
+  it("serializeLayout stores a pack and offset per file in the manifest's order, and a worker reads it back", () => {
+    // Paths out of order and a content twice: the stored layout follows the stored manifest.
+    const m: TargetManifest = {
+      version: 1,
+      files: [
+        { path: 'src/z.c', sha256: d('a'), size: 10, executable: false },
+        { path: 'big.bin', sha256: d('f'), size: 5, executable: false },
+        { path: 'src/a.c', sha256: d('b'), size: 7, executable: true },
+        { path: 'copy/z.c', sha256: d('a'), size: 10, executable: false },
+      ],
+      links: [],
+    };
+    const layout = {
+      version: 1 as const,
+      packs: [
+        { digest: d('2'), size: 7, blobs: [[d('b'), 0, 7]] as PackIndex['blobs'] },
+        { digest: d('1'), size: 30, blobs: [[d('a'), 20, 10]] as PackIndex['blobs'] },
+      ],
+    };
+    const stored = JSON.parse(serializeLayout(layout, m).toString('utf8')) as StoredLayout;
+    assert.deepEqual(stored, {
+      version: 2,
+      packs: [
+        { digest: d('1'), size: 30 },
+        { digest: d('2'), size: 7 },
+      ],
+      // big.bin (its own blob), copy/z.c, src/a.c, src/z.c
+      at: [null, [0, 20], [1, 0], [0, 20]],
+    });
+    const asStored = JSON.parse(serializeManifest(m).toString('utf8')) as TargetManifest;
+    const where = validateLayout(stored, 'ws', asStored);
+    assert.deepEqual(where.get(d('a'))?.entry, [d('a'), 20, 10]);
+    assert.equal(where.get(d('a'))?.pack.digest, d('1'));
+    assert.deepEqual(where.get(d('b'))?.entry, [d('b'), 0, 7]);
+    assert.equal(where.has(d('f')), false, 'a blob of its own is in no pack');
+  });
+
+  it('validateLayout refuses a version 2 layout that does not fit its manifest or points outside its packs', () => {
+    const m = manifest([
+      [d('a'), 10],
+      [d('b'), 10],
+    ]);
+    const packs = [{ digest: d('1'), size: 20 }];
+    const check = (doc: unknown, pattern: RegExp) =>
+      assert.throws(
+        () => validateLayout(doc, 'ws', m),
+        (err: unknown) => err instanceof UnsafeArchiveError && pattern.test(err.message),
+      );
+    check({ version: 2, packs, at: [[0, 0]] }, /places 1 files where the manifest lists 2/);
+    check(
+      {
+        version: 2,
+        packs,
+        at: [
+          [0, 0],
+          [0, 15],
+        ],
+      },
+      /places blob b+ at 15\+10, past its end \(20 bytes\)/,
+    );
+    check(
+      {
+        version: 2,
+        packs,
+        at: [
+          [0, 0],
+          [1, 10],
+        ],
+      },
+      /malformed entry \[1,10\] for "f1"/,
+    );
+    check(
+      {
+        version: 2,
+        packs,
+        at: [
+          [0, 0],
+          [0, -1],
+        ],
+      },
+      /malformed entry \[0,-1\]/,
+    );
+    check({ version: 2, packs, at: [[0, 0], '0:10'] }, /malformed entry "0:10"/);
+    check({ version: 2, packs: [{ digest: d('1'), size: 2 ** 40 }], at: [null, null] }, /over the limit/);
+    check({ version: 2, packs }, /not a FuzzForge target layout/);
+    const where = validateLayout({ version: 2, packs, at: [[0, 10], null] }, 'ws', m);
+    assert.deepEqual(where.get(d('a'))?.entry, [d('a'), 10, 10]);
+    assert.equal(where.has(d('b')), false);
   });
 
   it('validateManifest refuses sizes that are not counts, contradict each other or exceed the limits', () => {
