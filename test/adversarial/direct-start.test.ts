@@ -167,11 +167,12 @@ describe('hostile workflow inputs started directly on Temporal', () => {
   });
 
   describe('hostile objects in MinIO', () => {
-    /** Store `body` as a tree's manifest and return the target that names it. */
+    /** Store `body` as a tree's manifest and return the target that names it (with no layout: every blob its own). */
     async function manifestTarget(body: Buffer): Promise<TargetRef> {
       const digest = sha256(body);
       await store.putBuffer(store.buckets.targets, manifestKey(digest), body, 'application/json');
-      return { ...target, digest, key: manifestKey(digest) };
+      const { layout: _layout, ...rest } = target;
+      return { ...rest, digest, key: manifestKey(digest) };
     }
 
     /** Store `body` as an archive and return the target that names it. */
@@ -254,6 +255,12 @@ describe('hostile workflow inputs started directly on Temporal', () => {
         }),
       );
       await failsWith(run([wellFormedInput(swapped)]), /cannot fetch the content of "app\.py": .* is corrupt/);
+      // Another tree's layout does not fit this manifest (it places another count of files).
+      assert.ok(target.layout, 'the uploaded workspace has a layout');
+      await failsWith(
+        run([wellFormedInput({ ...swapped, layout: target.layout })]),
+        /"\(layout\)" places \d+ files where the manifest lists 1/,
+      );
     });
 
     it('an archive that is not a tar, or whose header claims 50 GiB, fails naming the archive', async () => {
