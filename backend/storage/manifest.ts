@@ -16,7 +16,8 @@ export interface ManifestLink {
 
 /**
  * What a target is, by content: identical trees give byte-identical manifests, so the manifest's
- * own hash names the tree and an unchanged workspace maps to an object already stored.
+ * own hash names the tree and an unchanged workspace maps to an object already stored. This is the
+ * form uploads and workers work with; stored, it is a StoredManifest.
  */
 export interface TargetManifest {
   version: 1;
@@ -27,13 +28,24 @@ export interface TargetManifest {
 /** How a workflow finds its target in storage (shared with workflows). */
 export type { TargetRef } from '../../toolbox/shared/definitions';
 
+/**
+ * A manifest as stored (`manifests/<sha256>.json`, version 2): files as [path, sha256, size, 1 if
+ * executable else 0] and links as [path, target], each list by path. Version 1 spelled each
+ * field's name in every entry (145 bytes a file against 100); workers read both.
+ */
+export interface StoredManifest {
+  version: 2;
+  files: [path: string, sha256: string, size: number, executable: 0 | 1][];
+  links: [path: string, target: string][];
+}
+
 export function serializeManifest(manifest: TargetManifest): Buffer {
-  const sorted: { [K in keyof TargetManifest]: Readonly<TargetManifest[K]> } = {
-    version: 1,
-    files: byPath(manifest.files),
-    links: byPath(manifest.links),
+  const stored: StoredManifest = {
+    version: 2,
+    files: byPath(manifest.files).map((f) => [f.path, f.sha256, f.size, f.executable ? 1 : 0]),
+    links: byPath(manifest.links).map((l) => [l.path, l.target]),
   };
-  return Buffer.from(JSON.stringify(sorted));
+  return Buffer.from(JSON.stringify(stored));
 }
 
 /** Entries in path order; a walk's list mostly is already, and is then taken as it is. */

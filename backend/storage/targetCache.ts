@@ -63,6 +63,30 @@ export interface ManifestLimits {
   maxFiles: number;
 }
 
+/**
+ * A version 2 manifest's entries as objects (see StoredManifest); an entry of the wrong shape
+ * becomes one the checks below call malformed.
+ */
+function manifestFromStored(files: unknown[], links: unknown[]): Partial<TargetManifest> {
+  return {
+    version: 1,
+    files: files.map((e) => {
+      const [p, sha256, size, x] = Array.isArray(e) && e.length === 4 ? (e as unknown[]) : [];
+      return {
+        path: p as string,
+        sha256: sha256 as string,
+        // A flag other than 0 or 1 makes the entry one the size check refuses as malformed.
+        size: x === 0 || x === 1 ? (size as number) : -1,
+        executable: x === 1,
+      };
+    }),
+    links: links.map((e) => {
+      const [p, target] = Array.isArray(e) && e.length === 2 ? (e as unknown[]) : [];
+      return { path: p as string, target: target as string };
+    }),
+  };
+}
+
 /** Check a downloaded manifest before anything is written from it. */
 export function validateManifest(
   doc: unknown,
@@ -70,11 +94,15 @@ export function validateManifest(
   limits: ManifestLimits = { maxBytes: DEFAULT_CACHE_BYTES, maxFiles: 500_000 },
 ): TargetManifest {
   const problems: ArchiveProblem[] = [];
-  const m = doc as Partial<TargetManifest> | null;
-  if (!m || m.version !== 1 || !Array.isArray(m.files) || !Array.isArray(m.links)) {
+  const raw = doc as { version?: unknown; files?: unknown; links?: unknown } | null;
+  if (!raw || (raw.version !== 1 && raw.version !== 2) || !Array.isArray(raw.files) || !Array.isArray(raw.links)) {
     throw new UnsafeArchiveError(name, [
-      { entry: '(manifest)', reason: 'is not a FuzzForge target manifest (version 1)' },
+      { entry: '(manifest)', reason: 'is not a FuzzForge target manifest (version 1 or 2)' },
     ]);
+  }
+  const m = (raw.version === 2 ? manifestFromStored(raw.files, raw.links) : raw) as Partial<TargetManifest>;
+  if (!Array.isArray(m.files) || !Array.isArray(m.links)) {
+    throw new UnsafeArchiveError(name, [{ entry: '(manifest)', reason: 'is malformed' }]);
   }
   for (const f of m.files) {
     const reason =

@@ -193,7 +193,7 @@ describe('hostile workflow inputs started directly on Temporal', () => {
     const trees = () => path.join(process.env.FUZZFORGE_WORKER_CACHE as string, 'generic', 'trees');
 
     it('a manifest that is not JSON, or not a manifest, fails naming the manifest', async () => {
-      for (const body of ['not json at all', '{"version":2,"files":[],"links":[]}', '{"version":1,"files":"x"}']) {
+      for (const body of ['not json at all', '{"version":3,"files":[],"links":[]}', '{"version":1,"files":"x"}']) {
         await failsWith(
           run([wellFormedInput(await manifestTarget(Buffer.from(body)))]),
           /manifests\/[0-9a-f]{64}\.json|manifest/i,

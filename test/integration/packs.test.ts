@@ -16,13 +16,12 @@ import {
   sha256,
   type PackIndex,
   type StoredLayout,
-  type TargetManifest,
   type TargetRef,
 } from '../../backend/storage/manifest';
 import { ObjectStore } from '../../backend/storage/objectStore';
 import { PACK_BLOB_MAX_BYTES, PACK_TARGET_BYTES } from '../../backend/storage/packWriter';
 import { RACY_WINDOW_MS } from '../../backend/storage/statCache';
-import { TargetCache, validateLayout } from '../../backend/storage/targetCache';
+import { TargetCache, validateLayout, validateManifest } from '../../backend/storage/targetCache';
 import { forgetStoredPacks, PACKS_TRUSTED_MS, TargetStore, type UploadResult } from '../../backend/storage/targets';
 import { startTestBackend, type TestBackend } from './harness';
 
@@ -87,7 +86,10 @@ describe('pack objects in real MinIO', () => {
   const freshCache = () => new TargetCache(store, path.join(backend.root, `cache${++caches}`));
   /** A stored tree's packs, each with the entries its layout places in it, read as a worker reads them. */
   const storedPacks = async (target: TargetRef): Promise<PackIndex[]> => {
-    const manifest = JSON.parse((await store.getBuffer(bucket(), target.key)).toString('utf8')) as TargetManifest;
+    const manifest = validateManifest(
+      JSON.parse((await store.getBuffer(bucket(), target.key)).toString('utf8')),
+      target.name,
+    );
     const layout: unknown = JSON.parse(
       (await store.getBuffer(bucket(), layoutKey(target.layout ?? ''))).toString('utf8'),
     );
@@ -195,7 +197,7 @@ describe('pack objects in real MinIO', () => {
     const original = await store.getBuffer(bucket(), key);
     const corrupt = Buffer.from(original);
     const [digest, offset] = victim.blobs[0]!;
-    const manifest = JSON.parse((await store.getBuffer(bucket(), cold.target.key)).toString()) as TargetManifest;
+    const manifest = validateManifest(JSON.parse((await store.getBuffer(bucket(), cold.target.key)).toString()), 'ws');
     const names = manifest.files.filter((f) => f.sha256 === digest).map((f) => `not to ${digest} (${f.path})`);
     corrupt[offset] = corrupt[offset]! ^ 0xff;
     await store.putBuffer(bucket(), key, corrupt);

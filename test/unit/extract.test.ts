@@ -142,6 +142,51 @@ describe('validateManifest', () => {
       },
     );
     assert.throws(() => validateManifest({ version: 2 }, 'ws'), /not a FuzzForge target manifest/);
+    assert.throws(
+      () => validateManifest({ version: 3, files: [], links: [] }, 'ws'),
+      /not a FuzzForge target manifest/,
+    );
+  });
+  it('reads the stored form (version 2) back as it was written, in path order', () => {
+    const m: TargetManifest = {
+      version: 1,
+      files: [
+        { path: 'src/z.c', sha256: sha, size: 3, executable: false },
+        { path: 'run.sh', sha256: 'b'.repeat(64), size: 9, executable: true },
+      ],
+      links: [{ path: 'src/latest', target: 'z.c' }],
+    };
+    const body = serializeManifest(m).toString('utf8');
+    assert.deepEqual(JSON.parse(body), {
+      version: 2,
+      files: [
+        ['run.sh', 'b'.repeat(64), 9, 1],
+        ['src/z.c', sha, 3, 0],
+      ],
+      links: [['src/latest', 'z.c']],
+    });
+    assert.deepEqual(validateManifest(JSON.parse(body), 'ws'), { ...m, files: [m.files[1], m.files[0]] });
+  });
+  it('names every unsafe or malformed entry of a version 2 manifest', () => {
+    assert.throws(
+      () =>
+        validateManifest(
+          {
+            version: 2,
+            files: [['../x', sha, 1, 0], ['ok', 'nothex', 1, 0], ['flag', sha, 1, 2], ['short', sha, 1], 'str'],
+            links: [['l', '../../up'], ['bad']],
+          },
+          'ws',
+        ),
+      (err: unknown) => {
+        assert.ok(err instanceof UnsafeArchiveError);
+        assert.deepEqual(
+          err.problems.map((p) => p.entry),
+          ['../x', 'ok', 'flag', 'undefined', 'undefined', 'l', 'undefined'],
+        );
+        return true;
+      },
+    );
   });
   it('refuses two files at one path and a file where another file needs a folder', () => {
     const file = (p: string) => ({ path: p, sha256: sha, size: 1, executable: false });
@@ -263,7 +308,7 @@ describe('target layouts', () => {
       // big.bin (its own blob), copy/z.c, src/a.c, src/z.c
       at: [null, [0, 20], [1, 0], [0, 20]],
     });
-    const asStored = JSON.parse(serializeManifest(m).toString('utf8')) as TargetManifest;
+    const asStored = validateManifest(JSON.parse(serializeManifest(m).toString('utf8')), 'ws');
     const where = validateLayout(stored, 'ws', asStored);
     assert.deepEqual(where.get(d('a'))?.entry, [d('a'), 20, 10]);
     assert.equal(where.get(d('a'))?.pack.digest, d('1'));
