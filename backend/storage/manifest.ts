@@ -103,7 +103,7 @@ export interface TargetLayout {
  * each file of the manifest, in the order its document lists them, the pack (an index into
  * `packs`) and offset of its blob, or null for a blob stored on its own. A blob's length is its
  * file's size. Version 1 stored each pack's entries with their digests: for 5,000 files 418 KB
- * against 60 KB, and a layout is sent again after every edit. Workers read both.
+ * against 65 KB, and a layout is sent again after every edit. Workers read both.
  */
 export interface StoredLayout {
   version: 2;
