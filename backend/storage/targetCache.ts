@@ -100,10 +100,7 @@ export function validateManifest(
       { entry: '(manifest)', reason: 'is not a FuzzForge target manifest (version 1 or 2)' },
     ]);
   }
-  const m = (raw.version === 2 ? manifestFromStored(raw.files, raw.links) : raw) as Partial<TargetManifest>;
-  if (!Array.isArray(m.files) || !Array.isArray(m.links)) {
-    throw new UnsafeArchiveError(name, [{ entry: '(manifest)', reason: 'is malformed' }]);
-  }
+  const m = (raw.version === 2 ? manifestFromStored(raw.files, raw.links) : raw) as TargetManifest;
   for (const f of m.files) {
     const reason =
       typeof f?.path !== 'string' ||
@@ -171,7 +168,7 @@ export function validateManifest(
   if (problems.length > 0) {
     throw new UnsafeArchiveError(name, problems);
   }
-  return m as TargetManifest;
+  return m;
 }
 
 /**
