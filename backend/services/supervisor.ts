@@ -56,6 +56,25 @@ export const SEARCH_ATTRIBUTES = {
   FuzzforgeVertical: 'Keyword',
 } as const;
 
+/**
+ * Dynamic configuration of the embedded Temporal dev server: what a single-user local backend does
+ * not use is turned off. No Temporal schedules, batch operations or Nexus endpoints are used by
+ * FuzzForge, so their per-namespace workers (and the pollers and goroutines they keep) are off; the
+ * scanners that tidy a long-lived cluster's database are off; and every task queue has one
+ * partition instead of four (partitions spread a queue's load over matching hosts; here there is
+ * one host, and each partition holds its own goroutines and buffers).
+ */
+export const TEMPORAL_DYNAMIC_CONFIG: Readonly<Record<string, string>> = {
+  'worker.enableScheduler': 'false',
+  'worker.enableNamespaceBatcher': 'false',
+  'system.enableNexus': 'false',
+  'worker.taskQueueScannerEnabled': 'false',
+  'worker.historyScannerEnabled': 'false',
+  'worker.executionsScannerEnabled': 'false',
+  'matching.numTaskqueueReadPartitions': '1',
+  'matching.numTaskqueueWritePartitions': '1',
+};
+
 export interface EmbeddedPorts {
   temporal: number;
   temporalUi: number;
@@ -415,6 +434,7 @@ export async function runSupervisor(stateDir: string): Promise<void> {
       '--log-level',
       'warn',
       ...Object.entries(SEARCH_ATTRIBUTES).flatMap(([k, v]) => ['--search-attribute', `${k}=${v}`]),
+      ...Object.entries(TEMPORAL_DYNAMIC_CONFIG).flatMap(([k, v]) => ['--dynamic-config-value', `${k}=${v}`]),
     ];
     const frontConfigFile = path.join(stateDir, 'temporal-front.json');
     if (isolated) {

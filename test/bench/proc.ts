@@ -1,5 +1,6 @@
 // Process-tree figures read from /proc, for the benchmarks that measure memory.
 import * as fs from 'node:fs';
+import * as path from 'node:path';
 
 /** Every live process's children, by parent pid. */
 function childrenByParent(): Map<number, number[]> {
@@ -42,6 +43,14 @@ export function processTree(pid: number): { pid: number; name: string; rssKb: nu
     let name = '?';
     try {
       name = fs.readFileSync(`/proc/${p}/comm`, 'utf8').trim();
+      if (name === 'node') {
+        // A Node process by the script it runs (dist/worker.js: "node worker").
+        const script = fs
+          .readFileSync(`/proc/${p}/cmdline`, 'utf8')
+          .split('\0')
+          .find((arg) => arg.endsWith('.js'));
+        name = script ? `node ${path.basename(script, '.js')}` : name;
+      }
     } catch {
       // Gone.
     }

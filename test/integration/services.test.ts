@@ -5,6 +5,7 @@ import { after, before, describe, it } from 'node:test';
 import { sleep } from '../../backend/concurrency';
 import { defaultEmbeddedOptions, startEmbedded, stopEmbedded } from '../../backend/services/embedded';
 import { embeddedConnection } from '../../backend/services/supervisor';
+import { connectTemporal } from '../../backend/temporal/connect';
 import { RunService } from '../../backend/temporal/runs';
 import { isPidAlive, readState, readToolboxStatus } from '../../backend/services/state';
 import { ObjectStore } from '../../backend/storage/objectStore';
@@ -38,6 +39,16 @@ describe('embedded backend', () => {
       minioEnviron.includes(`MINIO_MEMLIMIT=${process.env.MINIO_MEMLIMIT || '240MiB'}`),
       'MinIO runs with MINIO_MEMLIMIT',
     );
+  });
+
+  it('runs Temporal without the parts a local backend does not use', async () => {
+    // TEMPORAL_DYNAMIC_CONFIG reaches the dev server: Nexus is one of the parts it turns off.
+    const connection = await connectTemporal(backend.conn.temporal);
+    try {
+      await assert.rejects(connection.operatorService.listNexusEndpoints({ pageSize: 1 }), /Nexus APIs are disabled/);
+    } finally {
+      await connection.close();
+    }
   });
 
   it('keeps generated credentials private and out of every log', () => {
