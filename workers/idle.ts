@@ -24,7 +24,11 @@ export function idleMinutesFromEnv(env: NodeJS.ProcessEnv): number {
 }
 
 /** Open workflows on a task queue, as Temporal's visibility store counts them. */
-async function openWorkflows(connection: NativeConnection, namespace: string, taskQueue: string): Promise<number> {
+export async function openWorkflows(
+  connection: NativeConnection,
+  namespace: string,
+  taskQueue: string,
+): Promise<number> {
   const res = await connection.workflowService.countWorkflowExecutions({
     namespace,
     query: `TaskQueue = "${taskQueue}" AND ExecutionStatus = "Running"`,
@@ -54,7 +58,9 @@ export function watchIdle(
       void (async () => {
         const status = worker.getStatus();
         let busy =
-          status.numInFlightActivities > 0 || status.numInFlightWorkflowActivations > 0 || status.numCachedWorkflows > 0;
+          status.numInFlightActivities > 0 ||
+          status.numInFlightWorkflowActivations > 0 ||
+          status.numCachedWorkflows > 0;
         if (!busy) {
           busy = await openWorkflows(connection, options.namespace, options.taskQueue).then(
             (n) => n > 0,

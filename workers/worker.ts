@@ -4,7 +4,8 @@
 // every local vertical (one runtime, one Temporal connection, one activity bundle, and one workflow
 // bundle in one workflow thread, shared by a Temporal Worker per vertical): the tools themselves
 // always run as child processes, so a tool that crashes fails its activity, not the host. After
-// work the host collects its heap once it is quiet (workers/idleGc.ts).
+// work the host collects its heap once it is quiet (workers/idleGc.ts), and the embedded backend's
+// host renews itself when it stays grown (workers/renew.ts).
 // With FUZZFORGE_TOOLBOX_WATCH on (the embedded default) it rebuilds the toolbox when it changes
 // and swaps each good version in without a restart (workers/toolboxWatch.ts).
 import * as fs from 'node:fs';
@@ -15,15 +16,16 @@ import { formatProblem, type ToolboxProblem } from '../backend/toolbox/discovery
 import { connectionFromEnv, connectionToEnv } from '../backend/services/connection';
 import { temporalConnectOptions } from '../backend/temporal/connect';
 import { embeddedConnection, runningEmbedded } from '../backend/services/embedded';
-import { dropProcessOnlyEnv } from '../backend/services/supervisor';
+import { dropProcessOnlyEnv, WORKER_RENEW_EXIT_CODE } from '../backend/services/supervisor';
 import { distEntry, stateDir, toolboxDir } from '../backend/paths';
 import { type ToolboxStatus, writePrivateJson } from '../backend/services/state';
 import { taskQueueFor, VALIDATE_INPUT_ACTIVITY, type WorkflowInput } from '../toolbox/shared/definitions';
 import { inputValidationActivities } from './inputValidation';
 import { ActivityProcess, activityIdleSecondsFromEnv } from './activityProcess';
-import { type IdleWatch, idleMinutesFromEnv, watchIdle } from './idle';
+import { type IdleWatch, idleMinutesFromEnv, openWorkflows, watchIdle } from './idle';
 import { workerIdentity } from './identity';
 import { collectWhenIdle } from './idleGc';
+import { renewMibFromEnv, renewWhenGrown } from './renew';
 import { SharedWorkflowThread } from './workflowThread';
 import {
   bundleInChildProcess,
@@ -124,6 +126,8 @@ async function main(): Promise<void> {
   const address = conn.temporal.address;
   const statusFile = process.env.FUZZFORGE_TOOLBOX_STATUS_FILE;
   const idleMinutes = idleMinutesFromEnv(process.env);
+  // Under the embedded supervisor, which starts a fresh host at once; a container is not renewed.
+  const renewMib = process.env.FUZZFORGE_SUPERVISED === '1' ? renewMibFromEnv(process.env) : 0;
   const activityIdleSeconds = activityIdleSecondsFromEnv(process.env);
 
   // One generation per toolbox version: a Temporal Worker per vertical on the version's bundles.
@@ -146,6 +150,8 @@ async function main(): Promise<void> {
   let serving: Generation | undefined;
   let stopping = false;
   let running = 0;
+  /** Activities started on this host (every run starts with one, the input check). */
+  let activitiesStarted = 0;
   let finish: (err?: Error) => void = () => undefined;
   const finished = new Promise<void>((resolve, reject) => {
     finish = (err) => (err ? reject(err) : resolve());
@@ -190,14 +196,22 @@ async function main(): Promise<void> {
       idleSeconds: activityIdleSeconds,
       log,
     });
-    const activities = {
-      ...(loaded.activityModule ? activityProcess.proxies(Object.keys(loaded.activities)) : {}),
-      ...inputValidationActivities(
-        loaded.workflows,
-        (definition, request) =>
-          activityProcess.run(VALIDATE_INPUT_ACTIVITY, [definition, request]) as Promise<WorkflowInput>,
-      ),
-    };
+    const activities = Object.fromEntries(
+      Object.entries({
+        ...(loaded.activityModule ? activityProcess.proxies(Object.keys(loaded.activities)) : {}),
+        ...inputValidationActivities(
+          loaded.workflows,
+          (definition, request) =>
+            activityProcess.run(VALIDATE_INPUT_ACTIVITY, [definition, request]) as Promise<WorkflowInput>,
+        ),
+      }).map(([name, run]) => [
+        name,
+        (...args: unknown[]) => {
+          activitiesStarted++;
+          return (run as (...a: unknown[]) => unknown)(...args);
+        },
+      ]),
+    );
     const gen: Generation = {
       version,
       loaded,
@@ -365,6 +379,55 @@ async function main(): Promise<void> {
     onCollect: (before, after) =>
       log(`idle: heap ${Math.round(before / 1048576)} -> ${Math.round(after / 1048576)} MB after a full collection`),
   });
+  let activitiesSeen = activitiesStarted;
+  const renewal =
+    renewMib > 0
+      ? renewWhenGrown({
+          growthBytes: renewMib * 1048576,
+          // Quiet as long as the activity process stays up without work (it has ended by then).
+          quietMs: Math.max(5, activityIdleSeconds) * 1000,
+          busy: () => {
+            const started = activitiesStarted !== activitiesSeen;
+            activitiesSeen = activitiesStarted;
+            return (
+              started ||
+              live.size !== 1 ||
+              // A fresh host would load the broken toolbox on disk, not the version still serving.
+              failedReload !== undefined ||
+              [...live].some((gen) =>
+                gen.workers.some(({ worker }) => {
+                  const status = worker.getStatus();
+                  return (
+                    worker.getState() !== 'RUNNING' ||
+                    status.numInFlightActivities > 0 ||
+                    status.numInFlightWorkflowActivations > 0 ||
+                    status.numCachedWorkflows > 0
+                  );
+                }),
+              )
+            );
+          },
+          open: async () => {
+            const gen = serving;
+            if (!gen) {
+              return true;
+            }
+            const counts = await Promise.all(
+              gen.workers.map(({ vertical }) => openWorkflows(gen.connection, namespace, taskQueueFor(vertical))),
+            );
+            return counts.some((n) => n > 0);
+          },
+          onRenew: (idleBytes, nowBytes) => {
+            log(
+              `renewing: the host holds ${Math.round(nowBytes / 1048576)} MiB after work, ` +
+                `${Math.round(idleBytes / 1048576)} MiB idle; a fresh host takes over ` +
+                `(FUZZFORGE_WORKER_RENEW_MIB=${renewMib})`,
+            );
+            process.exitCode = WORKER_RENEW_EXIT_CODE;
+            shutdownAll();
+          },
+        })
+      : undefined;
   if (process.env.FUZZFORGE_SUPERVISED === '1') {
     // If the supervisor dies without stopping us, do not linger as an orphan.
     const parent = process.ppid;
@@ -410,6 +473,7 @@ async function main(): Promise<void> {
     stopping = true;
     watcher?.stop();
     collector.stop();
+    renewal?.stop();
   }
   await serving.stopped;
   log('stopped');

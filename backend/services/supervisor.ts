@@ -142,15 +142,24 @@ export interface SupervisorConfig extends EmbeddedOptions {
   binaries: { temporal: string; minio: string };
 }
 
+/**
+ * The exit code of a worker host that renews itself after work (workers/renew.ts, EX_TEMPFAIL):
+ * the supervisor starts a fresh one at once, and does not count it as a crash.
+ */
+export const WORKER_RENEW_EXIT_CODE = 75;
+
 interface ManagedChild {
   name: string;
+  /** An exit code that asks for a fresh start now: no back-off, not counted as a restart. */
+  renewCode?: number;
   start: () => ChildProcess | Promise<ChildProcess>;
   /** How to end it, when SIGTERM to the child is not the way (default: terminate). */
   stop?: (child: ChildProcess | undefined, graceMs: number) => Promise<void>;
   child?: ChildProcess;
   restarts: number;
   startedAt: number;
-  onPid: (pid: number | undefined) => void;
+  /** The child's pid, or undefined once it exited (`renewing`: it exited with `renewCode`). */
+  onPid: (pid: number | undefined, renewing?: boolean) => void;
   /** After the child exited: end and remove what it left behind; returns lines for the log. */
   cleanUp?: (pid: number | undefined) => string[];
 }
@@ -348,7 +357,8 @@ export async function runSupervisor(stateDir: string): Promise<void> {
     save();
     const pid = managed.child.pid;
     managed.child.on('exit', (code, signal) => {
-      managed.onPid(undefined);
+      const renewing = managed.renewCode !== undefined && code === managed.renewCode;
+      managed.onPid(undefined, renewing);
       try {
         for (const line of managed.cleanUp?.(pid) ?? []) {
           log(line);
@@ -357,6 +367,12 @@ export async function runSupervisor(stateDir: string): Promise<void> {
         log(`cleaning up after ${managed.name} (pid ${pid}) failed: ${(err as Error).message}`);
       }
       if (stopping) {
+        return;
+      }
+      if (renewing) {
+        save();
+        log(`${managed.name} renewed itself (see its log); starting a fresh one`);
+        void launch(managed);
         return;
       }
       log(`${managed.name} exited (code ${code}, signal ${signal}); restarting`);
@@ -532,12 +548,13 @@ export async function runSupervisor(stateDir: string): Promise<void> {
         ...killTaggedProcesses(`${tag}`, true).map((p) => `ended tool process ${p} left by worker ${pid}`),
         ...(pid ? removeWorkerLeftovers(cacheRoot, workerCacheName(verticals), pid) : []),
       ],
+      renewCode: WORKER_RENEW_EXIT_CODE,
       restarts: 0,
       startedAt: 0,
-      onPid: (pid) => {
+      onPid: (pid, renewing) => {
         for (const ws of hostStates) {
           ws.pid = pid;
-          ws.status = pid ? 'running' : 'restarting';
+          ws.status = pid ? 'running' : renewing ? 'starting' : 'restarting';
           ws.restarts = host.restarts;
         }
       },

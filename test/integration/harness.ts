@@ -224,6 +224,35 @@ export function runCli(
   });
 }
 
+/**
+ * Settings a test file changes in this process's environment (inherited by the backends it starts
+ * and the CLIs it runs): `set` remembers the value it replaces, `restore` puts every one back.
+ */
+export function testEnv(): { set: (name: string, value: string | undefined) => void; restore: () => void } {
+  const saved = new Map<string, string | undefined>();
+  const put = (name: string, value: string | undefined) => {
+    if (value === undefined) {
+      delete process.env[name];
+    } else {
+      process.env[name] = value;
+    }
+  };
+  return {
+    set: (name, value) => {
+      if (!saved.has(name)) {
+        saved.set(name, process.env[name]);
+      }
+      put(name, value);
+    },
+    restore: () => {
+      for (const [name, value] of saved) {
+        put(name, value);
+      }
+      saved.clear();
+    },
+  };
+}
+
 export const FIXTURES = path.join(__dirname, '..', 'fixtures');
 
 /** Copy a fixture to a scratch folder the test may edit. */

@@ -24,6 +24,7 @@ import {
   readExpected,
   comparableRows,
   requirePythonTools,
+  testEnv,
 } from './harness';
 
 const expected = readExpected('python-sast');
@@ -304,15 +305,8 @@ describe('python_sast end to end', () => {
 describe('python_sast on a worker without bandit', () => {
   let backend: TestBackend | undefined;
   let cache: string;
-  const saved: Record<string, string | undefined> = {};
-  const setEnv = (name: string, value: string | undefined) => {
-    saved[name] = process.env[name];
-    if (value === undefined) {
-      delete process.env[name];
-    } else {
-      process.env[name] = value;
-    }
-  };
+  const env = testEnv();
+  const setEnv = env.set;
   before(async () => {
     if (whichSync('bandit')) {
       return; // bandit on PATH would be found anyway: the test below is skipped.
@@ -329,13 +323,7 @@ describe('python_sast on a worker without bandit', () => {
   });
   after(async () => {
     await backend?.stop();
-    for (const [name, value] of Object.entries(saved)) {
-      if (value === undefined) {
-        delete process.env[name];
-      } else {
-        process.env[name] = value;
-      }
-    }
+    env.restore();
     if (cache) {
       fs.rmSync(cache, { recursive: true, force: true });
     }

@@ -1,0 +1,106 @@
+// The embedded worker host renews itself after work (workers/renew.ts): once it has worked, been
+// quiet and grown past its idle size, it exits with WORKER_RENEW_EXIT_CODE, the supervisor starts a
+// fresh host at once (not counted as a restart), and the next run is served by it. It does not
+// renew while a toolbox edit is refused: a fresh host would load the broken folder.
+import * as assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { sleep } from '../../backend/concurrency';
+import { projectRoot, toolboxDir } from '../../backend/paths';
+import { isPidAlive, readState, readToolboxStatus, WORKER_HOST_LOG } from '../../backend/services/state';
+import { copyFixture, runCli, startTestBackend, testEnv, waitForPollers, type TestBackend } from './harness';
+
+describe('worker host renewal', () => {
+  let backend: TestBackend;
+  let root: string;
+  let toolbox: string;
+  let ws: string;
+  const env = testEnv();
+  before(async () => {
+    root = fs.mkdtempSync(path.join(os.tmpdir(), 'ff-renew-'));
+    // A copy of the toolbox the test can break, beside links to what its modules import by path.
+    toolbox = path.join(root, 'toolbox');
+    fs.cpSync(toolboxDir(), toolbox, { recursive: true });
+    for (const sibling of ['backend', 'package.json']) {
+      fs.symlinkSync(path.join(projectRoot(), sibling), path.join(root, sibling));
+    }
+    // Renew on any growth, after 5 s without work (the activity process ends after 2 s).
+    env.set('FUZZFORGE_WORKER_RENEW_MIB', '1');
+    env.set('FUZZFORGE_ACTIVITY_IDLE_SECONDS', '2');
+    backend = await startTestBackend({ toolbox });
+    ws = copyFixture('vulnerable-app', path.join(root, 'app'));
+  });
+  after(async () => {
+    await backend?.stop();
+    env.restore();
+    fs.rmSync(root, { recursive: true, force: true });
+  });
+
+  const scan = async () => {
+    const cli = await runCli(
+      ['scan', ws, '-w', 'security_assessment', '--json', '--no-baseline', '--fail-on', 'none'],
+      backend.env,
+    );
+    assert.equal(cli.code, 0, cli.stderr);
+    assert.ok((JSON.parse(cli.stdout) as { findings: unknown[] }).findings.length > 0, 'the scan found the fixture');
+  };
+  const hostPid = () => readState(backend.stateDir)?.workers[0]?.pid;
+  const hostLogs = () =>
+    [`${WORKER_HOST_LOG}.log`, `${WORKER_HOST_LOG}.log.1`]
+      .map((f) => path.join(backend.stateDir, 'logs', f))
+      .filter((f) => fs.existsSync(f))
+      .map((f) => fs.readFileSync(f, 'utf8'))
+      .join('\n');
+  /** The pid of the host that replaced `previous`, once it runs (undefined after `timeoutMs`). */
+  const renewedFrom = async (previous: number, timeoutMs = 60_000) => {
+    const deadline = Date.now() + timeoutMs;
+    while (Date.now() < deadline) {
+      const pid = hostPid();
+      if (pid && pid !== previous && isPidAlive(pid)) {
+        return pid;
+      }
+      await sleep(250);
+    }
+    return undefined;
+  };
+
+  it('renews a quiet host that grew, and the fresh host serves the next run', async () => {
+    const first = hostPid();
+    assert.ok(first);
+    await scan();
+    assert.equal(hostPid(), first, 'no renewal while the run was open');
+    const renewed = await renewedFrom(first);
+    assert.ok(renewed, 'a fresh host took over within a minute of quiet');
+    assert.equal(isPidAlive(first), false, 'the renewed host has exited');
+    assert.equal(readState(backend.stateDir)?.workers[0]?.restarts, 0, 'a renewal is not counted as a crash');
+    assert.match(hostLogs(), /renewing: the host holds \d+ MiB after work, \d+ MiB idle/);
+    assert.match(fs.readFileSync(path.join(backend.stateDir, 'logs', 'supervisor.log'), 'utf8'), /renewed itself/);
+    await waitForPollers(backend, 'generic');
+    await scan();
+  });
+
+  it('keeps the serving version while a toolbox edit is refused, and renews once it is repaired', async () => {
+    // Work on the current host first, so that it would renew.
+    await waitForPollers(backend, 'generic');
+    await scan();
+    const host = hostPid();
+    assert.ok(host);
+    const file = path.join(toolbox, 'workflows', 'security_assessment', 'workflow.ts');
+    const good = fs.readFileSync(file, 'utf8');
+    fs.writeFileSync(file, `${good}\nexport const broken = ;\n`);
+    const deadline = Date.now() + 60_000;
+    while (!readToolboxStatus(backend.stateDir)?.failedReload) {
+      assert.ok(Date.now() < deadline, `the broken edit was not refused; host log:\n${hostLogs()}`);
+      await sleep(200);
+    }
+    assert.equal(await renewedFrom(host, 15_000), undefined, 'no renewal while the edit is refused');
+    await scan();
+    fs.writeFileSync(file, good);
+    const renewed = await renewedFrom(host);
+    assert.ok(renewed, 'renewed once the edit was repaired and the host was quiet again');
+    await waitForPollers(backend, 'generic');
+    await scan();
+  });
+});
