@@ -15,6 +15,7 @@ import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import type { ActivityMap } from './activityModules';
 import { decodeError, type FromActivityProcess, type ToActivityProcess } from './activityProtocol';
+import { amountFromEnv } from './settings';
 
 /** The failure type of the activities running in an activity process that ended under them. */
 export const ACTIVITY_PROCESS_EXITED = 'ActivityProcessExited';
@@ -24,17 +25,12 @@ export const DEFAULT_ACTIVITY_IDLE_SECONDS = 60;
 
 /** Seconds from the environment (FUZZFORGE_ACTIVITY_IDLE_SECONDS; 0 ends it after each batch). */
 export function activityIdleSecondsFromEnv(env: NodeJS.ProcessEnv): number {
-  const raw = env.FUZZFORGE_ACTIVITY_IDLE_SECONDS;
-  if (raw === undefined || raw === '') {
-    return DEFAULT_ACTIVITY_IDLE_SECONDS;
-  }
-  const value = Number(raw);
-  if (!Number.isFinite(value) || value < 0) {
-    throw new Error(
-      `FUZZFORGE_ACTIVITY_IDLE_SECONDS=${raw} is not a number of seconds (how long the activity process stays without work)`,
-    );
-  }
-  return value;
+  return amountFromEnv(
+    env,
+    'FUZZFORGE_ACTIVITY_IDLE_SECONDS',
+    DEFAULT_ACTIVITY_IDLE_SECONDS,
+    'seconds (how long the activity process stays without work)',
+  );
 }
 
 export interface ActivityProcessOptions {

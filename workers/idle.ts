@@ -5,6 +5,7 @@
 // workflow in this worker's cache, and no open workflow on its task queue (a campaign waiting on
 // a timer still needs a worker when the timer fires).
 import type { NativeConnection, Worker } from '@temporalio/worker';
+import { amountFromEnv } from './settings';
 
 export interface IdleWatch {
   stop(): void;
@@ -12,15 +13,13 @@ export interface IdleWatch {
 
 /** Minutes from the environment (0 or unset: never stop). */
 export function idleMinutesFromEnv(env: NodeJS.ProcessEnv): number {
-  const raw = env.FUZZFORGE_WORKER_IDLE_MINUTES;
-  if (raw === undefined || raw === '') {
-    return 0;
-  }
-  const value = Number(raw);
-  if (!Number.isFinite(value) || value < 0) {
-    throw new Error(`FUZZFORGE_WORKER_IDLE_MINUTES=${raw} is not a number of minutes (0 = never stop)`);
-  }
-  return value;
+  return amountFromEnv(env, 'FUZZFORGE_WORKER_IDLE_MINUTES', 0, 'minutes (0 = never stop)');
+}
+
+/** Whether a worker has work in hand: a task in flight or a workflow in its cache. */
+export function workerHasWork(worker: Worker): boolean {
+  const status = worker.getStatus();
+  return status.numInFlightActivities > 0 || status.numInFlightWorkflowActivations > 0 || status.numCachedWorkflows > 0;
 }
 
 /** Open workflows on a task queue, as Temporal's visibility store counts them. */
@@ -56,11 +55,7 @@ export function watchIdle(
       }
       checking = true;
       void (async () => {
-        const status = worker.getStatus();
-        let busy =
-          status.numInFlightActivities > 0 ||
-          status.numInFlightWorkflowActivations > 0 ||
-          status.numCachedWorkflows > 0;
+        let busy = workerHasWork(worker);
         if (!busy) {
           busy = await openWorkflows(connection, options.namespace, options.taskQueue).then(
             (n) => n > 0,

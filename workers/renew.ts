@@ -3,28 +3,23 @@
 // collection nor a toolbox generation swap gives it back: the host stayed 12-16 MiB above its idle
 // size. So once the host has been quiet for a while with nothing open, and has grown past its idle
 // size by a threshold, it stops its Workers cleanly and exits with WORKER_RENEW_EXIT_CODE
-// (backend/services/supervisor.ts); the supervisor
-// starts a fresh host at once (a warm start, the workflow bundle is cached: about 1.5 s, during
-// which a run that comes waits in its queue). Nothing is lost: no task is in flight, no workflow is
+// (backend/services/supervisor.ts); the supervisor starts a fresh host at once (a warm start, the
+// workflow bundle is cached: about 1.5 s, during which a run that comes waits in its queue). Nothing is lost: no task is in flight, no workflow is
 // cached and none is open on the host's queues when it renews.
 import * as fs from 'node:fs';
+import { amountFromEnv } from './settings';
 
 /** Default growth over the idle size (MiB) that makes a quiet host renew itself. */
 export const DEFAULT_RENEW_MIB = 8;
 
 /** MiB from the environment (FUZZFORGE_WORKER_RENEW_MIB; 0: never renew). */
 export function renewMibFromEnv(env: NodeJS.ProcessEnv): number {
-  const raw = env.FUZZFORGE_WORKER_RENEW_MIB;
-  if (raw === undefined || raw === '') {
-    return DEFAULT_RENEW_MIB;
-  }
-  const value = Number(raw);
-  if (!Number.isFinite(value) || value < 0) {
-    throw new Error(
-      `FUZZFORGE_WORKER_RENEW_MIB=${raw} is not a number of MiB (how far the worker host may grow past its idle size; 0 = never renew)`,
-    );
-  }
-  return value;
+  return amountFromEnv(
+    env,
+    'FUZZFORGE_WORKER_RENEW_MIB',
+    DEFAULT_RENEW_MIB,
+    'MiB (how far the worker host may grow past its idle size; 0 = never renew)',
+  );
 }
 
 /** This process's resident memory (bytes), from /proc (what the footprint benchmark reads). */

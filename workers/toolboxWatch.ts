@@ -7,6 +7,7 @@ import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { formatProblem, type ToolboxProblem } from '../backend/toolbox/discovery';
+import { amountFromEnv } from './settings';
 
 export interface ToolboxWatchSettings {
   enabled: boolean;
@@ -28,11 +29,7 @@ export function toolboxWatchFromEnv(env: NodeJS.ProcessEnv): ToolboxWatchSetting
     }
     enabled = raw === '1' || raw === 'true';
   }
-  const graceRaw = env.FUZZFORGE_TOOLBOX_RELOAD_GRACE_SECONDS;
-  const graceSeconds = graceRaw === undefined || graceRaw === '' ? 600 : Number(graceRaw);
-  if (!Number.isFinite(graceSeconds) || graceSeconds < 0) {
-    throw new Error(`FUZZFORGE_TOOLBOX_RELOAD_GRACE_SECONDS=${graceRaw} is not a number of seconds`);
-  }
+  const graceSeconds = amountFromEnv(env, 'FUZZFORGE_TOOLBOX_RELOAD_GRACE_SECONDS', 600, 'seconds');
   return { enabled, graceSeconds };
 }
 

@@ -22,7 +22,7 @@ import { type ToolboxStatus, writePrivateJson } from '../backend/services/state'
 import { taskQueueFor, VALIDATE_INPUT_ACTIVITY, type WorkflowInput } from '../toolbox/shared/definitions';
 import { inputValidationActivities } from './inputValidation';
 import { ActivityProcess, activityIdleSecondsFromEnv } from './activityProcess';
-import { type IdleWatch, idleMinutesFromEnv, openWorkflows, watchIdle } from './idle';
+import { type IdleWatch, idleMinutesFromEnv, openWorkflows, watchIdle, workerHasWork } from './idle';
 import { workerIdentity } from './identity';
 import { collectWhenIdle } from './idleGc';
 import { renewMibFromEnv, renewWhenGrown } from './renew';
@@ -395,15 +395,7 @@ async function main(): Promise<void> {
               // A fresh host would load the broken toolbox on disk, not the version still serving.
               failedReload !== undefined ||
               [...live].some((gen) =>
-                gen.workers.some(({ worker }) => {
-                  const status = worker.getStatus();
-                  return (
-                    worker.getState() !== 'RUNNING' ||
-                    status.numInFlightActivities > 0 ||
-                    status.numInFlightWorkflowActivations > 0 ||
-                    status.numCachedWorkflows > 0
-                  );
-                }),
+                gen.workers.some(({ worker }) => worker.getState() !== 'RUNNING' || workerHasWork(worker)),
               )
             );
           },
