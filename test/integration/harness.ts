@@ -255,6 +255,19 @@ export function testEnv(): { set: (name: string, value: string | undefined) => v
 
 export const FIXTURES = path.join(__dirname, '..', 'fixtures');
 
+/**
+ * A copy of the project's toolbox in `root`/toolbox that a test may edit, beside links to what its
+ * modules import by relative path (backend/, package.json); returns the toolbox folder.
+ */
+export function copyToolbox(root: string): string {
+  const toolbox = path.join(root, 'toolbox');
+  fs.cpSync(toolboxDir(), toolbox, { recursive: true });
+  for (const sibling of ['backend', 'package.json']) {
+    fs.symlinkSync(path.join(projectRoot(), sibling), path.join(root, sibling));
+  }
+  return toolbox;
+}
+
 /** Copy a fixture to a scratch folder the test may edit. */
 export function copyFixture(name: string, dest: string): string {
   fs.cpSync(path.join(FIXTURES, name), dest, { recursive: true });

@@ -7,10 +7,9 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { sleep } from '../../backend/concurrency';
-import { projectRoot, toolboxDir } from '../../backend/paths';
 import { awaitScan, findWorkflow, startScan } from '../../backend/scan';
 import { readState, readToolboxStatus, workerLogName } from '../../backend/services/state';
-import { runCli, startTestBackend, type TestBackend } from './harness';
+import { copyToolbox, runCli, startTestBackend, type TestBackend } from './harness';
 
 const GENERIC = `vertical: generic
 outputs: [sarif]
@@ -97,12 +96,7 @@ describe('toolbox hot reload', () => {
 
   before(async () => {
     root = fs.mkdtempSync(path.join(os.tmpdir(), 'ff-reload-'));
-    // A copy of the toolbox beside links to what its modules import by relative path.
-    toolbox = path.join(root, 'toolbox');
-    fs.cpSync(toolboxDir(), toolbox, { recursive: true });
-    for (const sibling of ['backend', 'package.json']) {
-      fs.symlinkSync(path.join(projectRoot(), sibling), path.join(root, sibling));
-    }
+    toolbox = copyToolbox(root);
     write(path.join(toolbox, 'modules', 'reload_probe', 'probe.ts'), probeModule('v1'));
     write(
       path.join(toolbox, 'workflows', 'reload_probe', 'metadata.yaml'),

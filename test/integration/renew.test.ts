@@ -8,9 +8,16 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { sleep } from '../../backend/concurrency';
-import { projectRoot, toolboxDir } from '../../backend/paths';
 import { isPidAlive, readState, readToolboxStatus, WORKER_HOST_LOG } from '../../backend/services/state';
-import { copyFixture, runCli, startTestBackend, testEnv, waitForPollers, type TestBackend } from './harness';
+import {
+  copyFixture,
+  copyToolbox,
+  runCli,
+  startTestBackend,
+  testEnv,
+  waitForPollers,
+  type TestBackend,
+} from './harness';
 
 describe('worker host renewal', () => {
   let backend: TestBackend;
@@ -20,12 +27,8 @@ describe('worker host renewal', () => {
   const env = testEnv();
   before(async () => {
     root = fs.mkdtempSync(path.join(os.tmpdir(), 'ff-renew-'));
-    // A copy of the toolbox the test can break, beside links to what its modules import by path.
-    toolbox = path.join(root, 'toolbox');
-    fs.cpSync(toolboxDir(), toolbox, { recursive: true });
-    for (const sibling of ['backend', 'package.json']) {
-      fs.symlinkSync(path.join(projectRoot(), sibling), path.join(root, sibling));
-    }
+    // A copy of the toolbox the test can break.
+    toolbox = copyToolbox(root);
     // Renew on any growth, after 5 s without work (the activity process ends after 2 s).
     env.set('FUZZFORGE_WORKER_RENEW_MIB', '1');
     env.set('FUZZFORGE_ACTIVITY_IDLE_SECONDS', '2');
