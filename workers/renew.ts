@@ -55,6 +55,11 @@ export interface RenewOptions {
   rss?: () => number;
   /** Called once, when the host should renew: the idle size and what it holds now (bytes). */
   onRenew: (idleBytes: number, nowBytes: number) => void;
+  /**
+   * Called at most once per quiet spell after work, when the host has been quiet long enough but
+   * stays: why (it has not grown enough, a workflow is open, or the question failed).
+   */
+  onStay?: (why: string) => void;
 }
 
 export interface Renewal {
@@ -74,6 +79,15 @@ export function renewWhenGrown(options: RenewOptions): Renewal {
   let lastBusy = Date.now();
   let checking = false;
   let done = false;
+  // Whether this quiet spell's reason to stay was told.
+  let told = false;
+  const stay = (why: string) => {
+    if (!told) {
+      told = true;
+      options.onStay?.(why);
+    }
+  };
+  const mib = (bytes: number) => Math.round(bytes / 1048576);
   const timer = setInterval(
     () => {
       if (checking || done) {
@@ -82,19 +96,31 @@ export function renewWhenGrown(options: RenewOptions): Renewal {
       if (options.busy()) {
         worked = true;
         lastBusy = Date.now();
+        told = false;
         return;
       }
       const now = rss();
       idle = Math.min(idle, now);
-      if (!worked || Date.now() - lastBusy < quietMs || now - idle < options.growthBytes) {
+      if (!worked || Date.now() - lastBusy < quietMs) {
+        return;
+      }
+      if (now - idle < options.growthBytes) {
+        stay(
+          `it holds ${mib(now)} MiB, ${mib(now - idle)} MiB over its idle ${mib(idle)} MiB: ` +
+            `under the ${mib(options.growthBytes)} MiB that renews it`,
+        );
         return;
       }
       checking = true;
       void options
         .open()
-        .catch(() => true)
-        .then((open) => {
-          if (open) {
+        .then(
+          (open) => (open ? 'a workflow is still open on its queues' : undefined),
+          (err: unknown) => `it could not ask whether a workflow is open (${String(err)})`,
+        )
+        .then((why) => {
+          if (why !== undefined) {
+            stay(why);
             lastBusy = Date.now();
           } else if (!done) {
             done = true;

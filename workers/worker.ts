@@ -418,6 +418,7 @@ async function main(): Promise<void> {
             process.exitCode = WORKER_RENEW_EXIT_CODE;
             shutdownAll();
           },
+          onStay: (why) => log(`quiet after work, not renewing: ${why}`),
         })
       : undefined;
   if (process.env.FUZZFORGE_SUPERVISED === '1') {

@@ -19,6 +19,8 @@ async function drive(options: {
   quietMs?: number;
   /** How long to watch (default: long enough for every reading and answer). */
   waitMs?: number;
+  /** Gets each reason the host gave to stay. */
+  stays?: string[];
 }): Promise<{ idle: number; now: number; checks: number } | undefined> {
   let reading = 0;
   let checks = 0;
@@ -33,6 +35,7 @@ async function drive(options: {
     onRenew: (idle, now) => {
       renewed = { idle: idle / MiB, now: now / MiB, checks };
     },
+    onStay: (why) => options.stays?.push(why),
   });
   const deadline =
     Date.now() + (options.waitMs ?? ((options.busy?.length ?? 0) + options.readings.length + 4) * 100 + 600);
@@ -75,6 +78,24 @@ describe('renewWhenGrown', () => {
       await drive({ readings: [132, 160], busy: [true], open: () => Promise.reject(new Error('visibility down')) }),
       undefined,
     );
+  });
+
+  it('tells once per quiet spell why it stays, and again after the next work', async () => {
+    const stays: string[] = [];
+    assert.equal(await drive({ readings: [132, 135, 139, 139, 139, 139], busy: [true], stays }), undefined);
+    assert.deepEqual(stays, ['it holds 135 MiB, 3 MiB over its idle 132 MiB: under the 8 MiB that renews it']);
+    stays.length = 0;
+    const open = () => Promise.resolve(true);
+    await drive({ readings: [132, 160], busy: [true, false, false, false, true], open, stays });
+    assert.deepEqual(stays, ['a workflow is still open on its queues', 'a workflow is still open on its queues']);
+    stays.length = 0;
+    await drive({
+      readings: [132, 160],
+      busy: [true],
+      open: () => Promise.reject(new Error('visibility down')),
+      stays,
+    });
+    assert.deepEqual(stays, ['it could not ask whether a workflow is open (Error: visibility down)']);
   });
 
   it('waits until the host has been quiet long enough', async () => {
