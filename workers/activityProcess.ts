@@ -15,7 +15,7 @@ import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import type { ActivityMap } from './activityModules';
 import { decodeError, type FromActivityProcess, type ToActivityProcess } from './activityProtocol';
-import { amountFromEnv } from './settings';
+import { amountFromEnv } from '../backend/settings';
 
 /** The failure type of the activities running in an activity process that ended under them. */
 export const ACTIVITY_PROCESS_EXITED = 'ActivityProcessExited';

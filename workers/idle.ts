@@ -5,7 +5,7 @@
 // workflow in this worker's cache, and no open workflow on its task queue (a campaign waiting on
 // a timer still needs a worker when the timer fires).
 import type { NativeConnection, Worker } from '@temporalio/worker';
-import { amountFromEnv } from './settings';
+import { amountFromEnv } from '../backend/settings';
 
 export interface IdleWatch {
   stop(): void;
@@ -22,15 +22,18 @@ export function workerHasWork(worker: Worker): boolean {
   return status.numInFlightActivities > 0 || status.numInFlightWorkflowActivations > 0 || status.numCachedWorkflows > 0;
 }
 
-/** Open workflows on a task queue, as Temporal's visibility store counts them. */
+/** Open workflows on a task queue (or in the whole namespace), as Temporal's visibility store counts them. */
 export async function openWorkflows(
   connection: NativeConnection,
   namespace: string,
-  taskQueue: string,
+  taskQueue?: string,
 ): Promise<number> {
   const res = await connection.workflowService.countWorkflowExecutions({
     namespace,
-    query: `TaskQueue = "${taskQueue}" AND ExecutionStatus = "Running"`,
+    query:
+      taskQueue === undefined
+        ? 'ExecutionStatus = "Running"'
+        : `TaskQueue = "${taskQueue}" AND ExecutionStatus = "Running"`,
   });
   return Number(res.count ?? 0);
 }

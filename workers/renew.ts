@@ -7,7 +7,7 @@
 // workflow bundle is cached: about 1.5 s, during which a run that comes waits in its queue). Nothing is lost: no task is in flight, no workflow is
 // cached and none is open on the host's queues when it renews.
 import * as fs from 'node:fs';
-import { amountFromEnv } from './settings';
+import { amountFromEnv } from '../backend/settings';
 
 /** Default growth over the idle size (MiB) that makes a quiet host renew itself. */
 export const DEFAULT_RENEW_MIB = 8;

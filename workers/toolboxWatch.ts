@@ -7,7 +7,7 @@ import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { formatProblem, type ToolboxProblem } from '../backend/toolbox/discovery';
-import { amountFromEnv } from './settings';
+import { amountFromEnv } from '../backend/settings';
 
 export interface ToolboxWatchSettings {
   enabled: boolean;

@@ -16,7 +16,11 @@ import { formatProblem, type ToolboxProblem } from '../backend/toolbox/discovery
 import { connectionFromEnv, connectionToEnv } from '../backend/services/connection';
 import { temporalConnectOptions } from '../backend/temporal/connect';
 import { embeddedConnection, runningEmbedded } from '../backend/services/embedded';
-import { dropProcessOnlyEnv, WORKER_RENEW_EXIT_CODE } from '../backend/services/supervisor';
+import {
+  dropProcessOnlyEnv,
+  WORKER_RENEW_EXIT_CODE,
+  WORKER_RENEW_QUIET_EXIT_CODE,
+} from '../backend/services/supervisor';
 import { distEntry, stateDir, toolboxDir } from '../backend/paths';
 import { type ToolboxStatus, writePrivateJson } from '../backend/services/state';
 import { taskQueueFor, VALIDATE_INPUT_ACTIVITY, type WorkflowInput } from '../toolbox/shared/definitions';
@@ -380,6 +384,7 @@ async function main(): Promise<void> {
       log(`idle: heap ${Math.round(before / 1048576)} -> ${Math.round(after / 1048576)} MB after a full collection`),
   });
   let activitiesSeen = activitiesStarted;
+  let backendQuiet = false;
   const renewal =
     renewMib > 0
       ? renewWhenGrown({
@@ -407,7 +412,12 @@ async function main(): Promise<void> {
             const counts = await Promise.all(
               gen.workers.map(({ vertical }) => openWorkflows(gen.connection, namespace, taskQueueFor(vertical))),
             );
-            return counts.some((n) => n > 0);
+            if (counts.some((n) => n > 0)) {
+              return true;
+            }
+            // Nothing open on any queue (a worker on another host's either): Temporal may be renewed too.
+            backendQuiet = (await openWorkflows(gen.connection, namespace).catch(() => 1)) === 0;
+            return false;
           },
           onRenew: (idleBytes, nowBytes) => {
             log(
@@ -415,7 +425,7 @@ async function main(): Promise<void> {
                 `${Math.round(idleBytes / 1048576)} MiB idle; a fresh host takes over ` +
                 `(FUZZFORGE_WORKER_RENEW_MIB=${renewMib})`,
             );
-            process.exitCode = WORKER_RENEW_EXIT_CODE;
+            process.exitCode = backendQuiet ? WORKER_RENEW_QUIET_EXIT_CODE : WORKER_RENEW_EXIT_CODE;
             shutdownAll();
           },
           onStay: (why) => log(`quiet after work, not renewing: ${why}`),

@@ -11,6 +11,7 @@ import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { sleep } from '../concurrency';
+import { amountFromEnv } from '../settings';
 import { distEntry } from '../paths';
 import type { Retention } from '../storage/objectStore';
 import { DEFAULT_BUCKETS, type BackendConnection, connectionToEnv } from './connection';
@@ -24,6 +25,7 @@ import {
 } from './temporalIsolation';
 import type { TemporalFrontConfig } from './temporalFront';
 import { pickPort, pidListensOn } from './ports';
+import { ProcessUsageSampler } from './processUsage';
 import {
   killTaggedProcesses,
   removeWorkerLeftovers,
@@ -148,17 +150,44 @@ export interface SupervisorConfig extends EmbeddedOptions {
  */
 export const WORKER_RENEW_EXIT_CODE = 75;
 
+/**
+ * The exit code of a worker host that renews itself and found no workflow open in the whole
+ * namespace (none for a worker on another host either, EX_PROTOCOL): the backend is quiet, so the
+ * supervisor may renew Temporal as well before it starts the fresh host.
+ */
+export const WORKER_RENEW_QUIET_EXIT_CODE = 76;
+
+/** Default growth (MiB) of the embedded Temporal over its size when it settled that renews it. */
+export const DEFAULT_TEMPORAL_RENEW_MIB = 16;
+
+/** How long after its start the embedded Temporal's size is read as its idle size. */
+const TEMPORAL_SETTLE_MS = 30_000;
+
+/** MiB from the environment (FUZZFORGE_TEMPORAL_RENEW_MIB; 0: never renew Temporal). */
+export function temporalRenewMibFromEnv(env: NodeJS.ProcessEnv): number {
+  return amountFromEnv(
+    env,
+    'FUZZFORGE_TEMPORAL_RENEW_MIB',
+    DEFAULT_TEMPORAL_RENEW_MIB,
+    'MiB (how far the embedded Temporal may grow past its settled size; 0 = never renew it)',
+  );
+}
+
 interface ManagedChild {
   name: string;
-  /** An exit code that asks for a fresh start now: no back-off, not counted as a restart. */
-  renewCode?: number;
+  /** Exit codes that ask for a fresh start now: no back-off, not counted as a restart. */
+  renewCodes?: number[];
+  /** Set before the supervisor stops a child to renew it: started again at once, not counted. */
+  renewRequested?: boolean;
+  /** Awaited before a child that renewed itself starts again (given its exit code). */
+  beforeRenew?: (code: number) => Promise<void>;
   start: () => ChildProcess | Promise<ChildProcess>;
   /** How to end it, when SIGTERM to the child is not the way (default: terminate). */
   stop?: (child: ChildProcess | undefined, graceMs: number) => Promise<void>;
   child?: ChildProcess;
   restarts: number;
   startedAt: number;
-  /** The child's pid, or undefined once it exited (`renewing`: it exited with `renewCode`). */
+  /** The child's pid, or undefined once it exited (`renewing`: it is renewed, see renewCodes). */
   onPid: (pid: number | undefined, renewing?: boolean) => void;
   /** After the child exited: end and remove what it left behind; returns lines for the log. */
   cleanUp?: (pid: number | undefined) => string[];
@@ -357,7 +386,9 @@ export async function runSupervisor(stateDir: string): Promise<void> {
     save();
     const pid = managed.child.pid;
     managed.child.on('exit', (code, signal) => {
-      const renewing = managed.renewCode !== undefined && code === managed.renewCode;
+      const requested = managed.renewRequested === true;
+      managed.renewRequested = false;
+      const renewing = requested || (code !== null && (managed.renewCodes ?? []).includes(code));
       managed.onPid(undefined, renewing);
       try {
         for (const line of managed.cleanUp?.(pid) ?? []) {
@@ -371,8 +402,19 @@ export async function runSupervisor(stateDir: string): Promise<void> {
       }
       if (renewing) {
         save();
-        log(`${managed.name} renewed itself (see its log); starting a fresh one`);
-        void launch(managed);
+        log(
+          `${managed.name} ${requested ? 'stopped to be renewed' : 'renewed itself (see its log)'}; starting a fresh one`,
+        );
+        void (async () => {
+          try {
+            await managed.beforeRenew?.(code ?? 0);
+          } catch (err) {
+            log(`before renewing ${managed.name}: ${(err as Error).message}`);
+          }
+          if (!stopping) {
+            await launch(managed);
+          }
+        })();
         return;
       }
       log(`${managed.name} exited (code ${code}, signal ${signal}); restarting`);
@@ -432,6 +474,10 @@ export async function runSupervisor(stateDir: string): Promise<void> {
       throw isolationError;
     }
     const isolated = state.temporal.isolation === 'namespace';
+    const temporalRenewBytes = temporalRenewMibFromEnv(process.env) * 1048576;
+    // Temporal's tree (its front and the dev server) 30 s after each start.
+    let temporalSettledBytes: number | undefined;
+    const usage = new ProcessUsageSampler();
     // Isolated, the dev server listens on the loopback of its own namespace, where every port is free.
     const inner = isolated ? { temporal: 7233, temporalUi: 8233 } : ports;
     const temporalArgs = [
@@ -475,7 +521,52 @@ export async function runSupervisor(stateDir: string): Promise<void> {
       startedAt: 0,
       onPid: (pid) => {
         state.temporal.pid = pid;
+        temporalSettledBytes = undefined;
+        if (pid !== undefined && temporalRenewBytes > 0) {
+          setTimeout(() => {
+            if (state.temporal.pid === pid) {
+              temporalSettledBytes = usage.sample([pid]).get(pid)?.rssBytes;
+              if (temporalSettledBytes !== undefined) {
+                log(`temporal settled at ${Math.round(temporalSettledBytes / 1048576)} MiB`);
+              }
+            }
+          }, TEMPORAL_SETTLE_MS).unref();
+        }
       },
+    };
+    /**
+     * Called when the worker host renews itself with nothing open in the namespace: what work
+     * leaves in the Temporal dev server (its Go heap and goroutine stacks, and its front's) does
+     * not go back while it runs, and a fresh one starts in a fraction of a second on the same
+     * database, so when it has grown past its settled size by FUZZFORGE_TEMPORAL_RENEW_MIB it is
+     * stopped (cleanly) and started again before the fresh host connects. A client that calls in
+     * between is refused a moment and retries.
+     */
+    const renewTemporal = async () => {
+      const pid = temporal.child?.pid;
+      const settled = temporalSettledBytes;
+      if (pid === undefined || settled === undefined || state.temporal.pid !== pid) {
+        return;
+      }
+      const now = usage.sample([pid]).get(pid)?.rssBytes ?? 0;
+      if (now - settled < temporalRenewBytes) {
+        return;
+      }
+      log(
+        `temporal holds ${Math.round(now / 1048576)} MiB, ${Math.round(settled / 1048576)} MiB once settled, and ` +
+          `nothing is open: renewing it (FUZZFORGE_TEMPORAL_RENEW_MIB=${temporalRenewBytes / 1048576})`,
+      );
+      temporal.renewRequested = true;
+      const exited = new Promise<void>((resolve) => {
+        const child = temporal.child;
+        if (!child || child.exitCode !== null || child.signalCode !== null) {
+          resolve();
+        } else {
+          child.once('exit', () => resolve());
+        }
+      });
+      await (temporal.stop ?? terminate)(temporal.child, 15_000);
+      await exited;
     };
     const minio: ManagedChild = {
       name: 'minio',
@@ -548,7 +639,12 @@ export async function runSupervisor(stateDir: string): Promise<void> {
         ...killTaggedProcesses(`${tag}`, true).map((p) => `ended tool process ${p} left by worker ${pid}`),
         ...(pid ? removeWorkerLeftovers(cacheRoot, workerCacheName(verticals), pid) : []),
       ],
-      renewCode: WORKER_RENEW_EXIT_CODE,
+      renewCodes: [WORKER_RENEW_EXIT_CODE, WORKER_RENEW_QUIET_EXIT_CODE],
+      beforeRenew: async (code) => {
+        if (code === WORKER_RENEW_QUIET_EXIT_CODE) {
+          await renewTemporal();
+        }
+      },
       restarts: 0,
       startedAt: 0,
       onPid: (pid, renewing) => {

@@ -32,6 +32,8 @@ describe('worker host renewal', () => {
     // Renew on a quarter MiB of growth, after 5 s without work (the activity process ends after 2 s).
     env.set('FUZZFORGE_WORKER_RENEW_MIB', '0.25');
     env.set('FUZZFORGE_ACTIVITY_IDLE_SECONDS', '2');
+    // And renew Temporal with it on a quarter MiB of growth over its size 30 s after it started.
+    env.set('FUZZFORGE_TEMPORAL_RENEW_MIB', '0.25');
     backend = await startTestBackend({ toolbox });
     ws = copyFixture('vulnerable-app', path.join(root, 'app'));
   });
@@ -96,9 +98,19 @@ describe('worker host renewal', () => {
     assert.fail(`no fresh host took over after ${rounds} quiet spells after work; host log:\n${hostLogs()}`);
   };
 
-  it('renews a quiet host that grew, and the fresh host serves the next run', async () => {
+  const supervisorLog = () => fs.readFileSync(path.join(backend.stateDir, 'logs', 'supervisor.log'), 'utf8');
+
+  it('renews a quiet host that grew, and Temporal with it; the fresh ones serve the next run', async () => {
     const first = hostPid();
     assert.ok(first);
+    // Temporal's size is read 30 s after it started: only then can it be renewed.
+    const deadline = Date.now() + 90_000;
+    while (!/temporal settled at \d+ MiB/.test(supervisorLog())) {
+      assert.ok(Date.now() < deadline, `Temporal's settled size was never read:\n${supervisorLog()}`);
+      await sleep(500);
+    }
+    const temporal = readState(backend.stateDir)?.temporal.pid;
+    assert.ok(temporal);
     await scan();
     assert.equal(hostPid(), first, 'no renewal while the run was open');
     const renewed = await renewedAfterWork(first);
@@ -106,7 +118,11 @@ describe('worker host renewal', () => {
     assert.equal(hostPid(), renewed, 'the fresh host is the one the state names');
     assert.equal(readState(backend.stateDir)?.workers[0]?.restarts, 0, 'a renewal is not counted as a crash');
     assert.match(hostLogs(), /renewing: the host holds \d+ MiB after work, \d+ MiB idle/);
-    assert.match(fs.readFileSync(path.join(backend.stateDir, 'logs', 'supervisor.log'), 'utf8'), /renewed itself/);
+    assert.match(supervisorLog(), /renewed itself/);
+    assert.match(supervisorLog(), /temporal holds \d+ MiB, \d+ MiB once settled, and nothing is open: renewing it/);
+    assert.equal(isPidAlive(temporal), false, 'the renewed Temporal has exited');
+    const freshTemporal = readState(backend.stateDir)?.temporal.pid;
+    assert.ok(freshTemporal !== undefined && freshTemporal !== temporal, 'a fresh Temporal runs');
     await waitForPollers(backend, 'generic');
     await scan();
   });

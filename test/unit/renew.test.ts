@@ -3,6 +3,7 @@
 import * as assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { sleep } from '../../backend/concurrency';
+import { DEFAULT_TEMPORAL_RENEW_MIB, temporalRenewMibFromEnv } from '../../backend/services/supervisor';
 import { DEFAULT_RENEW_MIB, renewMibFromEnv, renewWhenGrown } from '../../workers/renew';
 
 const MiB = 1048576;
@@ -114,5 +115,17 @@ describe('renewMibFromEnv', () => {
     assert.equal(renewMibFromEnv({ FUZZFORGE_WORKER_RENEW_MIB: '24' }), 24);
     assert.throws(() => renewMibFromEnv({ FUZZFORGE_WORKER_RENEW_MIB: 'lots' }), /FUZZFORGE_WORKER_RENEW_MIB=lots/);
     assert.throws(() => renewMibFromEnv({ FUZZFORGE_WORKER_RENEW_MIB: '-1' }), /0 = never renew/);
+  });
+});
+
+describe('temporalRenewMibFromEnv', () => {
+  it('reads FUZZFORGE_TEMPORAL_RENEW_MIB, with a default and 0 for never', () => {
+    assert.equal(temporalRenewMibFromEnv({}), DEFAULT_TEMPORAL_RENEW_MIB);
+    assert.equal(temporalRenewMibFromEnv({ FUZZFORGE_TEMPORAL_RENEW_MIB: '0' }), 0);
+    assert.equal(temporalRenewMibFromEnv({ FUZZFORGE_TEMPORAL_RENEW_MIB: '32' }), 32);
+    assert.throws(
+      () => temporalRenewMibFromEnv({ FUZZFORGE_TEMPORAL_RENEW_MIB: '1e' }),
+      /FUZZFORGE_TEMPORAL_RENEW_MIB=1e is not a number of MiB .*0 = never renew it/,
+    );
   });
 });

@@ -1,4 +1,4 @@
-// The worker's numeric settings from its environment, read one way.
+// Numeric settings from the environment (the worker's and the supervisor's), read one way.
 
 /**
  * A non-negative number from `env[name]`: `fallback` when unset or empty; an error naming the
