@@ -4,8 +4,10 @@
 // size. So once the host has been quiet for a while with nothing open, and has grown past its idle
 // size by a threshold, it stops its Workers cleanly and exits with WORKER_RENEW_EXIT_CODE
 // (backend/services/supervisor.ts); the supervisor starts a fresh host at once (a warm start, the
-// workflow bundle is cached: about 1.5 s, during which a run that comes waits in its queue). Nothing is lost: no task is in flight, no workflow is
-// cached and none is open on the host's queues when it renews.
+// workflow bundle is cached: about 1.5 s, during which a run that comes waits in its queue).
+// Nothing is lost: no task is in flight, no workflow is cached and none is open on the host's
+// queues when it renews. With nothing open in the whole namespace either, the host exits with
+// WORKER_RENEW_QUIET_EXIT_CODE instead, and the supervisor may renew Temporal too.
 import * as fs from 'node:fs';
 import { amountFromEnv } from '../backend/settings';
 

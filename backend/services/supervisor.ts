@@ -557,16 +557,8 @@ export async function runSupervisor(stateDir: string): Promise<void> {
           `nothing is open: renewing it (FUZZFORGE_TEMPORAL_RENEW_MIB=${temporalRenewBytes / 1048576})`,
       );
       temporal.renewRequested = true;
-      const exited = new Promise<void>((resolve) => {
-        const child = temporal.child;
-        if (!child || child.exitCode !== null || child.signalCode !== null) {
-          resolve();
-        } else {
-          child.once('exit', () => resolve());
-        }
-      });
+      // Both ways of stopping it resolve once it has exited.
       await (temporal.stop ?? terminate)(temporal.child, 15_000);
-      await exited;
     };
     const minio: ManagedChild = {
       name: 'minio',
