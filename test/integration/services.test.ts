@@ -33,6 +33,13 @@ describe('embedded backend', () => {
       assert.ok(isPidAlive(pid), `pid ${pid} alive`);
     }
     assert.ok(fs.existsSync(path.join(backend.stateDir, 'temporal.db')), 'Temporal keeps its runs in a SQLite file');
+    // In write-ahead-log mode (TEMPORAL_SQLITE_PRAGMAS): a commit does not wait for its own fsyncs.
+    const header = Buffer.alloc(20);
+    const fd = fs.openSync(path.join(backend.stateDir, 'temporal.db'), 'r');
+    fs.readSync(fd, header, 0, 20, 0);
+    fs.closeSync(fd);
+    // Bytes 18-19 of a SQLite file are its write and read format versions: 2 in WAL mode, 1 without.
+    assert.deepEqual([header[18], header[19]], [2, 2], 'temporal.db is in WAL mode');
     // MinIO runs under its memory limit (so it gives back the pages its work freed).
     const minioEnviron = fs.readFileSync(`/proc/${state.storage.pid}/environ`, 'utf8').split('\0');
     assert.ok(
