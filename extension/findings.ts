@@ -16,8 +16,9 @@ export class FindingDiagnostic extends vscode.Diagnostic {
   constructor(
     range: vscode.Range,
     spec: DiagnosticSpec,
-    readonly result: SarifResult,
-    readonly runId: string,
+    /** The SARIF result and run behind the marker: a later run that shows the same marker takes it over. */
+    public result: SarifResult,
+    public runId: string,
     readonly workflow: string,
   ) {
     super(range, spec.message, SEVERITY[spec.severity]);
@@ -39,6 +40,26 @@ export class FindingDiagnostic extends vscode.Diagnostic {
   get helpUri(): vscode.Uri | undefined {
     return typeof this.code === 'object' ? this.code.target : undefined;
   }
+
+  /** What VS Code shows of this marker: two with the same look alike in every view. */
+  markerKey(): string {
+    const at = (r: vscode.Range) => [r.start.line, r.start.character, r.end.line, r.end.character];
+    return JSON.stringify([
+      at(this.range),
+      this.message,
+      this.severity,
+      this.source,
+      this.ruleId,
+      this.helpUri?.toString(),
+      this.tags,
+      (this.relatedInformation ?? []).map((r) => [r.location.uri.toString(), at(r.location.range), r.message]),
+    ]);
+  }
+}
+
+/** Whether two marker lists of a file look the same, in the same order. */
+function sameMarkers(a: readonly FindingDiagnostic[], b: readonly FindingDiagnostic[]): boolean {
+  return a.length === b.length && a.every((d, i) => d.markerKey() === b[i]?.markerKey());
 }
 
 export class FindingsStore implements vscode.Disposable {
@@ -91,10 +112,32 @@ export class FindingsStore implements vscode.Disposable {
       list.push(new FindingDiagnostic(range, spec, result, runId, workflow));
       byFile.set(spec.file, list);
     }
+    // Only the files whose markers change are sent to VS Code: a save's run (its first results,
+    // then the same ones marked new or unchanged) mostly repeats the markers already shown, and
+    // each file sent redraws its squiggles, the Explorer's badges and the Problems view.
     const collection = this.collection(workflow);
-    collection.clear();
+    const gone: vscode.Uri[] = [];
+    collection.forEach((uri) => {
+      if (!byFile.has(uri.fsPath)) {
+        gone.push(uri);
+      }
+    });
+    for (const uri of gone) {
+      collection.delete(uri);
+    }
     for (const [file, diags] of byFile) {
-      collection.set(vscode.Uri.file(file), diags);
+      const uri = vscode.Uri.file(file);
+      const shown = collection.get(uri) as readonly FindingDiagnostic[] | undefined;
+      if (shown && shown.every((d) => d instanceof FindingDiagnostic) && sameMarkers(shown, diags)) {
+        // The same markers stay; they now stand for this run's results.
+        shown.forEach((d, i) => {
+          const next = diags[i] as FindingDiagnostic;
+          d.result = next.result;
+          d.runId = next.runId;
+        });
+        continue;
+      }
+      collection.set(uri, diags);
     }
     this._onDidChangeFindings.fire();
     return specs.length;
@@ -154,6 +197,9 @@ export class FindingsStore implements vscode.Disposable {
         continue;
       }
       let next = [...diags] as FindingDiagnostic[];
+      // Typing below every marker (the usual case) moves none: the collection stays as it is, so
+      // a keystroke costs no marker update in the editor and no refresh of the Findings view.
+      let moved = false;
       for (const change of event.contentChanges) {
         const added = change.text.split('\n').length - 1;
         const removed = change.range.end.line - change.range.start.line;
@@ -166,7 +212,8 @@ export class FindingsStore implements vscode.Disposable {
             if (delta === 0) {
               return [d];
             }
-            const moved = new FindingDiagnostic(
+            moved = true;
+            const shifted = new FindingDiagnostic(
               d.range.with(d.range.start.translate(delta), d.range.end.translate(delta)),
               {
                 file: event.document.uri.fsPath,
@@ -185,12 +232,16 @@ export class FindingsStore implements vscode.Disposable {
               d.runId,
               d.workflow,
             );
-            moved.severity = d.severity;
-            moved.relatedInformation = d.relatedInformation;
-            return [moved];
+            shifted.severity = d.severity;
+            shifted.relatedInformation = d.relatedInformation;
+            return [shifted];
           }
+          moved = true;
           return [];
         });
+      }
+      if (!moved) {
+        continue;
       }
       collection.set(event.document.uri, next);
       changed = true;

@@ -164,12 +164,24 @@ export class HarnessLenses implements vscode.CodeLensProvider, vscode.Disposable
 
   private async readCrashCounts(): Promise<void> {
     const { runs, session, log } = this.deps;
-    const hadShowCrashes = this.showCrashesExists;
-    this.showCrashesExists = (await vscode.commands.getCommands(true)).includes(SHOW_CRASHES_COMMAND);
-    if (hadShowCrashes !== this.showCrashesExists) {
-      this._onDidChangeCodeLenses.fire();
+    if (!this.showCrashesExists) {
+      // Asked until it is there (the whole command list is a round trip to the window: not once
+      // per run change after that).
+      this.showCrashesExists = (await vscode.commands.getCommands(true)).includes(SHOW_CRASHES_COMMAND);
+      if (this.showCrashesExists) {
+        this._onDidChangeCodeLenses.fire();
+      }
     }
     if (runs.backend !== 'up') {
+      return;
+    }
+    const fuzzingRuns = runs.runs.filter((run) => run.folder && run.workflow.endsWith('_fuzzing'));
+    if (fuzzingRuns.length === 0) {
+      // Scans only (run on save, say): nothing to read, and no connection to make for it.
+      if (this.counts.size > 0) {
+        this.counts = new Map();
+        this._onDidChangeCodeLenses.fire();
+      }
       return;
     }
     const connected = await session.tryConnect();
@@ -177,8 +189,8 @@ export class HarnessLenses implements vscode.CodeLensProvider, vscode.Disposable
       return;
     }
     const byFolder = new Map<string, CrashRecord[]>();
-    for (const run of runs.runs) {
-      if (!run.folder || !run.workflow.endsWith('_fuzzing')) {
+    for (const run of fuzzingRuns) {
+      if (!run.folder) {
         continue;
       }
       let records = this.finishedRecords.get(run.runId);

@@ -10,6 +10,8 @@ import type { BackendKind } from './views/backendModel';
 export class StatusBar implements vscode.Disposable {
   private readonly item = vscode.window.createStatusBarItem(vscode.StatusBarAlignment.Left, 50);
   private readonly subscriptions: vscode.Disposable[];
+  /** The text on show. */
+  private shown: string | undefined;
 
   constructor(
     private readonly deps: {
@@ -46,10 +48,17 @@ export class StatusBar implements vscode.Disposable {
             ? 'ready'
             : 'stopped';
     const inProgress = this.deps.runs.inProgress;
-    this.item.text = `$(shield) FuzzForge: ${health}${inProgress ? ` · $(sync~spin) ${inProgress}` : ''} · $(error) ${counts.error} $(warning) ${counts.warning}`;
-    this.item.tooltip = 'FuzzForge backend and findings (click for status)';
-    this.item.show();
+    const text = `$(shield) FuzzForge: ${health}${inProgress ? ` · $(sync~spin) ${inProgress}` : ''} · $(error) ${counts.error} $(warning) ${counts.warning}`;
+    // Every assignment is a message to the window and a redraw there, even of the same text; a
+    // save's run changes findings and runs several times over.
+    if (text !== this.shown) {
+      this.shown = text;
+      this.item.text = text;
+      this.item.tooltip = 'FuzzForge backend and findings (click for status)';
+      this.item.show();
+    }
   }
+
 
   dispose(): void {
     for (const s of this.subscriptions) {

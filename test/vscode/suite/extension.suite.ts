@@ -9,7 +9,11 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { stateDir } from '../../../backend/paths';
-import { runningEmbedded } from '../../../backend/services/embedded';
+import { parseSarif } from '../../../backend/sarif/log';
+import type { SarifLog } from '../../../backend/sarif/types';
+import { ObjectStore } from '../../../backend/storage/objectStore';
+import { embeddedConnection, runningEmbedded } from '../../../backend/services/embedded';
+import { RunService } from '../../../backend/temporal/runs';
 import { workerLogName, type WorkerState } from '../../../backend/services/state';
 import type { FuzzforgeApi } from '../../../extension/extension';
 import type { FindingsNode } from '../../../extension/views/findingsView';
@@ -152,6 +156,67 @@ test('the Runs view lists the completed run with its counts', async () => {
   assert.equal(item.label, WORKFLOW);
   assert.match(String(item.description), new RegExp(`${count} findings`));
   assert.equal(item.contextValue, 'run.completed.sarif');
+});
+
+test('showing results again redraws only the files whose markers change; typing below markers moves none', async () => {
+  const state = runningEmbedded(stateDir());
+  assert.ok(state, 'the test backend runs');
+  const rs = await RunService.connect(embeddedConnection(state));
+  let log: SarifLog;
+  try {
+    const summary = await rs.result(runId);
+    const body = await new ObjectStore(embeddedConnection(state)).getBuffer(summary.resultsBucket, summary.sarifKey);
+    log = parseSarif(body.toString('utf8'), summary.sarifKey);
+  } finally {
+    await rs.close();
+  }
+  const appPy = vscode.Uri.file(path.join(folder.uri.fsPath, 'python', 'app.py'));
+  const changed: string[] = [];
+  const listening = vscode.languages.onDidChangeDiagnostics((e) => changed.push(...e.uris.map((u) => u.fsPath)));
+  try {
+    const settle = () => new Promise((r) => setTimeout(r, 300));
+    // The same results under another run: no file is sent again, and the markers stand for that run.
+    assert.equal(api.findings.show(WORKFLOW, 'rerun-same', log, folder.uri.fsPath), count);
+    await settle();
+    assert.deepEqual(changed, [], 'no marker changed');
+    assert.ok(
+      api.findings.all().every(({ diagnostic }) => diagnostic.runId === 'rerun-same'),
+      'every marker now names the later run',
+    );
+    // One result of app.py gone: only app.py is sent.
+    const fewer = structuredClone(log);
+    const results = fewer.runs[0]?.results ?? [];
+    const at = results.findIndex((r) => r.locations?.[0]?.physicalLocation?.artifactLocation?.uri?.endsWith('app.py'));
+    assert.ok(at >= 0, 'app.py has a result');
+    results.splice(at, 1);
+    api.findings.show(WORKFLOW, 'rerun-fewer', fewer, folder.uri.fsPath);
+    await settle();
+    assert.deepEqual([...new Set(changed)], [appPy.fsPath]);
+    assert.equal(ours().length, expected.length - 1, 'one marker fewer');
+    api.findings.show(WORKFLOW, runId, log, folder.uri.fsPath);
+    await settle();
+    assert.deepEqual(ours().map(key).sort(), expected.map(key).sort(), 'all the markers are back');
+    // Typing below every marker of app.py leaves them alone; a line above them moves them.
+    const editor = await vscode.window.showTextDocument(appPy);
+    const before = ours().filter((m) => m.file === path.join('python', 'app.py')).map((m) => m.line).sort((a, b) => a - b);
+    changed.length = 0;
+    const end = editor.document.lineAt(editor.document.lineCount - 1).range.end;
+    assert.ok(await editor.edit((b) => b.insert(end, '\nz = 1\n')));
+    await settle();
+    assert.deepEqual(
+      changed.filter((f) => f === appPy.fsPath),
+      [],
+      'typing below the markers moves none',
+    );
+    assert.ok(await editor.edit((b) => b.insert(new vscode.Position(0, 0), '# a comment\n')));
+    await settle();
+    const after = ours().filter((m) => m.file === path.join('python', 'app.py')).map((m) => m.line).sort((a, b) => a - b);
+    assert.deepEqual(after, before.map((l) => l + 1), 'a line above moves every marker down by one');
+  } finally {
+    listening.dispose();
+    await vscode.commands.executeCommand('workbench.action.files.revert');
+    api.findings.show(WORKFLOW, runId, log, folder.uri.fsPath);
+  }
 });
 
 test("Open SARIF shows the run's merged log in an editor", async () => {
