@@ -258,7 +258,7 @@ async function awaitResults(
 }
 
 /** How often a caller that shows early results looks for a scan's merged log, in a run's first seconds. */
-const EARLY_RESULTS_POLL_MS = 25;
+const EARLY_RESULTS_POLL_MS = 10;
 const EARLY_RESULTS_FAST_MS = 5000;
 
 export async function fetchSarif(

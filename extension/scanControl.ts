@@ -153,7 +153,8 @@ export class ScanControl {
           (early) => {
             if (!superseded()) {
               earlyAt = Date.now();
-              findings.show(workflow.name, run.runId, early, folder.fsPath);
+              const shown = findings.show(workflow.name, run.runId, early, folder.fsPath);
+              log.info(`run ${run.runId}: ${shown} finding(s) shown ${earlyAt - t1} ms after it started, before baseline matching`);
             }
           },
         );

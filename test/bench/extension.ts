@@ -12,6 +12,9 @@
 //      1,500 ms). The next edit follows the markers at once, while the previous run still marks its
 //      results against the baseline (about 1 s of sarif-multitool); BENCH_SAVE_GAP_MS waits that
 //      long first, as saves seconds apart do.
+//      Each measured save is also split into stages on one clock (the bench's key press and marker
+//      count, the saved file's modification time, the extension's log lines). BENCH_PROFILE=FILE
+//      writes a CPU profile of the workbench page over the measured saves (Chrome DevTools format).
 // Needs a build (node esbuild.js --quiet); part 2 needs test/e2e/setup.sh (skipped, with the
 // reason, without it).
 import * as fs from 'node:fs';
@@ -198,6 +201,9 @@ async function saveBench(rows: Row[]): Promise<void> {
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'ff-bench-ext-'));
   let backend: TestBackend | undefined;
   let vsc: VSCode | undefined;
+  // Wall-clock times of each measured save's key press and of its marker count, to place the
+  // extension's log lines (same machine clock) between them.
+  const saves: SaveTimes[] = [];
   try {
     const built = buildExtensionVsix(tmp);
     backend = await startTestBackend({ verticals: ['generic'] });
@@ -223,7 +229,12 @@ async function saveBench(rows: Row[]): Promise<void> {
     await vsc.openFile('python/app.py');
     await page.locator('.monaco-editor .view-lines').first().click();
     const latencies: number[] = [];
+    const cdp = process.env.BENCH_PROFILE ? await page.context().newCDPSession(page) : undefined;
     for (let i = 0; i < WARMUP + SAVES; i++) {
+      if (cdp && i === WARMUP) {
+        await cdp.send('Profiler.enable');
+        await cdp.send('Profiler.start');
+      }
       if (i > 0 && SAVE_GAP_MS > 0) {
         await new Promise((r) => setTimeout(r, SAVE_GAP_MS));
       }
@@ -232,6 +243,7 @@ async function saveBench(rows: Row[]): Promise<void> {
       await page.keyboard.type(`v${i} = eval(input())`);
       await page.keyboard.press('Enter');
       const t0 = performance.now();
+      const pressedAt = Date.now();
       await page.keyboard.press('Control+S');
       const end = Date.now() + 60_000;
       let now = before;
@@ -245,8 +257,13 @@ async function saveBench(rows: Row[]): Promise<void> {
       }
       if (i >= WARMUP) {
         latencies.push(ms);
+        saves.push({ pressedAt, seenAt: Date.now(), writtenAt: fs.statSync(path.join(workspace, 'python', 'app.py')).mtimeMs });
       }
       console.error(`save ${i + 1}/${WARMUP + SAVES}: ${ms.toFixed(0)} ms${i < WARMUP ? ' (warm-up)' : ''}`);
+    }
+    if (cdp) {
+      const { profile } = await cdp.send('Profiler.stop');
+      fs.writeFileSync(process.env.BENCH_PROFILE ?? '', JSON.stringify(profile));
     }
     await vsc.screenshot('bench-extension-last-save');
     // Read by `npm run bench` (test/bench/run.ts).
@@ -273,11 +290,76 @@ async function saveBench(rows: Row[]): Promise<void> {
     await backend?.stop();
     fs.rmSync(tmp, { recursive: true, force: true });
   }
-  rows.push(...saveBreakdown(path.join(process.cwd(), 'test-output', 'bench', 'bench-extension.logs')));
+  rows.push(...saveBreakdown(path.join(process.cwd(), 'test-output', 'bench', 'bench-extension.logs'), saves));
+}
+
+interface SaveTimes {
+  /** Date.now() as Ctrl+S was pressed, and as the Problems count showed the new marker. */
+  pressedAt: number;
+  seenAt: number;
+  /** The saved file's modification time: when VS Code wrote it. */
+  writtenAt: number;
+}
+
+/**
+ * Each measured save's stages on one clock: key press -> the extension hears of the save (its
+ * "saved" line) -> the run starts ("run ... started", the end of pack and upload) -> its first
+ * markers are handed to VS Code (start + "first markers after") -> the Problems count shows them.
+ * Log lines carry local time to the millisecond.
+ */
+function saveStages(logText: string, saves: SaveTimes[]): Row[] {
+  const at = (line: string) => new Date(line.slice(0, 23).replace(' ', 'T')).getTime();
+  const heard: number[] = [];
+  const started = new Map<string, number>();
+  const early = new Map<string, number>();
+  for (const line of logText.split('\n')) {
+    if (/\[info\] saved .* runs on save$/.test(line)) {
+      heard.push(at(line));
+    }
+    const s = /\[info\] run (\S+) started \(/.exec(line);
+    if (s) {
+      started.set(s[1]!, at(line));
+    }
+    const e = /\[info\] run (\S+): \d+ finding\(s\) shown (\d+) ms after it started, before baseline matching/.exec(line);
+    if (e && started.has(e[1]!)) {
+      early.set(e[1]!, started.get(e[1]!)! + Number(e[2]));
+    }
+  }
+  const stages = { toWritten: [] as number[], toHeard: [] as number[], toStarted: [] as number[], toMarkers: [] as number[], toSeen: [] as number[] };
+  const startTimes = [...started.values()].sort((a, b) => a - b);
+  const markerTimes = [...early.values()].sort((a, b) => a - b);
+  for (const save of saves) {
+    const h = heard.find((t) => t >= save.pressedAt - 5 && t <= save.seenAt);
+    const st = startTimes.find((t) => h !== undefined && t >= h && t <= save.seenAt);
+    const m = markerTimes.find((t) => st !== undefined && t >= st && t <= save.seenAt + 5);
+    if (h === undefined || st === undefined || m === undefined) {
+      continue;
+    }
+    stages.toWritten.push(save.writtenAt - save.pressedAt);
+    stages.toHeard.push(h - save.writtenAt);
+    stages.toStarted.push(st - h);
+    stages.toMarkers.push(m - st);
+    stages.toSeen.push(save.seenAt - m);
+  }
+  if (stages.toHeard.length === 0) {
+    return [];
+  }
+  const row = (measure: string, xs: number[], note: string): Row => ({
+    measure,
+    figure: `${median(xs).toFixed(0)} ms`,
+    note: `${note} (${xs.length} saves)`,
+  });
+  return [
+    row('  stage: key press to file written, p50', stages.toWritten, "VS Code's save, to the file's modification time"),
+    row('  stage: written to save heard, p50', stages.toHeard, 'the extension hears of the save'),
+    row('  stage: heard to run started, p50', stages.toStarted, 'pack + upload + start'),
+    row('  stage: started to first markers, p50', stages.toMarkers, 'the run until its results are shown'),
+    row('  stage: markers to Problems count, p50', stages.toSeen, 'VS Code shows them; the bench sees it'),
+  ];
 }
 
 /** Where a save's time went, from the extension's own log lines of the measured saves. */
-function saveBreakdown(logsDir: string): Row[] {
+function saveBreakdown(logsDir: string, saves: SaveTimes[]): Row[] {
   const files: string[] = [];
   const walk = (dir: string) => {
     for (const e of fs.existsSync(dir) ? fs.readdirSync(dir, { withFileTypes: true }) : []) {
@@ -295,8 +377,8 @@ function saveBreakdown(logsDir: string): Row[] {
     return [];
   }
   const re = /pack and upload (\d+) ms, run and SARIF (\d+) ms(?: \(first markers after (\d+) ms)?/;
-  const lines = fs
-    .readFileSync(newest, 'utf8')
+  const text = fs.readFileSync(newest, 'utf8');
+  const lines = text
     .split('\n')
     .map((l) => re.exec(l))
     .filter((m): m is RegExpExecArray => m !== null)
@@ -309,6 +391,7 @@ function saveBreakdown(logsDir: string): Row[] {
     { measure: '  of which pack + upload, p50', figure: `${median(col(1)).toFixed(0)} ms`, note: 'from the extension log' },
     { measure: '  of which run + SARIF, p50', figure: `${median(col(2)).toFixed(0)} ms`, note: 'start to final results' },
   ];
+  rows.push(...saveStages(text, saves));
   const early = col(3);
   if (early.length > 0) {
     rows.push({

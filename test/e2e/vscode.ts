@@ -97,12 +97,19 @@ export interface Page {
   exposeFunction(name: string, fn: (...args: unknown[]) => unknown): Promise<void>;
   on(event: 'console', listener: (msg: { type(): string; text(): string }) => void): void;
   on(event: 'pageerror', listener: (error: Error) => void): void;
+  context(): BrowserContext;
+}
+
+/** A Chrome DevTools Protocol session on a page (benchmarks profile the workbench with it). */
+export interface CDPSession {
+  send(method: string, params?: Record<string, unknown>): Promise<Record<string, unknown>>;
 }
 
 interface BrowserContext {
   pages(): Page[];
   newPage(): Promise<Page>;
   close(): Promise<void>;
+  newCDPSession(page: Page): Promise<CDPSession>;
 }
 
 interface PlaywrightCore {
