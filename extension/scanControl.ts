@@ -16,6 +16,7 @@ import type { BackendSession } from './backendSession';
 import type { ErrorReporter } from './errorReporter';
 import { Cancelled } from './errors';
 import type { FindingsStore } from './findings';
+import { steadyProgress } from './progress';
 import type { RunEntry, RunsModel } from './runs';
 
 /** The last run that finished in this window: what Export SARIF writes. */
@@ -98,8 +99,9 @@ export class ScanControl {
         withSettings[name] = true;
       }
     }
-    const work = async (progress: vscode.Progress<{ message?: string }>, token: vscode.CancellationToken) => {
+    const work = async (shown: vscode.Progress<{ message?: string }>, token: vscode.CancellationToken) => {
       const t0 = Date.now();
+      const progress = steadyProgress(shown);
       progress.report({ message: 'packing and uploading' });
       const excludes = config().get<string[]>('exclude') ?? [];
       const { run, upload } = await startScan(conn, runs, {

@@ -109,8 +109,15 @@ export class FindingsView implements vscode.TreeDataProvider<FindingsNode>, vsco
 
   private updateTitle(): void {
     const total = this.currentGroups().reduce((n, g) => n + g.entries.length, 0);
-    this.treeView.description = total > 0 ? `by ${this.groupBy}` : undefined;
-    this.treeView.badge = total > 0 ? { value: total, tooltip: `${total} FuzzForge finding(s)` } : undefined;
+    const description = total > 0 ? `by ${this.groupBy}` : undefined;
+    // Each assignment is a message to the window and a redraw of the view's title and the
+    // activity bar's badge there: only when they change (a save's run refreshes this twice).
+    if (description !== this.treeView.description) {
+      this.treeView.description = description;
+    }
+    if (total !== (this.treeView.badge?.value ?? 0)) {
+      this.treeView.badge = total > 0 ? { value: total, tooltip: `${total} FuzzForge finding(s)` } : undefined;
+    }
   }
 
   getChildren(node?: FindingsNode): FindingsNode[] {
