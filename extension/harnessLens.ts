@@ -16,7 +16,7 @@ import {
 } from '../backend/fuzz/workspaceHarnesses';
 import type { CrashRecord } from '../toolbox/shared/fuzzing';
 import type { BackendSession } from './backendSession';
-import type { RunsModel } from './runs';
+import type { RunEntry, RunsModel } from './runs';
 
 /** What the "Fuzz this target" lens passes to fuzzforge.fuzzHarness. */
 export interface HarnessTarget {
@@ -175,7 +175,10 @@ export class HarnessLenses implements vscode.CodeLensProvider, vscode.Disposable
     if (runs.backend !== 'up') {
       return;
     }
-    const fuzzingRuns = runs.runs.filter((run) => run.folder && run.workflow.endsWith('_fuzzing'));
+    const fuzzingRuns = runs.runs.filter(
+      (run): run is RunEntry & { folder: vscode.WorkspaceFolder } =>
+        run.folder !== undefined && run.workflow.endsWith('_fuzzing'),
+    );
     if (fuzzingRuns.length === 0) {
       // Scans only (run on save, say): nothing to read, and no connection to make for it.
       if (this.counts.size > 0) {
@@ -190,9 +193,6 @@ export class HarnessLenses implements vscode.CodeLensProvider, vscode.Disposable
     }
     const byFolder = new Map<string, CrashRecord[]>();
     for (const run of fuzzingRuns) {
-      if (!run.folder) {
-        continue;
-      }
       let records = this.finishedRecords.get(run.runId);
       if (!records) {
         try {

@@ -156,7 +156,9 @@ export class ScanControl {
             if (!superseded()) {
               earlyAt = Date.now();
               const shown = findings.show(workflow.name, run.runId, early, folder.fsPath);
-              log.info(`run ${run.runId}: ${shown} finding(s) shown ${earlyAt - t1} ms after it started, before baseline matching`);
+              log.info(
+                `run ${run.runId}: ${shown} finding(s) shown ${earlyAt - t1} ms after it started, before baseline matching`,
+              );
             }
           },
         );

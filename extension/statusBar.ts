@@ -59,7 +59,6 @@ export class StatusBar implements vscode.Disposable {
     }
   }
 
-
   dispose(): void {
     for (const s of this.subscriptions) {
       s.dispose();

@@ -257,7 +257,11 @@ async function saveBench(rows: Row[]): Promise<void> {
       }
       if (i >= WARMUP) {
         latencies.push(ms);
-        saves.push({ pressedAt, seenAt: Date.now(), writtenAt: fs.statSync(path.join(workspace, 'python', 'app.py')).mtimeMs });
+        saves.push({
+          pressedAt,
+          seenAt: Date.now(),
+          writtenAt: fs.statSync(path.join(workspace, 'python', 'app.py')).mtimeMs,
+        });
       }
       console.error(`save ${i + 1}/${WARMUP + SAVES}: ${ms.toFixed(0)} ms${i < WARMUP ? ' (warm-up)' : ''}`);
     }
@@ -320,12 +324,20 @@ function saveStages(logText: string, saves: SaveTimes[]): Row[] {
     if (s) {
       started.set(s[1]!, at(line));
     }
-    const e = /\[info\] run (\S+): \d+ finding\(s\) shown (\d+) ms after it started, before baseline matching/.exec(line);
+    const e = /\[info\] run (\S+): \d+ finding\(s\) shown (\d+) ms after it started, before baseline matching/.exec(
+      line,
+    );
     if (e && started.has(e[1]!)) {
       early.set(e[1]!, started.get(e[1]!)! + Number(e[2]));
     }
   }
-  const stages = { toWritten: [] as number[], toHeard: [] as number[], toStarted: [] as number[], toMarkers: [] as number[], toSeen: [] as number[] };
+  const stages = {
+    toWritten: [] as number[],
+    toHeard: [] as number[],
+    toStarted: [] as number[],
+    toMarkers: [] as number[],
+    toSeen: [] as number[],
+  };
   const startTimes = [...started.values()].sort((a, b) => a - b);
   const markerTimes = [...early.values()].sort((a, b) => a - b);
   for (const save of saves) {
@@ -386,10 +398,22 @@ function saveBreakdown(logsDir: string, saves: SaveTimes[]): Row[] {
   if (lines.length === 0) {
     return [];
   }
-  const col = (i: number) => lines.map((m) => m[i]).filter((v): v is string => v !== undefined).map(Number);
+  const col = (i: number) =>
+    lines
+      .map((m) => m[i])
+      .filter((v): v is string => v !== undefined)
+      .map(Number);
   const rows: Row[] = [
-    { measure: '  of which pack + upload, p50', figure: `${median(col(1)).toFixed(0)} ms`, note: 'from the extension log' },
-    { measure: '  of which run + SARIF, p50', figure: `${median(col(2)).toFixed(0)} ms`, note: 'start to final results' },
+    {
+      measure: '  of which pack + upload, p50',
+      figure: `${median(col(1)).toFixed(0)} ms`,
+      note: 'from the extension log',
+    },
+    {
+      measure: '  of which run + SARIF, p50',
+      figure: `${median(col(2)).toFixed(0)} ms`,
+      note: 'start to final results',
+    },
   ];
   rows.push(...saveStages(text, saves));
   const early = col(3);

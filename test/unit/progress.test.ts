@@ -19,6 +19,12 @@ describe('steadyProgress', () => {
     clock += 200;
     p.report({ message: 'uploading 3 files' });
     p.report({ message: 'queued' });
-    assert.deepEqual(shown, ['packing and uploading', 'hashing 1/3 files', 'uploading 1 files', 'uploading 3 files', 'queued']);
+    assert.deepEqual(shown, [
+      'packing and uploading',
+      'hashing 1/3 files',
+      'uploading 1 files',
+      'uploading 3 files',
+      'queued',
+    ]);
   });
 });

@@ -198,7 +198,10 @@ test('showing results again redraws only the files whose markers change; typing 
     assert.deepEqual(ours().map(key).sort(), expected.map(key).sort(), 'all the markers are back');
     // Typing below every marker of app.py leaves them alone; a line above them moves them.
     const editor = await vscode.window.showTextDocument(appPy);
-    const before = ours().filter((m) => m.file === path.join('python', 'app.py')).map((m) => m.line).sort((a, b) => a - b);
+    const before = ours()
+      .filter((m) => m.file === path.join('python', 'app.py'))
+      .map((m) => m.line)
+      .sort((a, b) => a - b);
     changed.length = 0;
     const end = editor.document.lineAt(editor.document.lineCount - 1).range.end;
     assert.ok(await editor.edit((b) => b.insert(end, '\nz = 1\n')));
@@ -210,8 +213,15 @@ test('showing results again redraws only the files whose markers change; typing 
     );
     assert.ok(await editor.edit((b) => b.insert(new vscode.Position(0, 0), '# a comment\n')));
     await settle();
-    const after = ours().filter((m) => m.file === path.join('python', 'app.py')).map((m) => m.line).sort((a, b) => a - b);
-    assert.deepEqual(after, before.map((l) => l + 1), 'a line above moves every marker down by one');
+    const after = ours()
+      .filter((m) => m.file === path.join('python', 'app.py'))
+      .map((m) => m.line)
+      .sort((a, b) => a - b);
+    assert.deepEqual(
+      after,
+      before.map((l) => l + 1),
+      'a line above moves every marker down by one',
+    );
   } finally {
     listening.dispose();
     await vscode.commands.executeCommand('workbench.action.files.revert');
