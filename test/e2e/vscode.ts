@@ -98,6 +98,8 @@ export interface Page {
   on(event: 'console', listener: (msg: { type(): string; text(): string }) => void): void;
   on(event: 'pageerror', listener: (error: Error) => void): void;
   context(): BrowserContext;
+  /** A page expression's value (awaited when it is a promise). */
+  evaluate<R>(expression: string): Promise<R>;
 }
 
 /** A Chrome DevTools Protocol session on a page (benchmarks profile the workbench with it). */
