@@ -8,6 +8,8 @@ import { describe, it } from 'node:test';
 import { cleanInstallEnv, pathWithoutNpmRunEntries, toolEnv } from '../../backend/environment';
 import { projectRoot } from '../../backend/paths';
 import { runTool } from '../../toolbox/modules/process';
+import { asyncLocalStorage, Context, type Info } from '@temporalio/activity';
+import { CancelledFailure, noopMetricMeter } from '@temporalio/common';
 
 // What `npm run` (npm 11 on Node 20) exports, as read off this machine.
 const outerNpm: NodeJS.ProcessEnv = {
@@ -97,6 +99,54 @@ describe('toolEnv', () => {
     const lower = Math.max(base, 10);
     assert.equal(plain.stdout.trim(), `${base} ${base}`);
     assert.equal(niced.stdout.trim(), `${lower} ${lower}`);
+  });
+
+  it('ends a tool as soon as its activity is cancelled, not at its next heartbeat', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ff-cancel-'));
+    const marker = path.join(dir, 'still-running');
+    const abort = new AbortController();
+    // An activity context of its own, as the activity process makes for each activity.
+    const context = new Context(
+      { activityType: 'test', attempt: 1, isLocal: true } as Info,
+      new Promise<never>(() => undefined),
+      abort.signal,
+      () => undefined,
+      undefined,
+      { log() {}, trace() {}, debug() {}, info() {}, warn() {}, error() {} },
+      noopMetricMeter,
+      {},
+    );
+    try {
+      const running = asyncLocalStorage.run(context, () =>
+        // Still there one second on (the heartbeat that used to notice the cancel came at two), it leaves a file.
+        runTool('/bin/sh', ['-c', `sleep 1; touch ${JSON.stringify(marker)}; sleep 30`], {
+          cwd: dir,
+          timeoutMs: 60_000,
+        }),
+      );
+      setTimeout(() => abort.abort(new CancelledFailure('superseded')), 100);
+      await assert.rejects(running, /superseded/);
+      await new Promise((r) => setTimeout(r, 1500));
+      assert.equal(fs.existsSync(marker), false, 'the tool outlived the cancel');
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('lowers the priority of the whole session of the tool where Linux groups CPU time by session', async (t) => {
+    if (!fs.existsSync('/proc/self/autogroup')) {
+      t.skip('this kernel has no autogroup: the nice value alone ranks the tool');
+      return;
+    }
+    // A detached tool is its own session, hence its own autogroup: its nice value alone would only
+    // rank it within that group, not against the editor or the next run.
+    const script = 'sleep 0.3; cat /proc/self/autogroup';
+    const niced = await runTool('/bin/sh', ['-c', script], { cwd: os.tmpdir(), timeoutMs: 10_000, niceness: 10 });
+    const plain = await runTool('/bin/sh', ['-c', script], { cwd: os.tmpdir(), timeoutMs: 10_000 });
+    assert.match(niced.stdout, /^\/autogroup-\d+ nice 10$/m);
+    assert.match(plain.stdout, /^\/autogroup-\d+ nice 0$/m);
+    // Each its own session's group, not the worker's.
+    assert.notEqual(niced.stdout.trim().split(' ')[0], fs.readFileSync('/proc/self/autogroup', 'utf8').split(' ')[0]);
   });
 });
 

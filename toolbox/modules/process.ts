@@ -1,12 +1,13 @@
 // Running external analysis tools from activities: no shell, argument arrays, bounded time and
 // output, heartbeats while they run, and the whole process group killed on cancel or timeout.
 import { spawn } from 'node:child_process';
+import * as fs from 'node:fs';
 import * as os from 'node:os';
 import { timerDelayMs } from '../../backend/concurrency';
 import { toolEnv } from '../../backend/environment';
 import { toolPath, toolSearchPath } from '../../backend/toolbox/tools';
 import { killGroup } from '../../backend/processGroup';
-import { checkpoint } from './runtime';
+import { cancellationSignal, checkpoint } from './runtime';
 
 export interface ToolRun {
   exitCode: number | null;
@@ -48,6 +49,30 @@ export function requireTool(command: string): string {
   return found;
 }
 
+/**
+ * Give a tool started in a session of its own (`detached`) a lower CPU priority. Where Linux groups
+ * the CPU time of each session (autogroup, on in most desktop kernels), a process's own nice value
+ * only ranks it within its session: against every other session it would still get a full share,
+ * so the session's nice value is set too. Best effort: a tool that already ended, or a system that
+ * refuses, leaves the tool at the normal priority.
+ */
+function lowerPriority(pid: number, niceness: number): void {
+  try {
+    // At once, before the tool starts its threads: they inherit it.
+    os.setPriority(pid, niceness);
+  } catch {
+    // Ended already, or refused.
+  }
+  if (process.platform === 'linux') {
+    try {
+      // The spawn returned after the child's setsid and exec: this is the tool's own session.
+      fs.writeFileSync(`/proc/${pid}/autogroup`, String(niceness));
+    } catch {
+      // No autogroup in this kernel (the nice value above is then all there is), or ended already.
+    }
+  }
+}
+
 /** Run a tool to completion (any exit code); throws only when it cannot start or on cancel. */
 export async function runTool(command: string, args: readonly string[], options: ToolRunOptions): Promise<ToolRun> {
   const started = Date.now();
@@ -61,12 +86,7 @@ export async function runTool(command: string, args: readonly string[], options:
   };
   const child = spawn(command, [...args], { cwd: options.cwd, env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
   if (options.niceness && child.pid) {
-    try {
-      // At once, before the tool starts its threads: they inherit it. Never above our own.
-      os.setPriority(child.pid, Math.max(os.getPriority(), options.niceness));
-    } catch {
-      // It already ended, or the system refuses: it runs at the normal priority.
-    }
+    lowerPriority(child.pid, Math.max(os.getPriority(), options.niceness));
   }
   const out: Buffer[] = [];
   const err: Buffer[] = [];
@@ -101,13 +121,26 @@ export async function runTool(command: string, args: readonly string[], options:
       }, timerDelayMs(options.timeoutMs))
     : undefined;
   let beat: NodeJS.Timeout | undefined;
+  // A cancel ends the tool the moment it reaches the activity (at once for a local activity; at a
+  // heartbeat's answer for another), not at the next of these heartbeats.
+  const signal = cancellationSignal();
+  let onAbort = () => undefined as void;
   const cancelled = new Promise<never>((_, reject) => {
+    const stop = (cancel: unknown) => {
+      killGroup(child.pid);
+      reject(cancel instanceof Error ? cancel : new Error(String(cancel)));
+    };
+    onAbort = () => stop(signal?.reason ?? new Error('cancelled'));
+    if (signal?.aborted) {
+      onAbort();
+      return;
+    }
+    signal?.addEventListener('abort', onAbort, { once: true });
     beat = setInterval(() => {
       try {
         checkpoint(options.progress?.() ?? { tool: command, elapsedMs: Date.now() - started });
       } catch (cancel) {
-        killGroup(child.pid);
-        reject(cancel instanceof Error ? cancel : new Error(String(cancel)));
+        stop(cancel);
       }
     }, 2000);
   });
@@ -125,6 +158,7 @@ export async function runTool(command: string, args: readonly string[], options:
   } finally {
     clearTimeout(timer);
     clearInterval(beat);
+    signal?.removeEventListener('abort', onAbort);
   }
 }
 

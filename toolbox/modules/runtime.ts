@@ -102,6 +102,15 @@ export async function withTarget<T>(target: TargetRef, fn: (dir: string) => Prom
   }
 }
 
+/** The running activity's cancellation signal; undefined outside an activity. */
+export function cancellationSignal(): AbortSignal | undefined {
+  try {
+    return Context.current().cancellationSignal;
+  } catch {
+    return undefined;
+  }
+}
+
 /** Heartbeat and stop promptly when the run is cancelled. */
 export function checkpoint(details?: unknown): void {
   heartbeat(details);
