@@ -19,7 +19,15 @@ export interface ObjectInfo {
 }
 
 /** Errors of a connection to the storage that broke or was refused (the server is down or restarting). */
-const CONNECTION_ERRORS = ['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'ECONNABORTED'];
+const CONNECTION_ERRORS = [
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'EPIPE',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ECONNABORTED',
+];
 
 /**
  * A storage call that failed because the server went away, as a UserError that names the storage
@@ -45,6 +53,11 @@ function minio(): typeof Minio {
   return require('minio') as typeof Minio;
 }
 
+/** How long a read of the targets bucket's expiry is used without asking again. */
+const RETENTION_TRUSTED_MS = 60_000;
+/** The last read of each targets bucket's expiry, by endpoint and bucket. */
+const retentionRead = new Map<string, { at: number; days: Promise<number> }>();
+
 /** The S3 operations FuzzForge uses, over one MinIO/S3 client. */
 export class ObjectStore {
   readonly client: Minio.Client;
@@ -66,6 +79,7 @@ export class ObjectStore {
       [this.buckets.targets, retention.targetsDays, ''],
       [this.buckets.results, retention.resultsDays, 'runs/'],
     ];
+    retentionRead.delete(this.retentionKey());
     for (const [bucket, days, prefix] of plan) {
       if (!(await this.client.bucketExists(bucket))) {
         try {
@@ -96,17 +110,27 @@ export class ObjectStore {
    * Days after which the targets bucket's lifecycle rule expires objects (0 when none), read from
    * the bucket itself so every backend mode (embedded, compose, external) reports its own.
    */
-  async targetsRetentionDays(): Promise<number> {
-    if (this.targetsRetention === undefined) {
-      this.targetsRetention = this.readRetentionDays(this.buckets.targets).catch((err: unknown) => {
-        this.targetsRetention = undefined;
-        throw err;
-      });
+  async targetsRetentionDays(now = Date.now()): Promise<number> {
+    // Kept for a minute across stores (each upload makes its own): a save's upload waited for
+    // this request before it began. Only `ensureBuckets` changes the rule, which forgets it here.
+    const key = this.retentionKey();
+    const known = retentionRead.get(key);
+    if (known && now >= known.at && now - known.at < RETENTION_TRUSTED_MS) {
+      return known.days;
     }
-    return this.targetsRetention;
+    const days = this.readRetentionDays(this.buckets.targets);
+    retentionRead.set(key, { at: now, days });
+    days.catch(() => {
+      if (retentionRead.get(key)?.days === days) {
+        retentionRead.delete(key);
+      }
+    });
+    return days;
   }
 
-  private targetsRetention: Promise<number> | undefined;
+  private retentionKey(): string {
+    return `${this.connection.storage.endpoint}\0${this.buckets.targets}`;
+  }
 
   private async readRetentionDays(bucket: string): Promise<number> {
     let config: Awaited<ReturnType<typeof this.client.getBucketLifecycle>>;

@@ -125,7 +125,8 @@ describe('targets after blob expiry', () => {
 
   it('a pack deleted by hand right after a scan fails the next run naming it, and the scan after sends it again', async () => {
     const wf = findWorkflow(toolboxDir(), 'security_assessment');
-    const scan = () => startScan(backend.conn, backend.runs, { path: workspace, workflow: wf, params: {}, baseline: false });
+    const scan = () =>
+      startScan(backend.conn, backend.runs, { path: workspace, workflow: wf, params: {}, baseline: false });
     const first = await scan();
     await awaitScan(backend.conn, backend.runs, first.run.runId);
     const packs = await store.list(backend.conn.buckets.targets, 'packs/');
@@ -156,5 +157,17 @@ describe('targets after blob expiry', () => {
         .map((r) => `${r.file}:${r.line} ${r.ruleId}`)
         .sort(),
     );
+  });
+
+  it('reads the expiry again once the buckets are set up with another one', async () => {
+    // A store of its own (each upload makes one) shares what was read a moment ago.
+    assert.equal(await new ObjectStore(backend.conn).targetsRetentionDays(), 7);
+    try {
+      await store.ensureBuckets({ targetsDays: 9, resultsDays: 30 });
+      assert.equal(await new ObjectStore(backend.conn).targetsRetentionDays(), 9, 'not the 7 read before');
+    } finally {
+      await store.ensureBuckets({ targetsDays: 7, resultsDays: 30 });
+    }
+    assert.equal(await new ObjectStore(backend.conn).targetsRetentionDays(), 7);
   });
 });
