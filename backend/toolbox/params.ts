@@ -1,4 +1,4 @@
-import type { ValidateFunction } from 'ajv';
+import type { Ajv, ValidateFunction } from 'ajv';
 import { UserError } from '../errors';
 import { formatAjvErrors, newAjv, type WorkflowDefinition } from './discovery';
 
@@ -82,7 +82,44 @@ export interface ParamProblem {
   message: string;
 }
 
-const compiled = new WeakMap<WorkflowDefinition['parameters'], ValidateFunction>();
+/**
+ * Validators by the text of the schema they check, compiled by one Ajv instance. By text, not by
+ * object: a definition read again from its folder (each save's run on save) or sent over a
+ * channel (the worker's input check, for every run) is a new object, and each used to cost a new
+ * instance, the JSON Schema meta-schema and the schema compiled again (about 15 ms a run).
+ */
+const compiled = new Map<string, ValidateFunction>();
+let paramsAjv: Ajv | undefined;
+/** Distinct schemas kept at most (a watched toolbox edited all day makes new ones). */
+const MAX_COMPILED = 256;
+
+function paramsValidator(definition: WorkflowDefinition): ValidateFunction {
+  const schema = {
+    ...definition.parameters,
+    additionalProperties: definition.parameters.additionalProperties ?? false,
+  };
+  const key = JSON.stringify(schema);
+  let validate = compiled.get(key);
+  if (!validate) {
+    if (compiled.size >= MAX_COMPILED) {
+      // The instance keeps every schema it compiled: start both afresh.
+      compiled.clear();
+      paramsAjv = undefined;
+    }
+    const options = { allErrors: true, useDefaults: true, strict: false };
+    try {
+      validate = (paramsAjv ??= newAjv(options)).compile(schema);
+    } catch (err) {
+      // Another workflow's schema with the same $id in the shared instance: this one on its own.
+      if (!/already exists/.test((err as Error).message)) {
+        throw err;
+      }
+      validate = newAjv(options).compile(schema);
+    }
+    compiled.set(key, validate);
+  }
+  return validate;
+}
 
 /**
  * Check parameters against the workflow's schema and fill defaults: the one validator of the front
@@ -92,15 +129,7 @@ export function checkParams(
   definition: WorkflowDefinition,
   params: unknown,
 ): { params: Record<string, unknown>; problems: [] } | { problems: ParamProblem[] } {
-  let validate = compiled.get(definition.parameters);
-  if (!validate) {
-    const ajv = newAjv({ allErrors: true, useDefaults: true, strict: false });
-    validate = ajv.compile({
-      ...definition.parameters,
-      additionalProperties: definition.parameters.additionalProperties ?? false,
-    });
-    compiled.set(definition.parameters, validate);
-  }
+  const validate = paramsValidator(definition);
   if (typeof params !== 'object' || params === null || Array.isArray(params)) {
     return { problems: [{ field: '', message: 'must be an object' }] };
   }

@@ -217,6 +217,23 @@ describe('parameters', () => {
     validateParams(wf, input);
     assert.deepEqual(input, { depth: 2 });
   });
+
+  it('checks each workflow by its own schema, whatever object it comes in and whatever $id it names', () => {
+    // A definition read again or sent over a channel is a copy: checked the same.
+    const copy = structuredClone(wf);
+    assert.deepEqual(validateParams(copy, {}), validateParams(wf, {}));
+    // Two toolbox authors who gave their schemas the same $id: neither is checked by the other's.
+    const withId = (name: string, properties: Record<string, Record<string, unknown>>) => ({
+      ...wf,
+      name,
+      parameters: { $id: 'params', type: 'object' as const, properties },
+    });
+    const first = withId('first', { size: { type: 'integer', default: 1 } });
+    const second = withId('second', { colour: { type: 'string', default: 'red' } });
+    assert.deepEqual(validateParams(first, {}), { size: 1 });
+    assert.deepEqual(validateParams(second, {}), { colour: 'red' });
+    assert.throws(() => validateParams(second, { size: 2 }), /size is not a parameter of second/);
+  });
 });
 
 describe('run states', () => {
