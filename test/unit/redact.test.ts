@@ -71,6 +71,17 @@ function banditRun(): SarifRun {
 }
 
 describe("redaction of other tools' results", () => {
+  it('redacts a text seen before the same way, and tells a credential result from another', () => {
+    const text = "Literal used as found: 'hunter2'";
+    const plain = redactText(text);
+    const credential = redactText(text, { everyLiteral: true });
+    // The second time of each comes from what was redacted before: still apart.
+    assert.equal(redactText(text), plain);
+    assert.equal(redactText(text, { everyLiteral: true }), credential);
+    assert.doesNotMatch(credential, /hunter2/);
+    assert.notEqual(plain, credential);
+  });
+
   it('cuts a text longer than it redacts, saying so, and still redacts what it keeps', () => {
     // A hostile tool's megabyte message (a long run of name characters made a regex quadratic and
     // kept the worker busy for minutes).

@@ -38,8 +38,33 @@ function redactValue(value: string): string {
   return isRedacted(value) ? value : redact(value);
 }
 
+/**
+ * Texts already redacted, by text: a tool reports the same rules' descriptions and help, and mostly
+ * the same messages, run after run (a run on every save), and each text went through every
+ * pattern of the scrubber each time. Bounded by characters held; emptied when full.
+ */
+const redactedBefore = new Map<string, string>();
+let redactedBeforeChars = 0;
+const REDACTED_BEFORE_MAX_CHARS = 8 * 1024 * 1024;
+
 /** Redact the values of quoted literals assigned to secret-looking names, then scrub the text. */
 export function redactText(text: string, options: { everyLiteral?: boolean } = {}): string {
+  const key = `${options.everyLiteral ? 1 : 0}${text}`;
+  const known = redactedBefore.get(key);
+  if (known !== undefined) {
+    return known;
+  }
+  const out = redactTextOnce(text, options);
+  if (redactedBeforeChars + key.length + out.length > REDACTED_BEFORE_MAX_CHARS) {
+    redactedBefore.clear();
+    redactedBeforeChars = 0;
+  }
+  redactedBefore.set(key, out);
+  redactedBeforeChars += key.length + out.length;
+  return out;
+}
+
+function redactTextOnce(text: string, options: { everyLiteral?: boolean }): string {
   if (text.length > MAX_REDACTED_TEXT) {
     text = `${text.slice(0, MAX_REDACTED_TEXT)}… (cut at ${MAX_REDACTED_TEXT} characters)`;
   }
