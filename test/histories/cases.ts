@@ -32,13 +32,19 @@ async function historyOf(backend: TestBackend, workflowId: string, name: string)
   return { name, workflowType: description.type, workflowId, history: await handle.fetchHistory() };
 }
 
-async function runToEnd(backend: TestBackend, workflow: string, workspace: string, params: Record<string, unknown>) {
+async function runToEnd(
+  backend: TestBackend,
+  workflow: string,
+  workspace: string,
+  params: Record<string, unknown>,
+  baseline: string | false = false,
+) {
   const wf = findWorkflow(toolboxDir(), workflow);
   const { run } = await startScan(backend.conn, backend.runs, {
     path: workspace,
     workflow: wf,
     params,
-    baseline: false,
+    baseline,
   });
   await backend.runs.result(run.runId);
   return run.runId;
@@ -62,6 +68,15 @@ export async function recordToolboxHistories(backend: TestBackend, log: (line: s
     const child = await historyOf(backend, childId, '');
     out.push({ ...child, name: `${child.workflowType}.full_scan-child` });
   }
+
+  // A scan compared with the one before (an edit in between): its baseline matching too.
+  log('security_assessment twice, the second against the first');
+  const again = path.join(backend.root, 'histories', 'vulnerable-app-again');
+  fs.cpSync(path.join(FIXTURES, 'vulnerable-app'), again, { recursive: true });
+  const first = await runToEnd(backend, 'security_assessment', again, {});
+  fs.appendFileSync(path.join(again, 'python', 'app.py'), '\nsecond = eval(input())\n');
+  const second = await runToEnd(backend, 'security_assessment', again, {}, first);
+  out.push(await historyOf(backend, second, 'security_assessment.baseline'));
 
   for (const c of FUZZ_CASES) {
     log(`${c.workflow}: ${FUZZ_SECONDS} s on ${c.fixture}`);

@@ -2,7 +2,14 @@
 // in parallel, merge their SARIF parts into one log (suppressions and baseline included), done.
 // A workflow declares only its parameters and which tool maps to which activity call.
 // Deterministic workflow code: no Node built-ins, no I/O.
-import { patched, proxyActivities, setHandler, type ActivityInterfaceFor, type ActivityOptions } from '@temporalio/workflow';
+import {
+  patched,
+  proxyActivities,
+  proxyLocalActivities,
+  setHandler,
+  type ActivityInterfaceFor,
+  type ActivityOptions,
+} from '@temporalio/workflow';
 import type { InventorySummary } from '../modules/inventory/files';
 import type { activities as sarifActivities, SarifPart } from '../modules/reporters/sarif';
 import {
@@ -25,11 +32,11 @@ import {
  * looks alive behind a proxy until it expires) and that attempt times out too. (Replay matches
  * scheduled activities by id and type only, so runs begun under other values still replay.)
  */
-const SCAN_ACTIVITY_OPTIONS: ActivityOptions = {
+const SCAN_ACTIVITY_OPTIONS = {
   startToCloseTimeout: '30m',
   heartbeatTimeout: '1m',
   retry: { maximumAttempts: 3, nonRetryableErrorTypes: ['UnsafeTarget'] },
-};
+} satisfies ActivityOptions;
 
 /** The activities `A` (the `activities` types of some modules) under the scan policy. */
 export function scanActivities<A>(): ActivityInterfaceFor<A> {
@@ -37,6 +44,18 @@ export function scanActivities<A>(): ActivityInterfaceFor<A> {
 }
 
 const { mergeSarif, matchBaseline } = scanActivities<typeof sarifActivities>();
+
+/**
+ * Baseline matching as a local activity: run by the worker that runs the workflow task, beside its
+ * activity slots rather than in one. The results are already shown when it starts, so it is
+ * bookkeeping (at a low CPU priority, see modules/reporters/baseline.ts); as an activity it held one
+ * of the worker's slots, and the next save's run, arriving while it still matched, waited for that
+ * slot (one of two on a two-core machine) before its tools could start.
+ */
+const { matchBaseline: matchBaselineLocally } = proxyLocalActivities<typeof sarifActivities>({
+  startToCloseTimeout: SCAN_ACTIVITY_OPTIONS.startToCloseTimeout,
+  retry: SCAN_ACTIVITY_OPTIONS.retry,
+});
 
 /** What every tool activity of a scan takes besides its own options. */
 export interface ScanBase {
@@ -107,7 +126,9 @@ export async function sastScan<T extends string>(
   });
   if (matchAfterMerge && input.baseline) {
     progress = { phase: 'matching baseline', fraction: 0.95, sarifKey: summary.sarifKey };
-    summary.baseline = await matchBaseline({ runId: input.runId, sarifKey: summary.sarifKey, baseline: input.baseline });
+    // Runs begun while matching was a (slot-holding) activity replay with it.
+    const match = patched('baseline-local-activity') ? matchBaselineLocally : matchBaseline;
+    summary.baseline = await match({ runId: input.runId, sarifKey: summary.sarifKey, baseline: input.baseline });
   }
   progress = { phase: 'done', fraction: 1 };
   return summary;
