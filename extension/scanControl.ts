@@ -199,12 +199,13 @@ export class ScanControl {
         return { runId: run.runId, findings: shown };
       } catch (err) {
         if (err instanceof RunFailedError) {
-          await this.logRunFailure(runs, run.runId, run.taskQueue);
-          // Stopped on purpose (Stop Run, a superseding save, the CLI): not an error.
+          // Stopped on purpose (Stop Run, a superseding save, the CLI): not an error, and no
+          // worker log to look at.
           if (err.status === 'canceled') {
             log.info(`run ${run.runId} was cancelled`);
             throw new Cancelled();
           }
+          await this.logRunFailure(runs, run.runId, run.taskQueue);
         }
         throw err;
       } finally {
@@ -250,10 +251,10 @@ export class ScanControl {
           log.info(`re-attached run ${run.runId}: ${shown} finding(s)`);
         } catch (err) {
           if (err instanceof RunFailedError) {
-            await this.logRunFailure(runs, run.runId, run.taskQueue);
             if (err.status === 'canceled') {
               throw new Cancelled();
             }
+            await this.logRunFailure(runs, run.runId, run.taskQueue);
           }
           throw err;
         }
