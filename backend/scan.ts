@@ -46,6 +46,11 @@ export interface ScanRequest {
   targetsRetentionDays?: number;
   /** A run id to compare with, false for none; default: the last completed run of this workspace and workflow. */
   baseline?: string | false;
+  /**
+   * With a baseline, how long the run waits after storing its results before matching them (see
+   * BaselineRef.matchAfterMs): for a caller that cancels the run when a later one supersedes it.
+   */
+  matchAfterMs?: number;
   onUploadProgress?: (p: UploadProgress) => void;
   onNotice?: (line: string) => void;
 }
@@ -114,7 +119,8 @@ export async function startScan(conn: BackendConnection, runs: RunService, reque
     }
   }
   const upload = await uploading;
-  const baseline = await baselining;
+  const found = await baselining;
+  const baseline = found && request.matchAfterMs ? { ...found, matchAfterMs: request.matchAfterMs } : found;
   // An idle worker may have stopped itself while the upload ran (it stops when its queue has had
   // no work for its idle time): ask again right before the run is queued, and once more after,
   // for a worker that stopped in between (an open run keeps it from stopping from then on).

@@ -47,6 +47,12 @@ export interface ScanOptions {
   supersedes?: string;
   /** Called once the run is queued, before its results are awaited. */
   onStarted?: (run: RunInfo) => void;
+  /**
+   * How long the run waits after its results are stored before matching them against the
+   * baseline, for scans a later one often supersedes (run on save): one cancelled in the pause
+   * never matches.
+   */
+  matchAfterMs?: number;
 }
 
 export class ScanControl {
@@ -109,6 +115,7 @@ export class ScanControl {
         workflow,
         params: withSettings,
         excludes,
+        ...(options.matchAfterMs ? { matchAfterMs: options.matchAfterMs } : {}),
         onUploadProgress: (p) =>
           progress.report({ message: `${p.phase} ${p.files}${p.totalFiles ? `/${p.totalFiles}` : ''} files` }),
         onNotice: (line) => log.warn(line),

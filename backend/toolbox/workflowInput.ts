@@ -1,7 +1,7 @@
 // What a worker checks before a workflow touches anything: every field of its input, because a
 // workflow can be started directly on Temporal without going through a front end. Pure (no I/O):
 // the worker adds the storage check that the digest names the object at `target.key`.
-import type { TargetRef, WorkflowInput } from '../../toolbox/shared/definitions';
+import { MAX_MATCH_AFTER_MS, type TargetRef, type WorkflowInput } from '../../toolbox/shared/definitions';
 import { CRASH_ID_PATTERN } from '../../toolbox/shared/fuzzing';
 import { blobKey, DIGEST_PATTERN, manifestKey } from '../storage/manifest';
 import { runSarifKey } from '../storage/runKeys';
@@ -237,6 +237,20 @@ export function checkWorkflowInput(
       problems.push({
         field: 'baseline.sarifKey',
         message: `must be ${JSON.stringify(runSarifKey(b.runId))}, got ${quoteValue(b.sarifKey)}`,
+      });
+    }
+    if (
+      isRecord(b) &&
+      b.matchAfterMs !== undefined &&
+      !(
+        Number.isInteger(b.matchAfterMs) &&
+        (b.matchAfterMs as number) >= 0 &&
+        (b.matchAfterMs as number) <= MAX_MATCH_AFTER_MS
+      )
+    ) {
+      problems.push({
+        field: 'baseline.matchAfterMs',
+        message: `must be a whole number of milliseconds from 0 to ${MAX_MATCH_AFTER_MS}, got ${quoteValue(b.matchAfterMs)}`,
       });
     }
   }

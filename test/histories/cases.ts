@@ -38,6 +38,7 @@ async function runToEnd(
   workspace: string,
   params: Record<string, unknown>,
   baseline: string | false = false,
+  matchAfterMs?: number,
 ) {
   const wf = findWorkflow(toolboxDir(), workflow);
   const { run } = await startScan(backend.conn, backend.runs, {
@@ -45,6 +46,7 @@ async function runToEnd(
     workflow: wf,
     params,
     baseline,
+    ...(matchAfterMs ? { matchAfterMs } : {}),
   });
   await backend.runs.result(run.runId);
   return run.runId;
@@ -77,6 +79,10 @@ export async function recordToolboxHistories(backend: TestBackend, log: (line: s
   fs.appendFileSync(path.join(again, 'python', 'app.py'), '\nsecond = eval(input())\n');
   const second = await runToEnd(backend, 'security_assessment', again, {}, first);
   out.push(await historyOf(backend, second, 'security_assessment.baseline'));
+  // The same with the pause before matching that run on save asks for (a timer).
+  fs.appendFileSync(path.join(again, 'python', 'app.py'), '\nthird = eval(input())\n');
+  const third = await runToEnd(backend, 'security_assessment', again, {}, second, 200);
+  out.push(await historyOf(backend, third, 'security_assessment.baseline-paused'));
 
   for (const c of FUZZ_CASES) {
     log(`${c.workflow}: ${FUZZ_SECONDS} s on ${c.fixture}`);

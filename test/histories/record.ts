@@ -2,6 +2,8 @@
 // the scrubbed histories to test/fixtures/histories/, the ones test/unit/workflow-histories
 // replays against the current workflow code. Refresh them when a workflow gains a behaviour worth
 // keeping in the replay set, or after a deliberate break of old runs (say so in the commit).
+// `npm run histories:record -- --add` writes only the cases not committed yet and keeps the others
+// as they are (histories of older code, which today's must still replay).
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -23,10 +25,16 @@ async function main(): Promise<void> {
       [os.hostname()]: 'recording-host',
     };
     const secrets = [backend.conn.storage.accessKey, backend.conn.storage.secretKey];
-    fs.rmSync(HISTORIES_DIR, { recursive: true, force: true });
+    const addOnly = process.argv.includes('--add');
+    if (!addOnly) {
+      fs.rmSync(HISTORIES_DIR, { recursive: true, force: true });
+    }
     fs.mkdirSync(HISTORIES_DIR, { recursive: true });
     for (const h of histories) {
       const file = path.join(HISTORIES_DIR, `${h.name}.json`);
+      if (addOnly && fs.existsSync(file)) {
+        continue;
+      }
       fs.writeFileSync(file, `${JSON.stringify(scrubHistory(h.history, replacements, secrets), null, 1)}\n`);
       console.log(`${path.relative(projectRoot(), file)}: ${h.history.events?.length ?? 0} events`);
     }

@@ -7,7 +7,9 @@ import { after, before, describe, it } from 'node:test';
 import { toolboxDir } from '../../backend/paths';
 import { findingRows } from '../../backend/sarif/log';
 import type { SarifLog } from '../../backend/sarif/types';
-import { awaitScan, findWorkflow, startScan } from '../../backend/scan';
+import { awaitScan, fetchSarif, findWorkflow, startScan } from '../../backend/scan';
+import { runSarifKey } from '../../backend/storage/runKeys';
+import { RunFailedError } from '../../backend/temporal/runs';
 import { copyFixture, runCli, startTestBackend, type TestBackend } from './harness';
 
 interface CliFindings {
@@ -134,7 +136,9 @@ describe('baselines and suppressions', () => {
     });
     assert.ok(baseline, 'the run has a baseline');
     const early: SarifLog[] = [];
-    const { summary, sarif } = await awaitScan(backend.conn, backend.runs, run.runId, undefined, (log) => early.push(log));
+    const { summary, sarif } = await awaitScan(backend.conn, backend.runs, run.runId, undefined, (log) =>
+      early.push(log),
+    );
     assert.equal(early.length, 1, 'the early results are passed on once');
     assert.equal(summary.baseline?.runId, baseline.runId);
     assert.equal(summary.baseline?.error, undefined);
@@ -151,5 +155,52 @@ describe('baselines and suppressions', () => {
       'the early results carry no marks yet',
     );
     assert.ok(findingRows(sarif).some((r) => r.baselineState === 'new' && r.file === 'python/app.py'));
+  });
+
+  // What a run's history says about its pause and its matching: the timer, and the local
+  // activities it ran (the input check is one, the matching another).
+  const pauseAndMatching = async (runId: string) => {
+    const events = (await backend.runs.client.workflow.getHandle(runId).fetchHistory()).events ?? [];
+    return {
+      timers: events.filter((e) => e.timerStartedEventAttributes).length,
+      localActivities: events.filter((e) => e.markerRecordedEventAttributes?.markerName === 'core_local_activity')
+        .length,
+    };
+  };
+
+  it('matches after the pause a client asked for, and not at all once the run is cancelled in it', async () => {
+    const workflow = findWorkflow(toolboxDir(), 'security_assessment');
+    fs.appendFileSync(path.join(ws, 'python', 'app.py'), '\ndef paused(text):\n    return eval(text)\n');
+    const paused = await startScan(backend.conn, backend.runs, { path: ws, workflow, params: {}, matchAfterMs: 300 });
+    assert.equal(paused.baseline?.matchAfterMs, 300);
+    const { summary } = await awaitScan(backend.conn, backend.runs, paused.run.runId, undefined, () => undefined);
+    assert.equal(summary.baseline?.new, 1, 'matched once the pause ended');
+    assert.deepEqual(await pauseAndMatching(paused.run.runId), { timers: 1, localActivities: 2 });
+
+    // Superseded in its pause (run on save cancels it when the next save's run starts).
+    fs.appendFileSync(path.join(ws, 'python', 'app.py'), '\ndef superseded(text):\n    return eval(text)\n');
+    const cancelled = await startScan(backend.conn, backend.runs, {
+      path: ws,
+      workflow,
+      params: {},
+      matchAfterMs: 10_000,
+    });
+    let shown: SarifLog | undefined;
+    const waiting = awaitScan(backend.conn, backend.runs, cancelled.run.runId, undefined, (log) => {
+      shown = log;
+      void backend.runs.cancel(cancelled.run.runId);
+    });
+    await assert.rejects(waiting, (err) => err instanceof RunFailedError && err.status === 'canceled');
+    assert.ok(shown, 'its results were passed on before it was cancelled');
+    assert.deepEqual(await pauseAndMatching(cancelled.run.runId), { timers: 1, localActivities: 1 }, 'never matched');
+    const stored = await fetchSarif(backend.conn, {
+      resultsBucket: backend.conn.buckets.results,
+      sarifKey: runSarifKey(cancelled.run.runId),
+    });
+    assert.ok(findingRows(stored).length > 0, 'its results stay stored');
+    assert.ok(
+      findingRows(stored).every((r) => r.baselineState === undefined),
+      'unmarked',
+    );
   });
 });

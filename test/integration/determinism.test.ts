@@ -42,6 +42,11 @@ describe('workflow histories replay', () => {
       (e) => e.activityTaskScheduledEventAttributes?.activityType?.name,
     );
     assert.ok(markers > 0 && !scheduled.includes('matchBaseline'), 'matched in a local activity');
+    const paused = histories.find((h) => h.name === 'security_assessment.baseline-paused');
+    assert.ok(
+      paused?.history.events?.some((e) => e.timerFiredEventAttributes),
+      'the pause before matching ran (a timer)',
+    );
     const failures = await replayHistories(toolboxDir(), histories);
     assert.equal(failures.length, 0, failures.map(replayAdvice).join('\n'));
   });
@@ -60,7 +65,7 @@ describe('workflow histories replay', () => {
     assert.notEqual(edited, source, 'the edit applies');
     fs.writeFileSync(file, edited);
     const runs = histories.filter((h) => h.workflowType === 'security_assessment');
-    assert.equal(runs.length, 2, 'a full_scan child and one compared with a baseline');
+    assert.equal(runs.length, 3, 'a full_scan child and two compared with a baseline, one of them with a pause');
     const failures = await replayHistories(changed, runs);
     assert.equal(failures.length, runs.length);
     assert.match(replayAdvice(failures[0]!), /DeterminismViolationError.*\n.*patched\('<change-id>'\)/);

@@ -146,6 +146,21 @@ describe('worker-side workflow input checks', () => {
     assert.match(refusal(() => checkWorkflowInput(def, 'x')).message, /\(input\) must be one object/);
   });
 
+  it('takes a pause before baseline matching of 0 to 10 s only (a longer one would hold a run open)', () => {
+    const def = byName('security_assessment');
+    const withPause = (matchAfterMs: unknown) =>
+      goodInput({ baseline: { runId: 'r1', sarifKey: 'runs/r1/results.sarif', matchAfterMs: matchAfterMs as number } });
+    for (const ok of [0, 500, 10_000]) {
+      assert.equal(checkWorkflowInput(def, withPause(ok)).baseline?.matchAfterMs, ok);
+    }
+    for (const bad of [-1, 10_001, 1.5, '500', Number.POSITIVE_INFINITY, null]) {
+      assert.match(
+        refusal(() => checkWorkflowInput(def, withPause(bad))).message,
+        /baseline\.matchAfterMs must be a whole number of milliseconds from 0 to 10000/,
+      );
+    }
+  });
+
   it("refuses a run id other than the run's own workflow id (its results would overwrite another run's)", () => {
     const def = byName('security_assessment');
     const input = goodInput();

@@ -48,7 +48,17 @@ export interface WorkflowInput<P = Record<string, unknown>> {
 export interface BaselineRef {
   runId: string;
   sarifKey: string;
+  /**
+   * How long the run waits, once its results are stored, before matching them against this
+   * baseline (0 to MAX_MATCH_AFTER_MS; none: at once). A client that supersedes its runs (run on
+   * save) asks for a pause and cancels a superseded run in it: the marks of results nobody will
+   * look at are not computed, and the next run does not share the CPU with their matching.
+   */
+  matchAfterMs?: number;
 }
+
+/** The longest pause before baseline matching a workflow input may ask for. */
+export const MAX_MATCH_AFTER_MS = 10_000;
 
 export type Level = 'error' | 'warning' | 'note' | 'none';
 

@@ -7,6 +7,7 @@ import {
   proxyActivities,
   proxyLocalActivities,
   setHandler,
+  sleep,
   type ActivityInterfaceFor,
   type ActivityOptions,
 } from '@temporalio/workflow';
@@ -126,6 +127,13 @@ export async function sastScan<T extends string>(
   });
   if (matchAfterMerge && input.baseline) {
     progress = { phase: 'matching baseline', fraction: 0.95, sarifKey: summary.sarifKey };
+    // The pause a client that supersedes its runs asked for: cancelled in it, the run ends here
+    // (its results stored, unmarked) and never starts the matching. Runs begun before the pause
+    // existed replay without its timer.
+    const pause = input.baseline.matchAfterMs ?? 0;
+    if (pause > 0 && patched('baseline-pause')) {
+      await sleep(pause);
+    }
     // Runs begun while matching was a (slot-holding) activity replay with it.
     const match = patched('baseline-local-activity') ? matchBaselineLocally : matchBaseline;
     summary.baseline = await match({ runId: input.runId, sarifKey: summary.sarifKey, baseline: input.baseline });
