@@ -8,13 +8,19 @@ import type { ErrorReporter } from './errorReporter';
 import type { ScanControl } from './scanControl';
 
 /**
- * How long a run on save waits, once its results are shown, before they are matched against the
- * previous run (their new/unchanged marks). The next save's run cancels it: a save that follows
- * the markers within this time no longer pays for matching results it replaces (a .NET process
- * of about 0.4 s of CPU that shared the two cores with the next run). The marks of the last save
- * come this much later.
+ * How long a run on save waits, once its results are stored, before they are matched against the
+ * previous run (their new/unchanged marks), when saves come quickly. The next save's run cancels
+ * it: a save that follows the markers within this time no longer pays for matching results it
+ * replaces (a .NET process of about 0.4 s of CPU that shared the two cores with the next run).
  */
-export const RUN_ON_SAVE_MATCH_AFTER_MS = 500;
+export const RUN_ON_SAVE_MATCH_AFTER_MS = 1000;
+/**
+ * Saves come quickly when this one came less than this long after the previous run's results
+ * showed: its run likely gets superseded too, so it pauses before matching. A save after a longer
+ * look at the results gets its marks at once (a pause would only move the matching closer to the
+ * next save).
+ */
+export const RUN_ON_SAVE_QUICK_MS = 1000;
 
 export function activateRunOnSave(
   disposables: vscode.Disposable[],
@@ -44,9 +50,10 @@ export function activateRunOnSave(
           void (async () => {
             try {
               const wf = findWorkflow(toolboxDir(), workflowName);
+              const quick = scans.sinceResultsShown(wf.name) < RUN_ON_SAVE_QUICK_MS;
               await scans.scan(folder.uri, wf, parseParamArgs(wf, []), {
                 silent: true,
-                matchAfterMs: RUN_ON_SAVE_MATCH_AFTER_MS,
+                ...(quick ? { matchAfterMs: RUN_ON_SAVE_MATCH_AFTER_MS } : {}),
               });
             } catch (err) {
               // A popup once per distinct failure: saving again does not repeat it.

@@ -67,11 +67,19 @@ export class ScanControl {
   private readonly latestStarted = new Map<string, number>();
   private requests = 0;
   private _lastRun: LastRun | undefined;
+  /** Per `supersedes`, when a run last showed results (its first, unmarked ones included). */
+  private readonly shownAt = new Map<string, number>();
 
   constructor(private readonly deps: ScanControlDeps) {}
 
   get lastRun(): LastRun | undefined {
     return this._lastRun;
+  }
+
+  /** Milliseconds since a run of `supersedes` (by default a workflow's name) last showed results. */
+  sinceResultsShown(supersedes: string): number {
+    const at = this.shownAt.get(supersedes);
+    return at === undefined ? Number.POSITIVE_INFINITY : Date.now() - at;
   }
 
   /** One scan with progress; `silent` for run-on-save (status bar only). */
@@ -162,6 +170,7 @@ export class ScanControl {
           (early) => {
             if (!superseded()) {
               earlyAt = Date.now();
+              this.shownAt.set(supersedes, earlyAt);
               const shown = findings.show(workflow.name, run.runId, early, folder.fsPath);
               log.info(
                 `run ${run.runId}: ${shown} finding(s) shown ${earlyAt - t1} ms after it started, before baseline matching`,
@@ -199,6 +208,7 @@ export class ScanControl {
         this._lastRun = { runId: run.runId, workflow: workflow.name, log: sarif };
         const t2 = Date.now();
         const shown = findings.show(workflow.name, run.runId, sarif, folder.fsPath);
+        this.shownAt.set(supersedes, Date.now());
         log.info(
           `run ${run.runId}: ${shown} finding(s) shown; pack and upload ${t1 - t0} ms, run and SARIF ${t2 - t1} ms` +
             `${earlyAt ? ` (first markers after ${earlyAt - t1} ms, before baseline matching)` : ''}, markers ${Date.now() - t2} ms`,

@@ -1,8 +1,9 @@
 // Run on save under a burst of saves, inside a real extension host against the real backend: 50
 // edit+saves of python/app.py within about 10 s, toggling an eval() line, give one run, and the
 // markers are exactly those of the file as last saved; saves that go on while a run of the
-// previous burst is still on the backend supersede (cancel) it and one final run gives the markers.
-// The backend's RunService is the judge of how many runs there were.
+// previous burst is still on the backend supersede (cancel) it and one final run gives the markers;
+// a save soon after the markers asks its run to pause before baseline matching, one after a longer
+// look does not. The backend's RunService is the judge of how many runs there were.
 import * as assert from 'node:assert/strict';
 import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
@@ -288,3 +289,57 @@ test('supersede: of two scans of one workflow, the one asked for last wins, even
     runs = undefined;
   }
 }, 300_000);
+
+/** The baseline a run's workflow input names (with its pause before matching, if any). */
+async function baselineInput(runId: string): Promise<{ runId: string; matchAfterMs?: number } | undefined> {
+  assert.ok(runs);
+  const history = await runs.client.workflow.getHandle(runId).fetchHistory();
+  const payload = history.events?.[0]?.workflowExecutionStartedEventAttributes?.input?.payloads?.[0]?.data;
+  assert.ok(payload, `run ${runId} has an input`);
+  return (JSON.parse(Buffer.from(payload).toString('utf8')) as { baseline?: { runId: string; matchAfterMs?: number } })
+    .baseline;
+}
+
+test('run on save: a save soon after the markers pauses its run before matching; one after a longer look does not', async () => {
+  let doc: vscode.TextDocument | undefined;
+  const config = vscode.workspace.getConfiguration('fuzzforge');
+  try {
+    const setup = await setUp();
+    doc = setup.doc;
+    await config.update('runOnSave.delayMs', 0, vscode.ConfigurationTarget.Global);
+    const lines = original.replace(/\n$/, '').split('\n').length;
+    /** Save with the eval() line at `evalAt` and wait for the save's run to end with its markers. */
+    const saveAndWait = async (evalAt: number, count: number) => {
+      await saveAs(doc!, variant(evalAt));
+      return waitFor(
+        `run ${count} to end with its markers`,
+        async () => {
+          const got = await newRuns(setup.before);
+          return got.length === count &&
+            got[count - 1]!.status === 'completed' &&
+            markers().join() === markersFor(evalAt).join()
+            ? got[count - 1]
+            : undefined;
+        },
+        120_000,
+      );
+    };
+    // A first run, so the next ones have a baseline.
+    const zero = await saveAndWait(lines + 3, 1);
+    // Well over a second looking at its results, then a save.
+    await sleep(2000);
+    const slow = await saveAndWait(lines + 4, 2);
+    // At once, as a user who fixes one thing after another does.
+    const quick = await saveAndWait(lines + 6, 3);
+    const slowBaseline = await baselineInput(slow.runId);
+    const quickBaseline = await baselineInput(quick.runId);
+    note(`baselines: ${JSON.stringify(slowBaseline)}, then ${JSON.stringify(quickBaseline)}`);
+    assert.equal(slowBaseline?.runId, zero.runId, 'the second run is compared with the first');
+    assert.equal(slowBaseline?.matchAfterMs, undefined, 'a save after a longer look matched at once');
+    assert.equal(quickBaseline?.runId, slow.runId, 'the third run is compared with the second');
+    assert.equal(quickBaseline?.matchAfterMs, 1000, 'the quick save paused before matching');
+  } finally {
+    await config.update('runOnSave.delayMs', undefined, vscode.ConfigurationTarget.Global);
+    await tearDown(doc);
+  }
+}, 360_000);
